@@ -1,0 +1,237 @@
+"""The `bpu-bot` command line (DESIGN.md: command line contract)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+ROLES = ("admin", "staff", "coordinator")
+STATUSES = ("new", "contacted", "registered", "declined")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from bot.settings import Settings
+
+    return Settings()
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    from bot.runtime import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(_settings()))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot import runtime as rt
+    from bot.console import ConsoleChat
+
+    logging.basicConfig(level=logging.WARNING)
+    runtime = rt.build(_settings())
+
+    async def go() -> None:
+        try:
+            if args.lang:
+                await _set_language(runtime, args.user, args.lang)
+            await ConsoleChat(runtime.engine, args.user, lang=args.lang).run(sys.stdin, sys.stdout)
+        finally:
+            await runtime.db.dispose()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        print()
+    return 0
+
+
+async def _set_language(runtime, user: str, lang: str) -> None:  # type: ignore[no-untyped-def]
+    from storage import repositories as repo
+
+    async with runtime.db.session() as session:
+        contact, _ = await repo.get_or_create_contact(session, "console", user, language=lang)
+        contact.language = lang
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    from storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_leads_export(args: argparse.Namespace) -> int:
+    from bot import exports
+    from storage import repositories as repo
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    if args.format == "xlsx" and not args.output:
+        print("error: XLSX needs an output file: -o leads.xlsx", file=sys.stderr)
+        return 2
+    if args.area and not (args.area.isdigit() and len(args.area) in (4, 6)):
+        print("error: --area takes a kabupaten/kota (4 digits) or kecamatan (6 digits) code", file=sys.stderr)
+        return 2
+    settings = _settings()
+    upgrade(settings.database_url)
+
+    async def go() -> int:
+        db = Database(settings.database_url)
+        try:
+            leads = exports.stream_leads(db, area=args.area, status=args.status)
+            if args.format == "xlsx":
+                count = await exports.write_xlsx(leads, args.output)
+            elif args.output:
+                with open(args.output, "w", encoding="utf-8-sig", newline="") as fh:
+                    count = await exports.write_csv(leads, fh)
+            else:
+                sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+                sys.stdout.write("\ufeff")
+                count = await exports.write_csv(leads, sys.stdout)
+            async with db.session() as session:
+                await repo.audit(
+                    session,
+                    f"cli:{getpass.getuser()}",
+                    "leads_export",
+                    format=args.format,
+                    area=args.area,
+                    status=args.status,
+                    rows=count,
+                    output=args.output or "stdout",
+                )
+            return count
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(go())
+    print(f"exported {count} lead(s){' to ' + args.output if args.output else ''}", file=sys.stderr)
+    return 0
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from content import regions
+    from handlers.validators import Invalid, parse_phone
+    from storage import repositories as repo
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    for code in args.area or []:
+        if regions.get(code) is None:
+            print(f"error: unknown area code {code!r} (Banten kabupaten/kota: 4 digits, kecamatan: 6)", file=sys.stderr)
+            return 2
+    phone = None
+    if args.whatsapp:
+        try:
+            phone = parse_phone(args.whatsapp)
+        except Invalid:
+            print(f"error: {args.whatsapp!r} is not a valid phone number", file=sys.stderr)
+            return 2
+    password_hash = None
+    if args.password:
+        password = _read_password()
+        if len(password) < 10:
+            print("error: the password needs at least 10 characters", file=sys.stderr)
+            return 2
+        from argon2 import PasswordHasher
+
+        password_hash = PasswordHasher().hash(password)
+    settings = _settings()
+    upgrade(settings.database_url)
+
+    async def go() -> int:
+        from sqlalchemy.exc import IntegrityError
+
+        db = Database(settings.database_url)
+        try:
+            async with db.session() as session:
+                staff = await repo.add_staff(
+                    session,
+                    name=args.name,
+                    role=args.role,
+                    telegram_id=args.telegram_id,
+                    whatsapp_phone=phone,
+                    areas=args.area or [],
+                    password_hash=password_hash,
+                )
+                await repo.audit(session, f"cli:{getpass.getuser()}", "staff_added", staff_id=staff.id, role=args.role)
+                return staff.id
+        except IntegrityError:
+            print("error: that Telegram id or WhatsApp number already belongs to a staff member", file=sys.stderr)
+            return -1
+        finally:
+            await db.dispose()
+
+    staff_id = asyncio.run(go())
+    if staff_id < 0:
+        return 1
+    print(f"added {args.role} {args.name!r} (id {staff_id})")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            raise SystemExit("error: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bpu-bot", description="BPJS Ketenagakerjaan BPU outreach bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="HTTP server, channels, scheduler")
+    run.set_defaults(func=cmd_run)
+
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--user", default=os.environ.get("USER") or "console", help="worker id (kept in the database)")
+    chat.add_argument("--lang", choices=("id", "en"))
+    chat.set_defaults(func=cmd_chat)
+
+    db = sub.add_parser("db", help="database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations up to the latest").set_defaults(func=cmd_db_upgrade)
+
+    leads = sub.add_parser("leads", help="leads")
+    leads_sub = leads.add_subparsers(dest="leads_command", required=True)
+    export = leads_sub.add_parser("export", help="export leads (NIK masked)")
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--area", help="kabupaten/kota (4 digits) or kecamatan (6 digits) code")
+    export.add_argument("--status", choices=STATUSES)
+    export.add_argument("-o", "--output", help="file to write (CSV goes to stdout without it)")
+    export.set_defaults(func=cmd_leads_export)
+
+    staff = sub.add_parser("staff", help="staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", help="add a staff member")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--telegram-id")
+    add.add_argument("--whatsapp", help="phone number, e.g. 0812...")
+    add.add_argument("--area", nargs="*", help="area codes the coordinator works")
+    add.add_argument("--password", action="store_true", help="set a dashboard password (asked, or read from stdin)")
+    add.set_defaults(func=cmd_staff_add)
+
+    try:
+        from bot import cli_nlu
+    except ImportError:
+        cli_nlu = None  # type: ignore[assignment]
+    if cli_nlu is not None:
+        cli_nlu.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    sys.exit(args.func(args))

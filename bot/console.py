@@ -1,0 +1,67 @@
+"""`bpu-bot chat`: the conversation in a terminal, or through pipes.
+
+Each reply is printed and flushed as soon as it is ready; buttons are shown as
+numbered options (numbered across one answer), and typing the number presses the button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TextIO
+
+from handlers.engine import Engine
+from handlers.messages import Button, IncomingMessage, Kind, Reply
+
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def format_replies(replies: list[Reply], *, tty: bool) -> list[str]:
+    def bold(match: re.Match[str]) -> str:
+        return f"\033[1m{match.group(1)}\033[0m" if tty else match.group(1)
+
+    out: list[str] = []
+    number = 0
+    for reply in replies:
+        lines = [_BOLD.sub(bold, reply.text)]
+        for button in reply.buttons:
+            number += 1
+            lines.append(f"  [{number}] {button.label}")
+        if reply.request_phone:
+            lines.append("  (ketik nomor HP / type your phone number)")
+        out.append("\n".join(lines))
+    return out
+
+
+class ConsoleChat:
+    def __init__(self, engine: Engine, user: str, *, lang: str | None = None) -> None:
+        self.engine = engine
+        self.user = user
+        self.lang = lang
+        self.buttons: list[Button] = []  # the options of the latest answer, numbered from 1
+
+    def to_message(self, line: str) -> IncomingMessage:
+        choice = line.strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
+            button = self.buttons[int(choice) - 1]
+            return IncomingMessage("console", self.user, text=button.label, payload=button.payload, kind=Kind.BUTTON)
+        return IncomingMessage("console", self.user, text=line, language_hint=self.lang)
+
+    async def say(self, line: str) -> list[Reply]:
+        replies = await self.engine.handle(self.to_message(line))
+        self.buttons = [b for r in replies for b in r.buttons]
+        return replies
+
+    async def run(self, stdin: TextIO, stdout: TextIO) -> None:
+        tty = stdin.isatty() and stdout.isatty()
+        loop = asyncio.get_running_loop()
+        while True:
+            if tty:
+                stdout.write("> ")
+                stdout.flush()
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line:
+                break
+            for text in format_replies(await self.say(line.rstrip("\r\n")), tty=tty):
+                stdout.write(text + "\n\n")
+                stdout.flush()

@@ -1,0 +1,107 @@
+"""The one HTTP server: health, the web simulator, channel webhooks (and later the dashboard)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from handlers.messages import IncomingMessage, Kind
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+WEB = Path(__file__).parent / "web"
+MAX_BODY = 16_384
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        try:
+            await runtime.db.ping()
+            database = "ok"
+        except Exception as exc:  # the point of a health check is to report, not to raise
+            database = f"error: {type(exc).__name__}"
+        channels = {name: "off" for name in ("telegram", "whatsapp")}
+        channels.update({channel.name: "on" for channel in runtime.channels})
+        body = {
+            "status": "ok" if database == "ok" else "degraded",
+            "database": database,
+            "channels": channels,
+            "scheduler": "off",
+        }
+        return JSONResponse(body, status_code=200 if database == "ok" else 503)
+
+    async def home(_: Request) -> Response:
+        return RedirectResponse("/simulator", status_code=307)
+
+    async def simulator(_: Request) -> Response:
+        return HTMLResponse((WEB / "simulator.html").read_text(encoding="utf-8"))
+
+    async def simulator_message(request: Request) -> Response:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            return JSONResponse({"error": "message too large"}, status_code=413)
+        try:
+            body = json.loads(raw)
+            user = str(body["user"])[:64]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "expected JSON with 'user' and 'text' or 'payload'"}, status_code=400)
+        if not user:
+            return JSONResponse({"error": "'user' is empty"}, status_code=400)
+        payload = body.get("payload")
+        msg = IncomingMessage(
+            channel="web",
+            user_id=user,
+            text=str(body.get("text") or ""),
+            payload=str(payload) if payload else None,
+            kind=Kind.BUTTON if payload else Kind.TEXT,
+            update_id=str(body["id"])[:64] if body.get("id") else None,
+            language_hint=body.get("lang") if body.get("lang") in ("id", "en") else None,
+        )
+        replies = await runtime.engine.handle(msg)
+        return JSONResponse(
+            {
+                "replies": [
+                    {
+                        "text": r.text,
+                        "buttons": [{"label": b.label, "payload": b.payload} for b in r.buttons],
+                        "request_phone": r.request_phone,
+                    }
+                    for r in replies
+                ]
+            }
+        )
+
+    async def new_user(_: Request) -> Response:
+        return JSONResponse({"user": "web-" + secrets.token_hex(8)})
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/", home),
+        Route("/simulator", simulator),
+        Route("/simulator/api/message", simulator_message, methods=["POST"]),
+        Route("/simulator/api/user", new_user, methods=["POST"]),
+    ]
+    for channel in runtime.channels:
+        routes.extend(channel.routes())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for channel in runtime.channels:
+            await channel.start()
+        try:
+            yield
+        finally:
+            for channel in runtime.channels:
+                await channel.stop()
+
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,98 @@
+"""Wiring: settings -> database -> engine -> channels -> HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from bot.channels.base import Channel
+from bot.settings import Settings
+from handlers.engine import Engine
+from handlers.nlu import IntentMatcher, load_matcher
+from storage.crypto import FieldCipher
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    cipher: FieldCipher
+    engine: Engine
+    channels: list[Channel] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.stop()
+        await self.db.dispose()
+
+
+def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: bool = True) -> Runtime:
+    """Everything but the channels; safe to call outside an event loop (migrations run here)."""
+    if migrate:
+        upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    cipher = FieldCipher(settings.resolved_secret_key())
+    engine = Engine(db, cipher, matcher or load_matcher(), timezone=settings.timezone)
+    return Runtime(settings, db, cipher, engine)
+
+
+def build_channels(runtime: Runtime) -> list[Channel]:
+    """The channels that the settings turn on."""
+    from bot.channels import registry
+
+    return registry.enabled(runtime)
+
+
+def banner(runtime: Runtime) -> str:
+    s = runtime.settings
+    base = f"http://{s.http_host}:{s.http_port}"
+    lines = [
+        "bpu-bot is running.",
+        f"  database:  {_safe_url(s.database_url)}",
+        f"  simulator: {base}/simulator   (chat with the bot in your browser)",
+        f"  health:    {base}/healthz",
+    ]
+    names = {channel.name for channel in runtime.channels}
+    for channel in runtime.channels:
+        lines.append(f"  {channel.name}: {channel.describe()}")
+    if "telegram" not in names:
+        lines.append("  telegram:  off (set TELEGRAM_BOT_TOKEN to turn it on)")
+    if "whatsapp" not in names:
+        lines.append(
+            "  whatsapp:  off (set WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID,"
+            " WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN to turn it on)"
+        )
+    lines.append("  terminal:  bpu-bot chat   (another way to talk to the bot)")
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from bot.http import create_app
+
+    runtime = await asyncio.to_thread(build, settings)
+    runtime.channels = build_channels(runtime)
+    app = create_app(runtime)
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    print(banner(runtime), flush=True)
+    try:
+        await server.serve()
+    finally:
+        await runtime.close()
+        print("bpu-bot stopped.", flush=True)

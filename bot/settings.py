@@ -1,0 +1,95 @@
+"""Configuration from the environment (or a .env file), as DESIGN.md's table says."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field("sqlite:///bpu-bot.db", alias="BPU_DATABASE_URL")
+    http_host: str = Field("127.0.0.1", alias="BPU_HTTP_HOST")
+    http_port: int = Field(8080, alias="BPU_HTTP_PORT")
+    secret_key: str | None = Field(None, alias="BPU_SECRET_KEY")
+    timezone: str = Field("Asia/Jakarta", alias="BPU_TIMEZONE")
+    quiet_hours: str = Field("21-7", alias="BPU_QUIET_HOURS")
+
+    telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_backend: str = Field("ptb", alias="TELEGRAM_BACKEND")
+    telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+    telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+
+    whatsapp_access_token: str | None = Field(None, alias="WHATSAPP_ACCESS_TOKEN")
+    whatsapp_phone_number_id: str | None = Field(None, alias="WHATSAPP_PHONE_NUMBER_ID")
+    whatsapp_app_secret: str | None = Field(None, alias="WHATSAPP_APP_SECRET")
+    whatsapp_verify_token: str | None = Field(None, alias="WHATSAPP_VERIFY_TOKEN")
+    whatsapp_api_base_url: str = Field("https://graph.facebook.com/v23.0", alias="WHATSAPP_API_BASE_URL")
+
+    @field_validator("telegram_backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if value not in ("ptb", "aiogram"):
+            raise ValueError("TELEGRAM_BACKEND must be 'ptb' or 'aiogram'")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return all(
+            (
+                self.whatsapp_access_token,
+                self.whatsapp_phone_number_id,
+                self.whatsapp_app_secret,
+                self.whatsapp_verify_token,
+            )
+        )
+
+    def secret_file(self) -> Path:
+        """Where a generated secret is kept: beside the SQLite file, else in the working directory."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            db = Path(url.database)
+            return db.parent / f".{db.name}.secret"
+        return Path(".bpu-bot.secret")
+
+    def resolved_secret_key(self) -> str:
+        """BPU_SECRET_KEY, or one generated once and kept in a 0600 file beside the database."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.secret_file()
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        return key
+
+
+def parse_quiet_hours(value: str) -> tuple[int, int]:
+    """`21-7` -> (21, 7): no broadcast from 21:00 until 07:00 local time."""
+    try:
+        start, end = (int(part) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f"BPU_QUIET_HOURS must look like 21-7, got {value!r}") from None
+    if not (0 <= start <= 23 and 0 <= end <= 23):
+        raise ValueError(f"BPU_QUIET_HOURS hours must be 0..23, got {value!r}")
+    return start, end

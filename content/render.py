@@ -1,0 +1,73 @@
+"""Templates per language, rendered from facts.yaml; one template can hold several bubbles.
+
+A line holding only `---` separates bubbles: one idea per bubble, for small screens.
+Templates are plain text (no HTML escaping); what a worker typed is only ever passed in as
+a variable, never compiled as a template, so `{{ 7*7 }}` typed by a worker stays as typed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from content import formatting
+from content.facts import load_facts
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANGUAGES = ("id", "en")
+_BUBBLE = re.compile(r"^\s*---\s*$", re.M)
+
+
+class Renderer:
+    def __init__(self) -> None:
+        self._envs = {lang: self._make_env(lang) for lang in LANGUAGES}
+
+    @staticmethod
+    def _make_env(lang: str) -> Environment:
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES / lang),
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        env.filters["rp"] = lambda v: formatting.rupiah(v, lang)
+        env.filters["juta"] = lambda v: formatting.juta(v, lang)
+        env.filters["tanggal"] = lambda v: formatting.long_date(v, lang)
+        env.filters["angka"] = lambda v: formatting.number(v, lang)
+        env.globals["facts"] = load_facts()
+        return env
+
+    def render(self, template: str, lang: str, **context: Any) -> list[str]:
+        """Render `template`.j2 in `lang` (falling back to Indonesian) into its bubbles."""
+        env = self._envs.get(lang, self._envs["id"])
+        context.setdefault("today", date.today())
+        text = env.get_template(f"{template}.j2").render(**context)
+        bubbles = [_tidy(part) for part in _BUBBLE.split(text)]
+        return [b for b in bubbles if b]
+
+    def label(self, key: str, lang: str) -> str:
+        labels = _labels(lang if lang in LANGUAGES else "id")
+        return labels.get(key) or _labels("id")[key]
+
+    def template_names(self, lang: str = "id") -> list[str]:
+        return sorted(p.stem for p in (TEMPLATES / lang).glob("*.j2") if not p.stem.startswith("_"))
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+@cache
+def _labels(lang: str) -> dict[str, str]:
+    with (TEMPLATES / lang / "labels.yaml").open(encoding="utf-8") as fh:
+        data: dict[str, str] = yaml.safe_load(fh)
+    return data

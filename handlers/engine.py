@@ -1,0 +1,215 @@
+"""The channel-neutral engine: an incoming message in, replies out.
+
+Each message is handled in one database transaction: the update is recorded by its
+platform id, the contact and its conversation state are loaded, a handler runs, and
+state, lead and (masked) message log are written together. An error rolls all of it
+back, so nothing half-written stays, and the worker gets a kind answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+
+from content.render import Renderer
+from handlers import lead_form, rights, topics
+from handlers.messages import IncomingMessage, Kind, Reply
+from handlers.nlu import IntentMatcher
+from handlers.redact import redact
+from handlers.text import clean, keyword
+from handlers.turn import Services, Turn
+from storage import repositories as repo
+from storage.clock import utcnow
+from storage.crypto import FieldCipher
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        cipher: FieldCipher,
+        matcher: IntentMatcher,
+        *,
+        renderer: Renderer | None = None,
+        timezone: str = "Asia/Jakarta",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.services = Services(renderer or Renderer(), matcher, cipher, timezone)
+        self.clock = clock
+        self._tz = ZoneInfo(timezone)
+        # Two fast messages from one user are handled in order, never interleaved.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, channel: str, user_id: str) -> asyncio.Lock:
+        key = (channel, user_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(self, msg: IncomingMessage) -> list[Reply]:
+        async with self._lock(msg.channel, msg.user_id):
+            try:
+                return await self._handle(msg)
+            except IntegrityError:
+                # Another process recorded the same update first: it answers, we stay silent.
+                if msg.update_id:
+                    log.info("update %s/%s handled elsewhere", msg.channel, msg.update_id)
+                    return []
+                log.exception("integrity error handling a message")
+            except Exception:
+                log.exception("error handling a message on %s", msg.channel)
+            return self._apology(msg)
+
+    def _apology(self, msg: IncomingMessage) -> list[Reply]:
+        lang = msg.language_hint if msg.language_hint in ("id", "en") else "id"
+        return [Reply(text) for text in self.services.renderer.render("error", lang)]
+
+    async def _handle(self, msg: IncomingMessage) -> list[Reply]:
+        now = self.clock()
+        async with self.db.session() as session:
+            if msg.update_id and not await repo.record_update(session, msg.channel, msg.update_id):
+                return []
+            language = msg.language_hint if msg.language_hint in ("id", "en") else "id"
+            contact, created = await repo.get_or_create_contact(
+                session, msg.channel, msg.user_id, language=language
+            )
+            contact.last_inbound_at = now
+            if msg.display_name and not contact.display_name:
+                contact.display_name = msg.display_name[:200]
+            if msg.start_code:
+                contact.campaign_code = msg.start_code[:64]
+            state = await repo.get_state(session, contact)
+            turn = Turn(
+                msg=msg,
+                text=clean(msg.text),
+                contact=contact,
+                state=state,
+                session=session,
+                services=self.services,
+                now=now,
+                today=now.astimezone(self._tz).date(),
+            )
+            await dispatch(turn, created)
+            if not turn.deleted:
+                await repo.log_message(session, contact.id, "in", _loggable(msg, turn.text), turn.intent)
+                for reply in turn.replies:
+                    await repo.log_message(session, contact.id, "out", redact(reply.text))
+            return turn.replies
+
+
+def _loggable(msg: IncomingMessage, text: str) -> str:
+    if msg.payload:
+        return f"[button] {msg.payload}"
+    if msg.kind not in (Kind.TEXT, Kind.BUTTON):
+        return f"[{msg.kind.value}]"
+    return redact(text)
+
+
+async def dispatch(turn: Turn, created: bool) -> None:
+    msg = turn.msg
+    if msg.kind == Kind.CONTACT or (msg.kind not in (Kind.TEXT, Kind.BUTTON) and not msg.payload):
+        await _non_text(turn)
+        return
+    if msg.payload:
+        await _button(turn, msg.payload)
+        return
+    if not turn.text:
+        turn.say("empty")
+        await lead_form.reprompt(turn)
+        return
+    if await _global_word(turn, created):
+        return
+    step = turn.state.step or ""
+    if step.startswith("form:"):
+        await lead_form.answer(turn, turn.text)
+        return
+    if step == "delete_confirm":
+        await rights.confirm_delete_text(turn)
+        return
+    await topics.understand(turn)
+
+
+async def _non_text(turn: Turn) -> None:
+    msg = turn.msg
+    if msg.kind == Kind.CONTACT and turn.state.step == "form:phone" and msg.contact_phone:
+        await lead_form.answer(turn, msg.contact_phone, shared_contact=True)
+        return
+    turn.intent = f"[{msg.kind.value}]"
+    turn.say("unsupported", kind=msg.kind.value)
+    if not await lead_form.reprompt(turn):
+        topics.menu(turn, intro=False)
+
+
+_START = ("/start", "start")
+
+
+async def _global_word(turn: Turn, created: bool) -> bool:
+    word = keyword(turn.text)
+    first = turn.text.split(maxsplit=1)[0].lower() if turn.text else ""
+    if first in _START or word in ("menu", "/menu", "mulai dari awal"):
+        turn.intent = "greet"
+        lead_form.abandon(turn)
+        topics.greet(turn, first_time=created)
+        return True
+    if turn.text.lower() in ("/bantuan", "bantuan", "help", "/help"):
+        turn.intent = "help"
+        topics.menu(turn, intro=True)
+        return True
+    if word in rights.STOP_WORDS or turn.text.lower() == "/berhenti":
+        await rights.opt_out(turn)
+        return True
+    if word in rights.START_WORDS:
+        await rights.opt_in(turn)
+        return True
+    if word in rights.MY_DATA_WORDS:
+        await rights.show_my_data(turn)
+        return True
+    if word in rights.DELETE_WORDS or turn.text.lower() == "/hapus":
+        rights.ask_delete(turn)
+        return True
+    if word in lead_form.CANCEL_WORDS and not (turn.state.step or "").startswith("form:"):
+        turn.say("nothing_to_cancel")
+        topics.menu(turn, intro=False)
+        return True
+    if word in ("english", "bahasa inggris", "in english") or turn.text.lower() in ("/lang en", "/en"):
+        topics.set_language(turn, "en")
+        return True
+    if word in ("bahasa indonesia", "indonesia", "indonesian") or turn.text.lower() in ("/lang id", "/id"):
+        topics.set_language(turn, "id")
+        return True
+    return False
+
+
+async def _button(turn: Turn, payload: str) -> None:
+    turn.intent = f"[button] {payload.split(':', 1)[0]}"
+    kind, _, rest = payload.partition(":")
+    if kind == "menu":
+        lead_form.abandon(turn)
+        topics.menu(turn, intro=False)
+    elif kind == "t":
+        await topics.answer(turn, rest)
+    elif kind == "calc":
+        await topics.calc_button(turn, rest)
+    elif kind == "f":
+        await lead_form.button(turn, rest)
+    elif kind == "del":
+        await rights.delete_button(turn, rest)
+    elif kind == "lang":
+        topics.set_language(turn, rest)
+    else:
+        turn.say("stale_button")
+        if not await lead_form.reprompt(turn):
+            topics.menu(turn, intro=False)

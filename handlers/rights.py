@@ -1,0 +1,111 @@
+"""A worker's rights over their data (UU 27/2022): stop messages, see what is kept, delete it."""
+
+from __future__ import annotations
+
+from content import regions
+from handlers import occupations
+from handlers.text import keyword
+from handlers.turn import Turn
+from storage import repositories as repo
+
+STOP_WORDS = {"stop", "berhenti", "unsubscribe", "stop pesan", "berhenti langganan", "jangan kirim lagi"}
+START_WORDS = {"mulai", "/mulai", "start lagi", "langganan lagi", "subscribe"}
+MY_DATA_WORDS = {"data saya", "data sy", "dataku", "data ku", "/data", "my data", "lihat data saya"}
+DELETE_WORDS = {"hapus data saya", "hapus data sy", "hapus dataku", "hapus data", "delete my data", "hapus"}
+_YES = {"ya", "iya", "yes", "y", "ok", "oke", "hapus", "setuju", "yakin", "ya hapus"}
+_NO = {"tidak", "tdk", "no", "n", "ga", "gak", "nggak", "batal", "jangan", "tidak jadi", "gak jadi"}
+
+
+async def opt_out(turn: Turn) -> None:
+    turn.intent = "opt_out"
+    already = turn.contact.opted_out_at is not None
+    if not already:
+        turn.contact.opted_out_at = turn.now
+    turn.say("opt_out", already=already)
+
+
+async def opt_in(turn: Turn) -> None:
+    turn.intent = "opt_in"
+    turn.contact.opted_out_at = None
+    from handlers import topics
+
+    turn.say("opt_in", buttons=topics.menu_buttons(turn))
+
+
+async def show_my_data(turn: Turn) -> None:
+    turn.intent = "my_data"
+    contact = turn.contact
+    leads = await repo.leads_of_contact(turn.session, contact.id)
+    messages = await repo.count_messages(turn.session, contact.id)
+    shown = [
+        {
+            "name": lead.full_name,
+            "nik": lead.nik_masked,
+            "dob": lead.birth_date,
+            "phone": _mask(lead.phone_e164),
+            "area": _area(lead.kecamatan_code),
+            "occupation": occupations.label(lead.occupation, turn.lang),
+            "income": lead.declared_income,
+            "status": turn.label(f"status_{lead.status}"),
+            "created": lead.created_at,
+        }
+        for lead in leads
+    ]
+    turn.say(
+        "my_data",
+        contact=contact,
+        leads=shown,
+        messages=messages,
+        buttons=[turn.button("delete_my_data", "del:ask"), turn.button("menu", "menu")],
+    )
+
+
+def _mask(phone: str) -> str:
+    from handlers.redact import mask_phone
+
+    return mask_phone(phone)
+
+
+def _area(code: str) -> str:
+    kecamatan = regions.get(code)
+    kabkota = regions.get(code[:4])
+    return ", ".join(r.name for r in (kecamatan, kabkota) if r)
+
+
+def ask_delete(turn: Turn) -> None:
+    turn.intent = "delete_data"
+    turn.state.step = "delete_confirm"
+    turn.say("delete_confirm", buttons=[turn.button("delete_yes", "del:yes"), turn.button("delete_no", "del:no")])
+
+
+async def confirm_delete_text(turn: Turn) -> None:
+    word = keyword(turn.text)
+    if word in _YES:
+        await confirm_delete(turn, True)
+    elif word in _NO:
+        await confirm_delete(turn, False)
+    else:
+        turn.say("delete_choose", buttons=[turn.button("delete_yes", "del:yes"), turn.button("delete_no", "del:no")])
+
+
+async def delete_button(turn: Turn, choice: str) -> None:
+    """`del:ask` from the my-data answer; `del:yes` / `del:no` answer the confirmation."""
+    if choice == "ask" or (choice == "yes" and turn.state.step != "delete_confirm"):
+        ask_delete(turn)  # an old "yes" button never deletes without a fresh confirmation
+        return
+    await confirm_delete(turn, choice == "yes")
+
+
+async def confirm_delete(turn: Turn, yes: bool) -> None:
+    from handlers import topics
+
+    if not yes:
+        turn.state.step = None
+        turn.say("delete_cancelled", buttons=topics.menu_buttons(turn))
+        return
+    contact_id = turn.contact.id
+    await repo.delete_contact(turn.session, turn.contact, turn.state)
+    await repo.audit(turn.session, f"contact:{contact_id}", "data_deleted", channel=turn.contact.channel)
+    turn.deleted = True
+    turn.intent = "data_deleted"
+    turn.say("deleted")

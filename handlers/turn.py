@@ -1,0 +1,81 @@
+"""One message's worth of context, passed explicitly to every handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content.render import Renderer
+from handlers.messages import Button, IncomingMessage, Reply
+from handlers.nlu import IntentMatcher
+from storage.crypto import FieldCipher
+from storage.models import Contact, ConversationState
+
+
+@dataclass(slots=True)
+class Services:
+    """What handlers may use; built once by the engine."""
+
+    renderer: Renderer
+    matcher: IntentMatcher
+    cipher: FieldCipher
+    timezone: str
+
+
+@dataclass(slots=True)
+class Turn:
+    msg: IncomingMessage
+    text: str  # the cleaned text of the message ("" for a button or media)
+    contact: Contact
+    state: ConversationState
+    session: AsyncSession
+    services: Services
+    now: datetime
+    today: date
+    replies: list[Reply] = field(default_factory=list)
+    intent: str | None = None  # what the message was understood as, for the log
+    deleted: bool = False  # the contact's data was deleted during this turn
+
+    @property
+    def lang(self) -> str:
+        return self.contact.language or "id"
+
+    def label(self, key: str) -> str:
+        return self.services.renderer.label(key, self.lang)
+
+    def button(self, key: str, payload: str) -> Button:
+        return Button(self.label(key), payload)
+
+    def say(
+        self,
+        template: str,
+        *,
+        buttons: tuple[Button, ...] | list[Button] = (),
+        request_phone: bool = False,
+        **context: Any,
+    ) -> None:
+        """Render a template into bubbles; the buttons go with the last one."""
+        bubbles = self.services.renderer.render(template, self.lang, today=self.today, **context)
+        for i, text in enumerate(bubbles):
+            last = i == len(bubbles) - 1
+            self.replies.append(
+                Reply(
+                    text=text,
+                    buttons=tuple(buttons) if last else (),
+                    request_phone=request_phone and last,
+                )
+            )
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.state.data
+
+    def save_data(self, **changes: Any) -> None:
+        # JSON columns track changes only on reassignment, so build a new dict.
+        self.state.data = {**self.state.data, **changes}
+
+    def drop_data(self, *keys: str) -> None:
+        self.state.data = {k: v for k, v in self.state.data.items() if k not in keys}

@@ -1,0 +1,200 @@
+"""SQLAlchemy 2 typed models. Times are stored in UTC (timezone-aware columns)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.clock import utcnow
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Contact(Base):
+    """A worker (or staff member) on one channel."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_contacts_channel_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(160))
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    consent_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(String(20))
+    opted_out_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None]
+    campaign_code: Mapped[str | None] = mapped_column(String(64))
+    region_code: Mapped[str | None] = mapped_column(String(6))
+    timezone: Mapped[str | None] = mapped_column(String(40))
+    last_inbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    state: Mapped[ConversationState | None] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", passive_deletes=True, uselist=False
+    )
+
+
+class ConversationState(Base):
+    """Where a contact is in a conversation; saved after every message."""
+
+    __tablename__ = "conversation_states"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    topic: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="state")
+
+
+class InboundUpdate(Base):
+    """Every platform update, recorded by its platform id before it is handled."""
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_inbound_channel_platform"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageLog(Base):
+    """The conversation, masked: personal numbers never stored in clear."""
+
+    __tablename__ = "message_log"
+    __table_args__ = (Index("ix_message_log_contact_at", "contact_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Lead(Base):
+    """What a coordinator needs to sign a worker up."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_status_created", "status", "created_at"),
+        Index("ix_leads_kecamatan_status", "kecamatan_code", "status"),
+        Index("ix_leads_kabkota_status", "kabkota_code", "status"),
+        Index("ix_leads_nik_hash", "nik_hash"),
+        Index("ix_leads_contact", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    full_name: Mapped[str] = mapped_column(String(120))
+    nik_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    nik_hash: Mapped[str] = mapped_column(String(64))
+    nik_masked: Mapped[str] = mapped_column(String(16))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    kabkota_code: Mapped[str] = mapped_column(String(4))
+    kecamatan_code: Mapped[str] = mapped_column(String(6))
+    occupation: Mapped[str] = mapped_column(String(40))
+    is_transport: Mapped[bool] = mapped_column(Boolean, default=False)
+    declared_income: Mapped[int] = mapped_column(BigInteger)
+    programmes: Mapped[int] = mapped_column(Integer)  # 2 (JKK+JKM) or 3 (with JHT)
+    continue_via: Mapped[str] = mapped_column(String(20))  # visit, call, self
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    timezone: Mapped[str] = mapped_column(String(40))
+    campaign_code: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LeadEvent(Base):
+    """A status change or note on a lead, with who did it."""
+
+    __tablename__ = "lead_events"
+    __table_args__ = (Index("ix_lead_events_lead", "lead_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))  # admin, staff, coordinator
+    telegram_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    whatsapp_phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    areas: Mapped[list[StaffArea]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+
+class StaffArea(Base):
+    """An area a coordinator works: a kabupaten/kota (4 digits) or kecamatan (6 digits) code."""
+
+    __tablename__ = "staff_areas"
+    __table_args__ = (Index("ix_staff_areas_code", "area_code"),)
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class UnansweredMessage(Base):
+    """A message the bot could not place, masked, for staff to turn into training phrases."""
+
+    __tablename__ = "unanswered_messages"
+    __table_args__ = (Index("ix_unanswered_normalized", "normalized"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str] = mapped_column(String(500))
+    intent_guess: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]

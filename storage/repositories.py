@@ -1,0 +1,170 @@
+"""Queries, kept in one place so that every one has its index (see models.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, false, func, inspect, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AuditLog,
+    Contact,
+    ConversationState,
+    InboundUpdate,
+    Lead,
+    MessageLog,
+    Staff,
+    StaffArea,
+    UnansweredMessage,
+)
+
+
+async def record_update(session: AsyncSession, channel: str, platform_id: str) -> bool:
+    """Record an inbound update; False when it was seen before (a replay)."""
+    seen = await session.scalar(
+        select(InboundUpdate.id).where(InboundUpdate.channel == channel, InboundUpdate.platform_id == platform_id)
+    )
+    if seen is not None:
+        return False
+    session.add(InboundUpdate(channel=channel, platform_id=platform_id))
+    await session.flush()
+    return True
+
+
+async def get_contact(session: AsyncSession, channel: str, external_id: str) -> Contact | None:
+    contact: Contact | None = await session.scalar(
+        select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
+    )
+    return contact
+
+
+async def get_or_create_contact(
+    session: AsyncSession, channel: str, external_id: str, *, language: str = "id"
+) -> tuple[Contact, bool]:
+    contact = await get_contact(session, channel, external_id)
+    if contact is not None:
+        return contact, False
+    contact = Contact(channel=channel, external_id=external_id, language=language)
+    session.add(contact)
+    await session.flush()
+    return contact, True
+
+
+async def get_state(session: AsyncSession, contact: Contact) -> ConversationState:
+    state = await session.get(ConversationState, contact.id)
+    if state is None:
+        state = ConversationState(contact_id=contact.id, data={})
+        session.add(state)
+    return state
+
+
+async def log_message(
+    session: AsyncSession, contact_id: int, direction: str, text: str, intent: str | None = None
+) -> None:
+    session.add(MessageLog(contact_id=contact_id, direction=direction, text=text, intent=intent))
+
+
+async def count_messages(session: AsyncSession, contact_id: int) -> int:
+    return int(await session.scalar(select(func.count()).where(MessageLog.contact_id == contact_id)) or 0)
+
+
+async def leads_of_contact(session: AsyncSession, contact_id: int) -> Sequence[Lead]:
+    rows = await session.scalars(select(Lead).where(Lead.contact_id == contact_id).order_by(Lead.id))
+    return rows.all()
+
+
+async def lead_by_nik_hash(session: AsyncSession, nik_hash: str) -> Lead | None:
+    lead: Lead | None = await session.scalar(select(Lead).where(Lead.nik_hash == nik_hash).limit(1))
+    return lead
+
+
+async def delete_contact(session: AsyncSession, contact: Contact, state: ConversationState | None) -> None:
+    """Everything kept about a worker: leads, state, message log, unanswered log, the contact."""
+    for model in (Lead, MessageLog, UnansweredMessage):
+        await session.execute(delete(model).where(model.contact_id == contact.id))
+    if state is not None and state in session:
+        if inspect(state).pending:
+            session.expunge(state)
+        else:
+            await session.delete(state)
+    await session.flush()
+    await session.delete(contact)
+
+
+async def audit(session: AsyncSession, actor: str, action: str, **detail: Any) -> None:
+    session.add(AuditLog(actor=actor, action=action, detail=detail))
+
+
+async def log_unanswered(
+    session: AsyncSession,
+    contact_id: int | None,
+    text: str,
+    normalized: str,
+    intent_guess: str | None,
+    confidence: float | None,
+) -> None:
+    session.add(
+        UnansweredMessage(
+            contact_id=contact_id,
+            text=text[:2000],
+            normalized=normalized[:500],
+            intent_guess=intent_guess,
+            confidence=confidence,
+        )
+    )
+
+
+async def staff_for(session: AsyncSession, channel: str, external_id: str) -> Staff | None:
+    """The active staff member behind a chat user, checked on every staff command."""
+    if channel == "telegram":
+        cond = Staff.telegram_id == external_id
+    elif channel == "whatsapp":
+        cond = Staff.whatsapp_phone == ("+" + external_id.lstrip("+"))
+    else:
+        return None
+    staff: Staff | None = await session.scalar(select(Staff).where(cond, Staff.active.is_(True)))
+    return staff
+
+
+async def add_staff(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: str,
+    telegram_id: str | None = None,
+    whatsapp_phone: str | None = None,
+    areas: Sequence[str] = (),
+    password_hash: str | None = None,
+) -> Staff:
+    staff = Staff(
+        name=name,
+        role=role,
+        telegram_id=telegram_id,
+        whatsapp_phone=whatsapp_phone,
+        password_hash=password_hash,
+        areas=[StaffArea(area_code=code) for code in dict.fromkeys(areas)],
+    )
+    session.add(staff)
+    await session.flush()
+    return staff
+
+
+def leads_query(*, area: str | None = None, status: str | None = None, areas: Sequence[str] | None = None) -> Any:
+    """Leads filtered by area (kabupaten/kota or kecamatan code) and status, oldest first.
+
+    `areas` restricts to a coordinator's areas; it is applied in SQL, never after the fact.
+    """
+    query = select(Lead).order_by(Lead.created_at, Lead.id)
+    if area:
+        query = query.where(_area_condition(area))
+    if status:
+        query = query.where(Lead.status == status)
+    if areas is not None:
+        query = query.where(or_(*[_area_condition(code) for code in areas]) if areas else false())
+    return query
+
+
+def _area_condition(code: str) -> Any:
+    return Lead.kabkota_code == code if len(code) == 4 else Lead.kecamatan_code == code
