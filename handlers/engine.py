@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from content.render import Renderer
-from handlers import lead_form, rights, topics
+from handlers import lead_form, rights, staff, topics
 from handlers.messages import IncomingMessage, Kind, Reply
 from handlers.nlu import IntentMatcher
 from handlers.redact import redact
@@ -74,10 +74,21 @@ class Engine:
             return self._apology(msg)
 
     def _apology(self, msg: IncomingMessage) -> list[Reply]:
+        return self._render_plain("error", msg)
+
+    def _render_plain(self, template: str, msg: IncomingMessage) -> list[Reply]:
         lang = msg.language_hint if msg.language_hint in ("id", "en") else "id"
-        return [Reply(text) for text in self.services.renderer.render("error", lang)]
+        return [Reply(text) for text in self.services.renderer.render(template, lang)]
+
+    async def mark_unreachable(self, channel: str, user_id: str) -> None:
+        """The platform says this user cannot be reached (blocked the bot): no more sends to them."""
+        async with self.db.session() as session:
+            await repo.mark_unreachable(session, channel, user_id, self.clock())
 
     async def _handle(self, msg: IncomingMessage) -> list[Reply]:
+        if msg.extra.get("chat") == "group":
+            # The bot works in private chats only; in a group it explains once and keeps nothing.
+            return self._render_plain("group_only", msg)
         now = self.clock()
         async with self.db.session() as session:
             if msg.update_id and not await repo.record_update(session, msg.channel, msg.update_id):
@@ -87,6 +98,7 @@ class Engine:
                 session, msg.channel, msg.user_id, language=language
             )
             contact.last_inbound_at = now
+            contact.unreachable_at = None  # a message from them means they can be reached again
             if msg.display_name and not contact.display_name:
                 contact.display_name = msg.display_name[:200]
             if msg.start_code:
@@ -129,6 +141,8 @@ async def dispatch(turn: Turn, created: bool) -> None:
     if not turn.text:
         turn.say("empty")
         await lead_form.reprompt(turn)
+        return
+    if turn.text.startswith("/") and await staff.command(turn):
         return
     if await _global_word(turn, created):
         return
@@ -207,6 +221,8 @@ async def _button(turn: Turn, payload: str) -> None:
         await lead_form.button(turn, rest)
     elif kind == "del":
         await rights.delete_button(turn, rest)
+    elif kind == "s":
+        await staff.button(turn, rest)
     elif kind == "lang":
         topics.set_language(turn, rest)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, false, func, inspect, or_, select
@@ -50,6 +51,12 @@ async def get_or_create_contact(
     session.add(contact)
     await session.flush()
     return contact, True
+
+
+async def mark_unreachable(session: AsyncSession, channel: str, external_id: str, when: datetime) -> None:
+    contact = await get_contact(session, channel, external_id)
+    if contact is not None and contact.unreachable_at is None:
+        contact.unreachable_at = when
 
 
 async def get_state(session: AsyncSession, contact: Contact) -> ConversationState:
