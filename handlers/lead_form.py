@@ -464,7 +464,13 @@ async def _save(turn: Turn) -> None:
         for key, value in fields.items():
             setattr(lead, key, value)
     else:
-        lead = Lead(contact_id=turn.contact.id, status="new", **fields)
+        coordinator = await repo.coordinator_for(turn.session, form["kecamatan"])
+        lead = Lead(
+            contact_id=turn.contact.id,
+            status="new",
+            assigned_staff_id=coordinator.id if coordinator else None,
+            **fields,
+        )
         turn.session.add(lead)
     await turn.session.flush()
     turn.contact.region_code = form["kecamatan"]

@@ -175,3 +175,39 @@ def leads_query(*, area: str | None = None, status: str | None = None, areas: Se
 
 def _area_condition(code: str) -> Any:
     return Lead.kabkota_code == code if len(code) == 4 else Lead.kecamatan_code == code
+
+
+async def unanswered_groups(session: AsyncSession, *, limit: int = 50, include_handled: bool = False) -> list[Any]:
+    """Messages the bot could not place, grouped by their normalised text, most frequent first."""
+    query = (
+        select(
+            UnansweredMessage.normalized,
+            func.count().label("count"),
+            func.max(UnansweredMessage.text).label("example"),
+            func.max(UnansweredMessage.intent_guess).label("guess"),
+            func.max(UnansweredMessage.created_at).label("last_at"),
+        )
+        .group_by(UnansweredMessage.normalized)
+        .order_by(func.count().desc(), func.max(UnansweredMessage.created_at).desc())
+        .limit(limit)
+    )
+    if not include_handled:
+        query = query.where(UnansweredMessage.handled_at.is_(None))
+    return list((await session.execute(query)).all())
+
+
+async def coordinator_for(session: AsyncSession, kecamatan_code: str) -> Staff | None:
+    """The coordinator of a kecamatan, else of its kabupaten/kota (the longest matching area wins)."""
+    query = (
+        select(Staff)
+        .join(StaffArea, StaffArea.staff_id == Staff.id)
+        .where(
+            Staff.role == "coordinator",
+            Staff.active.is_(True),
+            StaffArea.area_code.in_((kecamatan_code, kecamatan_code[:4])),
+        )
+        .order_by(func.length(StaffArea.area_code).desc(), Staff.id)
+        .limit(1)
+    )
+    staff: Staff | None = await session.scalar(query)
+    return staff
