@@ -28,6 +28,7 @@ def cmd_run(_: argparse.Namespace) -> int:
         asyncio.run(serve(_settings()))
     except KeyboardInterrupt:
         pass
+    print("bpu-bot stopped.", flush=True)
     return 0
 
 
@@ -223,12 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", action="store_true", help="set a dashboard password (asked, or read from stdin)")
     add.set_defaults(func=cmd_staff_add)
 
-    try:
-        from bot import cli_nlu
-    except ImportError:
-        cli_nlu = None  # type: ignore[assignment]
-    if cli_nlu is not None:
-        cli_nlu.register(sub)
+    from bot import cli_nlu
+
+    cli_nlu.register(sub)
     return parser
 
 

@@ -94,5 +94,10 @@ async def serve(settings: Settings) -> None:
     try:
         await server.serve()
     finally:
-        await runtime.close()
-        print("bpu-bot stopped.", flush=True)
+        # uvicorn re-raises Ctrl-C after its own shutdown, which cancels this task: finish closing anyway.
+        closing = asyncio.ensure_future(runtime.close())
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            await closing
+            raise

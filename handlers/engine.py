@@ -219,6 +219,8 @@ async def _button(turn: Turn, payload: str) -> None:
         await topics.calc_button(turn, rest)
     elif kind == "f":
         await lead_form.button(turn, rest)
+    elif kind == "stop":
+        await rights.opt_out(turn)
     elif kind == "del":
         await rights.delete_button(turn, rest)
     elif kind == "s":

@@ -264,6 +264,9 @@ def _invalid_context(turn: Turn, code: str) -> dict[str, Any]:
 
 
 async def _answer_question(turn: Turn, text: str) -> bool:
+    # "16-08-1990" or "800rb" are attempts at an answer, however the classifier reads them.
+    if sum(1 for word in text.split() if any(ch.isalpha() for ch in word)) < 2:
+        return False
     prediction = turn.services.matcher.predict(text)
     if prediction.intent not in _QUESTIONS or prediction.confidence < LOW_CONFIDENCE:
         return False

@@ -24,6 +24,11 @@ async def opt_out(turn: Turn) -> None:
     turn.say("opt_out", already=already)
 
 
+def ask_opt_out(turn: Turn) -> None:
+    turn.intent = "opt_out"
+    turn.say("opt_out_confirm", buttons=[turn.button("stop_yes", "stop:yes"), turn.button("stop_no", "menu")])
+
+
 async def opt_in(turn: Turn) -> None:
     turn.intent = "opt_in"
     turn.contact.opted_out_at = None

@@ -45,6 +45,7 @@ NEXT: dict[str, tuple[str, ...]] = {
     "out_of_scope": ("benefits_overview", "contribution", "register"),
 }
 _SHORT_FOLLOW_UP_WORDS = 6
+_BARE_FOLLOW_UP_WORDS = 3
 
 
 def menu_buttons(turn: Turn) -> list[Button]:
@@ -80,9 +81,15 @@ async def understand(turn: Turn) -> None:
     occupation = entities.parse_occupation(text)
     short = len(text.split()) <= _SHORT_FOLLOW_UP_WORDS
     unsure = prediction.confidence < LOW_CONFIDENCE
+    entity = money is not None or programmes is not None or occupation is not None
 
-    wants_calc = prediction.intent == "contribution" and (money or programmes or occupation)
-    follow_up = turn.state.topic == "contribution" and short and (money or programmes or occupation)
+    wants_calc = prediction.intent == "contribution" and entity
+    # "kalau 3 program?", "sy ojol" right after a quote refine it; "sy ojol bisa ikut ga?" is a new question.
+    follow_up = (
+        turn.state.topic == "contribution"
+        and entity
+        and (unsure or len(text.split()) <= _BARE_FOLLOW_UP_WORDS)
+    )
     bare_amount = money is not None and (unsure or short and prediction.intent in ("greet", "out_of_scope"))
     if wants_calc or follow_up or bare_amount:
         turn.intent = "contribution"
@@ -109,7 +116,8 @@ async def answer(turn: Turn, intent: str) -> None:
         await lead_form.start(turn)
         return
     if intent == "opt_out":
-        await rights.opt_out(turn)
+        # Understood, not typed as the exact word: ask first, a misread "terus" must not silence anyone.
+        rights.ask_opt_out(turn)
         return
     if intent == "delete_data":
         rights.ask_delete(turn)
@@ -202,7 +210,9 @@ async def calc_button(turn: Turn, rest: str) -> None:
 async def _not_sure(turn: Turn, ranking: tuple[tuple[str, float], ...], guess: str, confidence: float) -> None:
     turn.intent = "unsure"
     await _log_unanswered(turn, guess, confidence)
-    likely = [intent for intent, _ in ranking if intent not in ("out_of_scope", "greet", "thanks_bye")][:3]
+    # Topics to read about; stopping messages or deleting data is never offered as a guess.
+    skip = ("out_of_scope", "greet", "thanks_bye", "opt_out", "delete_data", "human")
+    likely = [intent for intent, _ in ranking if intent not in skip][:3]
     buttons = [topic_button(turn, intent) for intent in likely]
     buttons.append(topic_button(turn, "human"))
     turn.say("not_sure", buttons=buttons)

@@ -101,3 +101,14 @@ def test_leads_export_csv_and_xlsx_mask_the_nik(tmp_path: Path) -> None:
 def test_nlu_predict(tmp_path: Path, args: list[str]) -> None:
     out = run(args, tmp_path)
     assert out.returncode == 0 and "contribution" in out.stdout
+
+
+def test_nlu_unknown_lists_masked_messages_grouped(tmp_path: Path) -> None:
+    assert run(["nlu", "unknown"], tmp_path).stdout.strip() == "no unanswered messages"
+    questions = "cuaca besok hujan ga?\ncuaca besok hujan ga?\nnik sy 3673015508900001 pinjol bisa?\n"
+    run(["chat", "--user", "u1"], tmp_path, questions)
+    out = run(["nlu", "unknown"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[1].split()[0] == "2" and "cuaca" in lines[1]
+    assert "3673015508900001" not in out.stdout and "3673**********01" in out.stdout

@@ -55,7 +55,7 @@ def plain(text: str) -> str:
     import html
 
     text = re.sub(r"<[^>]+>", "", text)
-    return html.unescape(text).replace("*", "")
+    return re.sub(r"(?<!\*)\*([^*\n]+)\*(?!\*)", r"\1", html.unescape(text))
 
 
 INTENT_SAMPLES: dict[str, tuple[str, str]] = {

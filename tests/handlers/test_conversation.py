@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.messages import Kind
+from handlers.nlu import Prediction
 from tests.channels.contract import INTENT_SAMPLES
 from tests.factories import Chat
 
@@ -75,12 +76,44 @@ async def test_calculator_below_minimum_explains_it(engine) -> None:
     assert "Rp1.000.000" in chat.text
 
 
-async def test_unsure_offers_topics_and_a_person(engine) -> None:
-    chat = Chat(engine)
-    await chat.say("xqzv blorp")
+class UnsureMatcher:
+    """Drives the engine's low-confidence branch whatever the trained model says today."""
+
+    def predict(self, text: str) -> Prediction:
+        ranking = (("payment", 0.3), ("out_of_scope", 0.25), ("claim", 0.2), ("register", 0.15), ("greet", 0.1))
+        return Prediction("payment", 0.3, ranking)
+
+
+async def test_unsure_offers_topics_and_a_person_and_logs_the_message(db, cipher, clock) -> None:
+    from sqlalchemy import select
+
+    from handlers.engine import Engine
+    from storage.models import UnansweredMessage
+
+    chat = Chat(Engine(db, cipher, UnsureMatcher(), clock=clock))
+    await chat.say("kartu peserta sy 3673015508900001 ilang gmn")
     assert "belum yakin" in chat.text
-    assert "Bicara ke petugas" in chat.labels()
-    assert 2 <= len(chat.labels()) <= 4
+    assert chat.labels() == ["Cara bayar", "Cara klaim", "Daftar", "Bicara ke petugas"]
+    async with db.session() as s:
+        logged = (await s.scalars(select(UnansweredMessage))).all()
+    assert len(logged) == 1 and "3673015508900001" not in logged[0].text and "3673**********01" in logged[0].text
+    await chat.press("Cara klaim")
+    assert "klaim" in chat.text
+
+
+async def test_a_misread_stop_asks_before_silencing(engine) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Contact
+
+    chat = Chat(engine)
+    await chat.say("tolong jangan kirimi saya pesan promosi lagi")
+    assert "berhenti" in chat.text.lower()
+    async with engine.db.session() as s:
+        assert (await s.scalar(select(Contact))).opted_out_at is None  # type: ignore[union-attr]
+    await chat.press("Ya, berhenti")
+    async with engine.db.session() as s:
+        assert (await s.scalar(select(Contact))).opted_out_at is not None  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

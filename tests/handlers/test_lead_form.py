@@ -247,7 +247,7 @@ async def test_a_failure_mid_message_leaves_nothing_half_written(engine, monkeyp
     assert "gangguan" in chat.text
     assert await count(engine, Lead) == 0
     monkeypatch.undo()
-    await chat.press("Kirim")  # the summary is still there: the worker can send again
+    await chat.press_payload("f:summary:send")  # the summary is still there: the worker can send again
     assert "sudah kami terima" in chat.text and await count(engine, Lead) == 1
 
 

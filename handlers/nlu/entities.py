@@ -1,0 +1,226 @@
+"""What the handlers need out of a message: an amount of money, the number of programmes, the occupation.
+
+Each parser returns None when the message does not say it clearly; the handler then asks. None of
+them raises, whatever the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from handlers.nlu.normalize import MAX_CHARS, default_normalizer
+from handlers.nlu.resources import CONTENT_DIR, load_numbers, read_yaml
+
+# ---------------------------------------------------------------- money
+
+_MONEY_TOKEN = re.compile(r"\d[\d.,]{0,24}|[^\W\d_]+")
+_REDUPLICATION = re.compile(r"\b(?!rp2|idr2)([^\W\d_]{2,})2\b")  # "kira2" is "kira-kira", not a 2
+_CURRENCY = frozenset({"rp", "idr", "rupiah", "perak"})
+_HALF = "setengah"
+_YEARS = range(1900, 2101)
+_MAX_BARE_DIGITS = 9  # a longer bare number is a phone number or a NIK, not an amount
+
+
+@lru_cache(maxsize=1)
+def _number_words() -> dict[str, dict[str, int]]:
+    return load_numbers()
+
+
+def _digits_value(token: str) -> float | None:
+    """ "2.000.000" -> 2000000, "1,5" -> 1.5, "16.800" -> 16800; None when the separators make no sense."""
+    groups = re.split(r"[.,]", token.strip(".,"))
+    if len(groups) == 1:
+        return float(groups[0])
+    if not 1 <= len(groups[0]) <= 3:
+        return None
+    if all(len(g) == 3 for g in groups[1:]):
+        return float("".join(groups))
+    if len(groups[-1]) <= 2 and all(len(g) == 3 for g in groups[1:-1]):
+        return float("".join(groups[:-1]) + "." + groups[-1])
+    return None
+
+
+def _unit(word: str, units: dict[str, int]) -> int | None:
+    # "jutaan", "2jtan", "500rban": about that much
+    return units.get(word) or (units.get(word[:-2]) if word.endswith("an") else None)
+
+
+@dataclass
+class _Amount:
+    total: float = 0.0
+    group: float = 0.0  # the part below the next unit ("dua ratus" in "dua ratus ribu")
+    digit: float | None = None
+    last_unit: int | None = None
+    numbers_seen: int = 0
+    bare: str | None = None  # the digit token, when the amount is one number without a unit
+
+    def value(self) -> float:
+        return self.total + self.group + (self.digit or 0.0)
+
+
+def _amount_at(tokens: Sequence[str], start: int) -> int | None:
+    words = _number_words()
+    numbers, scales, units = words["numbers"], words["scales"], words["units"]
+    currency = tokens[start] in _CURRENCY
+    a = _Amount()
+    j = start + 1 if currency else start
+    while j < len(tokens):
+        token = tokens[j]
+        unit = _unit(token, units)
+        if token[0].isdigit():
+            value = _digits_value(token)
+            if value is None or a.digit is not None:
+                break
+            nxt = tokens[j + 1] if j + 1 < len(tokens) else ""
+            if a.last_unit and value < 1000 and not _unit(nxt, units):
+                a.total += value * a.last_unit / 1000  # "2 jt 500" is 2.500.000, "16 ribu 800" is 16.800
+                j += 1
+                break
+            a.digit, a.bare = value, token if not a.numbers_seen else None
+            a.numbers_seen += 1
+        elif token in numbers and numbers[token] >= 1000:  # "sejuta", "seribu"
+            a.total += (a.group + (a.digit or 0.0) or 1.0) * numbers[token]
+            a.group, a.digit, a.last_unit = 0.0, None, numbers[token]
+            a.numbers_seen += 1
+        elif token in numbers:
+            if numbers[token] < 10 and a.digit is not None:
+                break
+            if numbers[token] < 10:
+                a.digit = float(numbers[token])
+            else:
+                a.group += numbers[token]
+            a.numbers_seen += 1
+        elif token in scales and a.numbers_seen:
+            # "dua belas" is 2 + 10; "dua puluh", "dua ratus" multiply
+            base = a.digit if a.digit is not None else 1.0
+            a.group += base + scales[token] if token == "belas" else base * scales[token]
+            a.digit = None
+        elif unit and a.numbers_seen:
+            if a.last_unit is not None and unit >= a.last_unit:
+                break
+            a.total += (a.group + (a.digit or 0.0)) * unit
+            a.group, a.digit, a.last_unit, a.bare = 0.0, None, unit, None
+        elif token == _HALF:
+            if a.last_unit and a.digit is None and not a.group:
+                a.total += a.last_unit / 2  # "dua juta setengah"
+            else:
+                a.group += 0.5  # "satu setengah juta", "setengah juta"
+                a.numbers_seen += 1
+        else:
+            currency = currency or token in _CURRENCY
+            break
+        j += 1
+    if not a.numbers_seen or a.value() <= 0:
+        return None
+    if a.last_unit is None and not currency and not _plain_amount(a.bare, a.value()):
+        return None
+    return round(a.value())
+
+
+def _plain_amount(token: str | None, value: float) -> bool:
+    """A number without "rp" or a unit is money only when it looks like it: "16.800", "36800"."""
+    if token is None or value < 1000:
+        return False
+    if re.fullmatch(r"\d+", token):
+        return not token.startswith("0") and len(token) <= _MAX_BARE_DIGITS and int(token) not in _YEARS
+    return value == int(value)
+
+
+def parse_money(text: str) -> int | None:
+    """The first amount of rupiah in `text`: "1,5 jt", "Rp 2.000.000", "dua juta", "500rb" -> int."""
+    if not isinstance(text, str):
+        return None
+    plain = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
+    tokens = _MONEY_TOKEN.findall(_REDUPLICATION.sub(r"\1 \1", plain))
+    for start in range(len(tokens)):
+        amount = _amount_at(tokens, start)
+        if amount is not None:
+            return amount
+    return None
+
+
+# ---------------------------------------------------------------- programmes
+
+_TWO, _THREE = 2, 3
+_COUNT_NOUNS = r"(?:program|programnya|prog|jaminan|manfaat|paket|perlindungan)"
+_NEGATED_JHT = re.compile(r"\b(?:tanpa|tidak|jangan|bukan|kecuali|minus|belum)\b(?:\s+\w+){0,2}\s+jht\b")
+_ALL = re.compile(r"\b(?:semua|semuanya|lengkap|komplit|full|sekalian semua)\b")
+_MINIMUM = re.compile(r"\b(?:minimal|minimum|termurah|paling murah|dasar|yang wajib|wajib saja|wajibnya)\b")
+
+
+def parse_programmes(text: str) -> int | None:
+    """2 (JKK + JKM) or 3 (with JHT) when the message says which: "3 program", "plus jht", "jkk jkm saja"."""
+    if not isinstance(text, str):
+        return None
+    norm = default_normalizer()(text)
+    numbers = _number_words()["numbers"]
+    for match in re.finditer(rf"\b(\w+)\s+{_COUNT_NOUNS}\b", norm):
+        word = match.group(1)
+        count = int(word) if word.isdigit() and len(word) < 3 else numbers.get(word)
+        if count in (_TWO, _THREE):
+            return count
+    words = set(norm.split())
+    if _NEGATED_JHT.search(norm):
+        return _TWO
+    if "jht" in words or _ALL.search(norm):
+        return _THREE
+    if {"jkk", "jkm"} <= words or _MINIMUM.search(norm):
+        return _TWO
+    return None
+
+
+# ---------------------------------------------------------------- occupation
+
+_FUZZY_MIN_LENGTH = 5
+_FUZZY_CUTOFF = 85.0
+# Words that name a kind of worker only until a more specific one follows: "tukang ojek" is transport.
+_GENERIC = frozenset({"tukang", "buruh", "pekerja"})
+
+
+OCCUPATIONS = CONTENT_DIR / "occupations.yaml"
+
+
+@lru_cache(maxsize=1)
+def _occupation_phrases() -> tuple[tuple[tuple[str, ...], str], ...]:
+    """(normalised words of a phrase, category key), longest phrases first."""
+    normalizer = default_normalizer()
+    phrases = {
+        tuple(normalizer.tokens(str(word))): str(category["key"])
+        for category in read_yaml(OCCUPATIONS)
+        for word in category.get("words") or ()
+    }
+    return tuple(sorted(((p, k) for p, k in phrases.items() if p), key=lambda pk: -len(pk[0])))
+
+
+def parse_occupation(text: str) -> str | None:
+    """The occupation category key (content/occupations.yaml) a message names: "sy ojol" -> "transport"."""
+    if not isinstance(text, str):
+        return None
+    tokens = default_normalizer().tokens(text)
+    # Ranked by: longest phrase, then specific before generic, then earliest.
+    best: tuple[int, bool, int, str] | None = None
+    for phrase, key in _occupation_phrases():
+        n = len(phrase)
+        for i in range(len(tokens) - n + 1):
+            if tuple(tokens[i : i + n]) == phrase:
+                rank = (-n, n == 1 and phrase[0] in _GENERIC, i, key)
+                if best is None or rank < best:
+                    best = rank
+                break
+    if best is not None:
+        return best[3]
+    # Typos only for single long words: "nelayaan", "pedagag", "petanni"
+    for token in tokens:
+        if len(token) < _FUZZY_MIN_LENGTH:
+            continue
+        for phrase, key in _occupation_phrases():
+            if len(phrase) == 1 and len(phrase[0]) >= _FUZZY_MIN_LENGTH:
+                if fuzz.ratio(token, phrase[0]) >= _FUZZY_CUTOFF:
+                    return key
+    return None

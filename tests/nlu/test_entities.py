@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers.nlu.entities import parse_money, parse_occupation, parse_programmes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,5 jt", 1_500_000),
+        ("Rp 2.000.000", 2_000_000),
+        ("dua juta", 2_000_000),
+        ("1.5jt", 1_500_000),
+        ("2jt", 2_000_000),
+        ("500rb", 500_000),
+        ("1,5 juta", 1_500_000),
+        ("satu setengah juta", 1_500_000),
+        ("setengah juta", 500_000),
+        ("dua juta setengah", 2_500_000),
+        ("sejuta", 1_000_000),
+        ("Rp16.800", 16_800),
+        ("16.800", 16_800),
+        ("36800", 36_800),
+        ("Rp. 1.500.000,00", 1_500_000),
+        ("gaji 3 juta 500 ribu", 3_500_000),
+        ("2 jt 500", 2_500_000),
+        ("16 ribu 800", 16_800),
+        ("enam belas ribu delapan ratus", 16_800),
+        ("dua ratus lima puluh ribu", 250_000),
+        ("penghasilan sy 2jtan sebulan", 2_000_000),
+        ("50k", 50_000),
+        ("rp 500", 500),
+        ("sabulan kira2 sajuta", 1_000_000),
+        ("umur 60", None),
+        ("3 program", None),
+        ("081234567890", None),
+        ("3603123456780001", None),
+        ("tahun 2026", None),
+        ("halo", None),
+        ("", None),
+    ],
+)
+def test_parse_money(text: str, expected: int | None) -> None:
+    assert parse_money(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3 program", 3),
+        ("tiga program", 3),
+        ("dengan JHT", 3),
+        ("dgn jht", 3),
+        ("plus jht", 3),
+        ("+jht", 3),
+        ("yg lengkap aja", 3),
+        ("2 program", 2),
+        ("dua program aja", 2),
+        ("jkk jkm saja", 2),
+        ("jkk dan jkm", 2),
+        ("minimal", 2),
+        ("yang paling murah", 2),
+        ("tanpa jht", 2),
+        ("ga usah pake jht", 2),
+        ("iuran brp", None),
+        ("", None),
+    ],
+)
+def test_parse_programmes(text: str, expected: int | None) -> None:
+    assert parse_programmes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sy ojol bisa ikut ga", "transport"),
+        ("tukang ojek pangkalan", "transport"),
+        ("abdi tukang ojeg", "transport"),
+        ("buruh tani di lebak", "farmer"),
+        ("nelayaan", "fisher"),
+        ("sy jualan gorengan", "trader"),
+        ("sy pedagag sayur", "trader"),
+        ("kuli bangunan", "day_labourer"),
+        ("tukang bangunan", "craft"),
+        ("guru ngaji di masjid", "religious_social"),
+        ("ibu rumah tangga", None),
+        ("halo", None),
+    ],
+)
+def test_parse_occupation(text: str, expected: str | None) -> None:
+    assert parse_occupation(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text() | st.from_regex(r"(rp ?)?[0-9.,]{1,30} ?(jt|rb|juta|ribu|k)?( [a-z ]{0,20})?"))
+def test_parsers_never_raise(text: str) -> None:
+    money = parse_money(text)
+    assert money is None or (isinstance(money, int) and money > 0)
+    assert parse_programmes(text) in (None, 2, 3)
+    assert parse_occupation(text) is None or isinstance(parse_occupation(text), str)
