@@ -1,0 +1,158 @@
+"""Sending through the Cloud API: POST {base}/{phone-number-id}/messages, errors read by their code.
+
+Error codes (Cloud API "Error codes"):
+- 131047 re-engagement: more than 24 hours since the user last wrote; only a template may go out.
+- 131026 undeliverable: not on WhatsApp, old client, terms not accepted...; retrying does not help.
+- 130429 throughput reached (HTTP 429; also 80007 and 4, account and app limits): every send
+  waits, then retries.
+- 131056 pair rate: too many messages to this user in a short time (about one per 6 s with
+  bursts): wait for that user, then retry.
+- 131000 and HTTP 5xx or a broken connection: something went wrong at Meta; retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bot.channels.whatsapp_payloads import ErrorInfo, is_bsuid, parse_error, parse_send_response
+from storage import outbound
+
+log = logging.getLogger(__name__)
+
+RE_ENGAGEMENT = 131047
+UNDELIVERABLE = 131026
+THROUGHPUT = frozenset({130429, 80007, 4})
+PAIR_RATE = 131056
+TRANSIENT = frozenset({131000, 1, 2})
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """`status` uses the outbound store's words: accepted, needs_template, undeliverable or failed."""
+
+    status: str
+    wamid: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == outbound.ACCEPTED
+
+
+class GraphClient:
+    """A small Cloud API client: one pooled httpx client, retries for what retrying can fix."""
+
+    def __init__(
+        self,
+        base_url: str,
+        phone_number_id: str,
+        access_token: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        retry_delays: Sequence[float] = (1.0, 4.0, 10.0),
+        pair_delay: float = 6.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self._own_client = client is None
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(15.0, connect=5.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+        self._retry_delays = tuple(retry_delays)
+        self._pair_delay = pair_delay
+        self._sleep = sleep
+        self._paused_until = 0.0  # after a throughput error every send waits until then
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()
+
+    async def send(self, recipient: str, message: dict[str, Any], *, group: bool = False) -> SendResult:
+        body = {"messaging_product": "whatsapp", **_recipient(recipient, group), **message}
+        attempt = 0
+        while True:
+            await self._wait_for_throughput()
+            result, error, http_status = await self._post(body)
+            if result is not None:
+                return result
+            assert error is not None
+            delay = self._retry_delay(error, http_status, attempt)
+            if delay is None:
+                return _failure(error)
+            attempt += 1
+            log.warning("whatsapp send: error %s, retry %d in %.1fs", error.code, attempt, delay)
+            await self._sleep(delay)
+
+    async def _post(self, body: dict[str, Any]) -> tuple[SendResult | None, ErrorInfo | None, int]:
+        try:
+            response = await self._client.post(self.url, json=body, headers=self._headers)
+        except httpx.TransportError as exc:
+            return None, ErrorInfo(None, f"connection: {type(exc).__name__}"), 0
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if response.is_success:
+            wamid = parse_send_response(data)
+            if wamid:
+                return SendResult(outbound.ACCEPTED, wamid), None, response.status_code
+            return None, ErrorInfo(None, "no message id in the answer"), response.status_code
+        error = parse_error(data if isinstance(data, dict) else {})
+        if error.code is None and error.title is None:
+            error = ErrorInfo(None, f"HTTP {response.status_code}")
+        return None, error, response.status_code
+
+    def _retry_delay(self, error: ErrorInfo, http_status: int, attempt: int) -> float | None:
+        if attempt >= len(self._retry_delays):
+            return None
+        delay = self._retry_delays[attempt]
+        if error.code in THROUGHPUT or http_status == 429:
+            self._paused_until = max(self._paused_until, time.monotonic() + delay)
+            return 0.0  # the pause itself is the wait, shared by every send
+        if error.code == PAIR_RATE:
+            return max(delay, self._pair_delay)
+        if error.code in TRANSIENT or http_status >= 500 or http_status == 0:
+            return delay
+        return None
+
+    async def _wait_for_throughput(self) -> None:
+        wait = self._paused_until - time.monotonic()
+        if wait > 0:
+            await self._sleep(wait)
+
+
+def _failure(error: ErrorInfo) -> SendResult:
+    if error.code == RE_ENGAGEMENT:
+        status = outbound.NEEDS_TEMPLATE
+    elif error.code == UNDELIVERABLE:
+        status = outbound.UNDELIVERABLE
+    else:
+        status = outbound.FAILED
+    return SendResult(status, None, error.code, error.title)
+
+
+def status_for_error(code: int | None) -> str:
+    """The outbound status of a `failed` status webhook with this error code."""
+    if code == RE_ENGAGEMENT:
+        return outbound.NEEDS_TEMPLATE
+    if code == UNDELIVERABLE:
+        return outbound.UNDELIVERABLE
+    return outbound.FAILED
+
+
+def _recipient(recipient: str, group: bool) -> dict[str, str]:
+    if group:
+        return {"recipient_type": "group", "to": recipient}
+    if is_bsuid(recipient):
+        return {"recipient_type": "individual", "recipient": recipient}
+    return {"recipient_type": "individual", "to": recipient}

@@ -1,0 +1,193 @@
+"""What the bot sent and what became of it, and the inbox of webhook bodies not yet handled.
+
+`OutboundMessage` keeps one row per message a channel sent (or tried to send), keyed by the
+platform's id for it (WhatsApp's wamid). Delivery statuses arrive in any order and are merged
+so that a row only moves forward: accepted < sent < delivered < read; a failure is final and
+keeps its error code whatever came before or after.
+
+`WebhookInbox` holds a webhook body (encrypted) from the moment it is acknowledged until it
+has been handled, so that a crash between the two loses nothing: the channel handles what is
+left when it starts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.clock import utcnow
+from storage.models import Base
+
+PURPOSES = ("reply", "broadcast", "reminder")
+
+ACCEPTED, SENT, DELIVERED, READ = "accepted", "sent", "delivered", "read"
+FAILED, NEEDS_TEMPLATE, UNDELIVERABLE = "failed", "needs_template", "undeliverable"
+STATUSES = (ACCEPTED, SENT, DELIVERED, READ, FAILED, NEEDS_TEMPLATE, UNDELIVERABLE)
+FAILURES = frozenset({FAILED, NEEDS_TEMPLATE, UNDELIVERABLE})
+_RANK = {ACCEPTED: 0, SENT: 1, DELIVERED: 2, READ: 3}
+
+
+class OutboundMessage(Base):
+    """One message sent to a contact, with its latest delivery status."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_message_id", name="uq_outbound_channel_platform"),
+        Index("ix_outbound_contact_created", "contact_id", "created_at"),
+        Index("ix_outbound_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    platform_message_id: Mapped[str | None] = mapped_column(String(200))  # None when the send was refused
+    purpose: Mapped[str | None] = mapped_column(String(20))  # None until the sender records it
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_title: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookInbox(Base):
+    """A webhook body acknowledged but not yet handled (encrypted: it may hold a NIK)."""
+
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (Index("ix_webhook_inbox_channel", "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def merge_status(current: str, new: str) -> str:
+    """The status a message has after `new` arrives when it had `current`."""
+    if current in FAILURES:
+        return current
+    if new in FAILURES:
+        return new
+    return new if _RANK.get(new, -1) > _RANK.get(current, -1) else current
+
+
+async def record_sent(
+    session: AsyncSession,
+    *,
+    channel: str,
+    contact_id: int | None,
+    platform_message_id: str | None,
+    purpose: str,
+    status: str,
+    error_code: int | None = None,
+    error_title: str | None = None,
+    now: datetime | None = None,
+) -> OutboundMessage:
+    """Record a send attempt. A status webhook may have come first: then the row exists and is merged."""
+    now = now or utcnow()
+    row = None
+    if platform_message_id is not None:
+        row = await _by_platform_id(session, channel, platform_message_id)
+    if row is None:
+        row = OutboundMessage(
+            channel=channel,
+            contact_id=contact_id,
+            platform_message_id=platform_message_id,
+            purpose=purpose,
+            status=status,
+            error_code=error_code,
+            error_title=_title(error_title),
+            created_at=now,
+            updated_at=now,
+        )
+        if not await _insert(session, row):
+            return await record_sent(
+                session, channel=channel, contact_id=contact_id, platform_message_id=platform_message_id,
+                purpose=purpose, status=status, error_code=error_code, error_title=error_title, now=now,
+            )  # fmt: skip
+        return row
+    row.contact_id = row.contact_id or contact_id
+    row.purpose = purpose
+    _merge(row, status, error_code, error_title, now)
+    return row
+
+
+async def apply_status(
+    session: AsyncSession,
+    *,
+    channel: str,
+    platform_message_id: str,
+    status: str,
+    error_code: int | None = None,
+    error_title: str | None = None,
+    now: datetime | None = None,
+) -> OutboundMessage:
+    """Merge a delivery status into its message; creates the row when the status came before the send."""
+    now = now or utcnow()
+    row = await _by_platform_id(session, channel, platform_message_id)
+    if row is None:
+        row = OutboundMessage(
+            channel=channel,
+            platform_message_id=platform_message_id,
+            status=status,
+            error_code=error_code,
+            error_title=_title(error_title),
+            created_at=now,
+            updated_at=now,
+        )
+        if await _insert(session, row):
+            return row
+        row = await _by_platform_id(session, channel, platform_message_id)
+        assert row is not None
+    _merge(row, status, error_code, error_title, now)
+    return row
+
+
+async def outbound_of_contact(session: AsyncSession, contact_id: int) -> Sequence[OutboundMessage]:
+    rows = await session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.contact_id == contact_id)
+        .order_by(OutboundMessage.created_at, OutboundMessage.id)
+    )
+    return rows.all()
+
+
+async def get_outbound(session: AsyncSession, channel: str, platform_message_id: str) -> OutboundMessage | None:
+    return await _by_platform_id(session, channel, platform_message_id)
+
+
+def _merge(row: OutboundMessage, status: str, error_code: int | None, error_title: str | None, now: datetime) -> None:
+    merged = merge_status(row.status, status)
+    if merged != row.status:
+        row.status = merged
+        row.updated_at = now
+        if merged in FAILURES:
+            row.error_code = error_code
+            row.error_title = _title(error_title)
+
+
+async def _by_platform_id(session: AsyncSession, channel: str, platform_message_id: str) -> OutboundMessage | None:
+    row: OutboundMessage | None = await session.scalar(
+        select(OutboundMessage).where(
+            OutboundMessage.channel == channel, OutboundMessage.platform_message_id == platform_message_id
+        )
+    )
+    return row
+
+
+async def _insert(session: AsyncSession, row: OutboundMessage) -> bool:
+    """Insert in a savepoint; False when another writer inserted the same platform id first."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _title(title: str | None) -> str | None:
+    return title[:200] if title else None
