@@ -1,0 +1,437 @@
+"""The Telegram channel through both backends (python-telegram-bot, aiogram) and both modes
+(polling, webhook), against our fake Bot API server over real HTTP, with `bpu-bot run`'s
+own HTTP app (lifespan starts the channel; webhooks arrive on its /webhook/telegram).
+
+The whole contract runs on SQLite for each backend x mode; a smaller part runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+
+from bot.channels.telegram import TelegramChannel, make_telegram_channel
+from bot.http import create_app
+from bot.runtime import Runtime
+from bot.settings import Settings
+from handlers.engine import Engine
+from storage import repositories as repo
+from storage.crypto import FieldCipher
+from storage.db import Database
+from storage.models import Contact, InboundUpdate, Lead, LeadEvent
+from tests.channels import contract
+from tests.channels.contract import Bubble, joined, plain
+from tests.channels.fake_telegram import FakeTelegram, Sent
+from tests.conftest import TEST_SECRET
+
+COMBOS = [("ptb", "polling"), ("ptb", "webhook"), ("aiogram", "polling"), ("aiogram", "webhook")]
+IDS = [f"{b}-{m}" for b, m in COMBOS]
+MEDIA: dict[str, dict[str, Any]] = {
+    "sticker": {"sticker": {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512,
+                            "height": 512, "is_animated": False, "is_video": False}},
+    "photo": {"photo": [{"file_id": "p1", "file_unique_id": "u2", "width": 90, "height": 90}]},
+    "voice": {"voice": {"file_id": "v1", "file_unique_id": "u3", "duration": 3}},
+    "video": {"video": {"file_id": "d1", "file_unique_id": "u4", "width": 9, "height": 9, "duration": 1}},
+    "document": {"document": {"file_id": "f1", "file_unique_id": "u5", "file_name": "ktp.pdf"}},
+    "location": {"location": {"latitude": -6.12, "longitude": 106.15}},
+}  # fmt: skip
+
+
+class TelegramDriver:
+    """The contract's ChannelDriver, speaking the Bot API's wire format to the real adapter."""
+
+    def __init__(self, fake: FakeTelegram, channel: TelegramChannel, runtime: Runtime, http_root: str) -> None:
+        self.fake = fake
+        self.channel = channel
+        self.runtime = runtime
+        self.http_root = http_root
+        self.ids: dict[str, int] = {}
+        self.shown: dict[str, list[Sent]] = {}
+        self.last_update: dict[str, dict[str, Any]] = {}
+        self._message_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+
+    def uid(self, user: str) -> int:
+        return self.ids.setdefault(user, 7_000_000 + len(self.ids))
+
+    def _user(self, user: str, lang: str = "id") -> dict[str, Any]:
+        return {"id": self.uid(user), "is_bot": False, "first_name": user.title(), "language_code": lang}
+
+    def message(self, user: str, chat: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        uid = self.uid(user)
+        return {
+            "update_id": self.fake.next_update_id(),
+            "message": {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": chat or {"id": uid, "type": "private", "first_name": user.title()},
+                "from": self._user(user),
+                **fields,
+            },
+        }
+
+    async def deliver(self, user: str, update: dict[str, Any], *, forced: bool = False) -> list[Bubble]:
+        chat = self.uid(user)
+        mark = len(self.fake.sent)
+        before = self.channel.stats.processed
+        status = await self.fake.inject(update, forced=forced)
+        assert status in (None, 200), status
+        await self.channel.wait_processed(before + 1)
+        self.last_update[user] = update
+        assert not self.fake.bad_requests, [(c.method, c.params) for c in self.fake.bad_requests]
+        assert self.channel.stats.send_failures == 0
+        new = [m for m in self.fake.sent[mark:] if m.chat_id == chat]
+        if new:
+            self.shown[user] = new
+        return [Bubble(m.text, _labels(m)) for m in new]
+
+    # -- ChannelDriver ------------------------------------------------------------------------
+
+    async def send_text(self, user: str, text: str) -> list[Bubble]:
+        fields: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return await self.deliver(user, self.message(user, **fields))
+
+    async def press(self, user: str, label: str) -> list[Bubble]:
+        for sent in self.shown.get(user, []):
+            for kind, text, data in _buttons(sent.current if sent.current else sent.markup):
+                if text == label or text.lower().startswith(label.lower()):
+                    if kind == "contact":
+                        raise AssertionError("use share_contact for the share-phone button")
+                    if kind == "text":
+                        return await self.send_text(user, text)
+                    return await self._callback(user, sent, data)
+        raise AssertionError(f"no button {label!r} in {[_labels(m) for m in self.shown.get(user, [])]}")
+
+    async def press_stale(self, user: str, label: str) -> list[Bubble]:
+        shown = {m.message_id for m in self.shown.get(user, [])}
+        for sent in reversed(self.fake.messages_to(self.uid(user))):
+            if sent.message_id in shown:
+                continue
+            for kind, text, data in _buttons(sent.markup):
+                if kind == "callback" and (text == label or text.lower().startswith(label.lower())):
+                    return await self._callback(user, sent, data)
+        raise AssertionError(f"no older button {label!r}")
+
+    async def _callback(self, user: str, sent: Sent, data: str) -> list[Bubble]:
+        query_id = f"q{next(self._query_ids)}"
+        message = self.fake._message_json(sent)
+        update = {
+            "update_id": self.fake.next_update_id(),
+            "callback_query": {"id": query_id, "chat_instance": "ci-1", "from": self._user(user),
+                               "data": data, "message": message},
+        }  # fmt: skip
+        bubbles = await self.deliver(user, update)
+        answered = [c for c in self.fake.calls_of("answerCallbackQuery") if c.params["callback_query_id"] == query_id]
+        assert len(answered) == 1, "every button press is answered"
+        assert self.fake.message(sent.message_id).current is None, "the pressed keyboard is removed"
+        return bubbles
+
+    async def share_contact(self, user: str, phone: str, *, owner: str | None = None) -> list[Bubble]:
+        contact = {"phone_number": phone, "first_name": user.title(), "user_id": self.uid(owner or user)}
+        return await self.deliver(user, self.message(user, contact=contact))
+
+    async def send_media(self, user: str, kind: str) -> list[Bubble]:
+        return await self.deliver(user, self.message(user, **MEDIA[kind]))
+
+    async def replay_last(self, user: str) -> list[Bubble]:
+        return await self.deliver(user, self.last_update[user], forced=True)
+
+
+def _buttons(markup: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not markup:
+        return []
+    out = [("callback", b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
+    for row in markup.get("keyboard", []):
+        for button in row:
+            text = button if isinstance(button, str) else button["text"]
+            kind = "contact" if isinstance(button, dict) and button.get("request_contact") else "text"
+            out.append((kind, text, ""))
+    return out
+
+
+def _labels(sent: Sent) -> list[str]:
+    return [text for _, text, _ in _buttons(sent.current if sent.current else sent.markup)]
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any,
+                  secret: str | None = None) -> AsyncIterator[TelegramDriver]:  # fmt: skip
+    """`bpu-bot run` in miniature: runtime, channel, HTTP app with its lifespan, fake Bot API."""
+    fake = await FakeTelegram().start()
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        BPU_DATABASE_URL=db_url,
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BACKEND=backend,
+        TELEGRAM_API_BASE_URL=fake.root + "/",
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhook/telegram" if mode == "webhook" else None,
+        TELEGRAM_WEBHOOK_SECRET=secret,
+    )
+    db = Database(db_url)
+    cipher = FieldCipher(TEST_SECRET)
+    runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
+    channel = make_telegram_channel(runtime, poll_timeout=1.0)
+    runtime.channels = [channel]
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="on", log_level="warning"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "the HTTP server did not start"
+        yield TelegramDriver(fake, channel, runtime, f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+        sock.close()
+        await db.dispose()
+        await fake.stop()
+
+
+@pytest.fixture(params=COMBOS, ids=IDS)
+async def tg(request: pytest.FixtureRequest, sqlite_url: str, matcher: Any, clock: Any) -> AsyncIterator[TelegramDriver]:
+    backend, mode = request.param
+    async with running(backend, mode, sqlite_url, matcher, clock) as driver:
+        yield driver
+
+
+# -- the contract, SQLite, every backend x mode ----------------------------------------------
+
+
+async def test_contract(tg: TelegramDriver) -> None:
+    await contract.run_contract(tg)
+    fake = tg.fake
+    # The phone question carried a share-my-number keyboard; the next message took it away.
+    asks = [m for m in fake.sent if m.markup and "keyboard" in m.markup]
+    assert asks and asks[0].markup["keyboard"][0][0] == {"text": "Kirim nomor HP saya", "request_contact": True}
+    after = fake.sent[fake.sent.index(asks[-1]) + 1]
+    assert after.markup == {"remove_keyboard": True}
+    assert all(m.parse_mode == "HTML" for m in fake.sent)
+    assert any("<b>" in m.text for m in fake.sent)
+    # Both libraries send form bodies, never JSON.
+    assert {c.content_type for c in fake.calls_of("sendMessage")} <= {
+        "application/x-www-form-urlencoded", "multipart/form-data"}  # fmt: skip
+
+
+async def test_startup_calls(tg: TelegramDriver) -> None:
+    fake = tg.fake
+    assert fake.calls_of("getMe")
+    assert [c["command"] for c in fake.commands[None]] == ["start", "menu", "bantuan", "berhenti", "hapus"]
+    assert fake.commands["en"][0]["description"] != fake.commands[None][0]["description"]
+    if tg.channel.webhook_url:
+        (call,) = fake.calls_of("setWebhook")
+        assert call.params["url"].endswith("/webhook/telegram") and len(call.params["secret_token"]) >= 32
+        assert call.params["allowed_updates"] == ["message", "edited_message", "callback_query", "my_chat_member"]
+        assert not fake.calls_of("getUpdates")
+    else:
+        for _ in range(200):
+            if fake.calls_of("getUpdates"):
+                break
+            await asyncio.sleep(0.01)
+        assert fake.calls_of("deleteWebhook") and fake.calls_of("getUpdates")
+        assert fake.calls_of("getUpdates")[0].params["allowed_updates"] == [
+            "message", "edited_message", "callback_query", "my_chat_member"]  # fmt: skip
+
+
+async def test_deep_link_campaign_on_contact_and_lead(tg: TelegramDriver) -> None:
+    greeting = await tg.send_text("dl", "/start ojol_serang_2026")
+    assert "BPJS Ketenagakerjaan" in plain(joined(greeting))
+    await contract.scenario_lead_form(tg, user="dl")
+    async with tg.runtime.db.session() as session:
+        contact = await repo.get_contact(session, "telegram", str(tg.uid("dl")))
+        assert contact is not None and contact.campaign_code == "ojol_serang_2026"
+        (lead,) = await repo.leads_of_contact(session, contact.id)
+        assert lead.campaign_code == "ojol_serang_2026" and lead.phone_e164 == "+6281234567890"
+
+
+async def test_someone_elses_contact_is_not_their_phone(tg: TelegramDriver) -> None:
+    await tg.send_text("sc", "mau daftar")
+    await tg.press("sc", "Setuju")
+    await tg.send_text("sc", "Siti Aminah")
+    await tg.send_text("sc", "3673015508900001")
+    await tg.send_text("sc", "15-08-1990")
+    answer = plain(joined(await tg.share_contact("sc", "+6281111111111", owner="friend")))
+    assert "kabupaten/kota" not in answer.lower() and "HP" in answer
+    # The number typed by hand is still taken.
+    assert "kabupaten/kota" in plain(joined(await tg.send_text("sc", "081234567890"))).lower()
+
+
+async def test_edited_message_and_unsupported_content(tg: TelegramDriver) -> None:
+    await tg.send_text("ed", "halo")
+    edited = tg.message("ed", text="halo lagi", edit_date=int(time.time()))
+    edited["edited_message"] = edited.pop("message")
+    assert plain(joined(await tg.deliver("ed", edited)))
+    assert plain(joined(await tg.deliver("ed", tg.message("ed", dice={"emoji": "🎲", "value": 3}))))
+
+
+async def test_group_told_once_and_nothing_stored(tg: TelegramDriver) -> None:
+    group = {"id": -100123, "type": "supergroup", "title": "Ojol Serang"}
+    for text in ("/start", "halo bot"):
+        update = tg.message("member", chat=group, text=text)
+        before, mark = tg.channel.stats.processed, len(tg.fake.sent)
+        await tg.fake.inject(update)
+        await tg.channel.wait_processed(before + 1)
+        sent = tg.fake.sent[mark:]
+        if text == "/start":
+            assert [m.chat_id for m in sent] == [-100123] and "chat pribadi" in plain(sent[0].text)
+        else:
+            assert sent == []
+    async with tg.runtime.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+async def test_blocked_user_marked_unreachable_without_retry(tg: TelegramDriver) -> None:
+    await tg.send_text("bl", "halo")
+    tg.fake.blocked.add(tg.uid("bl"))
+    mark = len(tg.fake.calls_of("sendMessage"))
+    assert await tg.send_text("bl", "berapa iuran minimal?") == []
+    assert len(tg.fake.calls_of("sendMessage")) == mark + 1, "a 403 is never retried"
+    async with tg.runtime.db.session() as session:
+        contact = await repo.get_contact(session, "telegram", str(tg.uid("bl")))
+        assert contact is not None and contact.unreachable_at is not None
+
+
+async def test_blocking_announced_by_my_chat_member(tg: TelegramDriver) -> None:
+    await tg.send_text("mc", "halo")
+    uid = tg.uid("mc")
+    update = {
+        "update_id": tg.fake.next_update_id(),
+        "my_chat_member": {
+            "chat": {"id": uid, "type": "private", "first_name": "Mc"}, "from": tg._user("mc"),
+            "date": int(time.time()),
+            "old_chat_member": {"status": "member", "user": tg.fake._bot_user()},
+            "new_chat_member": {"status": "kicked", "user": tg.fake._bot_user(), "until_date": 0},
+        },
+    }  # fmt: skip
+    assert await tg.deliver("mc", update) == []
+    async with tg.runtime.db.session() as session:
+        contact = await repo.get_contact(session, "telegram", str(uid))
+        assert contact is not None and contact.unreachable_at is not None
+
+
+async def test_flood_control_waits_and_retries(tg: TelegramDriver) -> None:
+    tg.fake.fail("sendMessage", 429, retry_after=1, chat_id=tg.uid("fl"))
+    started = time.monotonic()
+    bubbles = await tg.send_text("fl", "halo")
+    assert "BPJS Ketenagakerjaan" in plain(joined(bubbles))
+    assert time.monotonic() - started >= 1.0
+    assert [c.status for c in tg.fake.calls_of("sendMessage")][:2] == [429, 200]
+
+
+async def test_staff_commands(tg: TelegramDriver) -> None:
+    await contract.scenario_lead_form(tg, user="worker")  # a lead in Kota Serang (3673)
+    async with tg.runtime.db.session() as session:
+        await repo.add_staff(session, name="Koor Kota", role="coordinator", telegram_id=str(tg.uid("koor")),
+                             areas=["3673"])  # fmt: skip
+        await repo.add_staff(session, name="Koor Kab", role="coordinator", telegram_id=str(tg.uid("kab")),
+                             areas=["3604"])  # fmt: skip
+        await repo.add_staff(session, name="Petugas", role="staff", telegram_id=str(tg.uid("petugas")))
+        other = _lead_in("3604", "360401", tg.runtime.cipher)
+        session.add(other)
+        await session.flush()
+        other_id = other.id
+        mine = (await session.scalars(select(Lead).where(Lead.kabkota_code == "3673"))).one()
+        mine_id = mine.id
+
+    listing = await tg.send_text("koor", "/leads")
+    text = plain(joined(listing))
+    assert "Siti Aminah" in text and f"#{other_id}" not in text and "Nur Kab" not in text
+    assert "Dihubungi" in listing[-1].buttons
+    assert "sudah dihubungi" in plain(joined(await tg.press("koor", "Dihubungi")))
+    assert "tidak ada di wilayahmu" in plain(joined(await tg.send_text("koor", f"/lead {other_id}")))
+    detail = plain(joined(await tg.send_text("koor", f"/lead {mine_id}")))
+    assert "sudah dihubungi" in detail and "Koor Kota" in detail and "3673**********01" in detail
+    assert "Belum ada lead baru" in plain(joined(await tg.send_text("koor", "/leads")))
+
+    other_view = plain(joined(await tg.send_text("kab", "/leads")))
+    assert "Nur Kab" in other_view and "Siti Aminah" not in other_view
+
+    stats = plain(joined(await tg.send_text("petugas", "/stats")))
+    assert "Statistik" in stats and "sudah dihubungi: 1" in stats
+    # Staff who are not coordinators, and workers, get the ordinary menu.
+    assert "Silakan pilih topik" in plain(joined(await tg.send_text("petugas", "/leads")))
+    assert "Silakan pilih topik" in plain(joined(await tg.send_text("worker", "/leads")))
+    assert "Silakan pilih topik" in plain(joined(await tg.send_text("worker", "/stats")))
+    async with tg.runtime.db.session() as session:
+        events = (await session.scalars(select(LeadEvent))).all()
+        assert [(e.lead_id, e.status) for e in events] == [(mine_id, "contacted")]
+
+
+def _lead_in(kabkota: str, kecamatan: str, cipher: FieldCipher) -> Lead:
+    nik = "3604014107850002"
+    return Lead(
+        full_name="Nur Kab", nik_encrypted=cipher.encrypt(nik), nik_hash=cipher.keyed_hash(nik),
+        nik_masked="3604**********02", birth_date=date(1985, 7, 1), phone_e164="+6281300000000",
+        kabkota_code=kabkota, kecamatan_code=kecamatan, occupation="petani", declared_income=1_000_000,
+        programmes=2, continue_via="visit", status="new", timezone="Asia/Jakarta", channel="telegram",
+    )  # fmt: skip
+
+
+async def test_webhook_secret_checked(sqlite_url: str, matcher: Any, clock: Any) -> None:
+    async with running("aiogram", "webhook", sqlite_url, matcher, clock, secret="s3cret-Token_1") as tg:
+        update = tg.message("ws", text="halo")
+        async with httpx.AsyncClient() as client:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                response = await client.post(tg.http_root + "/webhook/telegram", json=update, headers=headers)
+                assert response.status_code == 403
+        await tg.channel.drain()
+        assert tg.channel.stats.processed == 0 and tg.fake.sent == []
+        async with tg.runtime.db.session() as session:
+            assert await session.scalar(select(func.count()).select_from(InboundUpdate)) == 0
+        # The right secret: 200 at once, the work done in the background, each update id once.
+        statuses = await asyncio.gather(*(tg.fake.post_webhook(update) for _ in range(3)))
+        assert statuses == [200, 200, 200]
+        await tg.channel.drain()
+        assert len(tg.fake.messages_to(tg.uid("ws"))) == len(tg.fake.sent) > 0
+        first = len(tg.fake.sent)
+        assert await tg.fake.post_webhook(update) == 200
+        await tg.channel.drain()
+        assert len(tg.fake.sent) == first
+
+
+# -- PostgreSQL: a part of the contract, each backend once -------------------------------------
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Any:
+    from tests.conftest import _pg_admin, _pg_url
+
+    template = request.getfixturevalue("pg_template")
+    name = f"bpu_tg_{time.monotonic_ns() % 10**12}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("backend", "mode"), [("ptb", "webhook"), ("aiogram", "polling")], ids=["ptb", "aiogram"])
+async def test_contract_postgres(backend: str, mode: str, pg_url: str, matcher: Any, clock: Any) -> None:
+    async with running(backend, mode, pg_url, matcher, clock, secret="pg-secret") as tg:
+        await contract.scenario_lead_form(tg)
+        await contract.scenario_stale_button(tg)
+        await contract.scenario_replay(tg)
+        await contract.scenario_media(tg)
