@@ -116,9 +116,10 @@ class Engine:
             )
             await dispatch(turn, created)
             if not turn.deleted:
-                await repo.log_message(session, contact.id, "in", _loggable(msg, turn.text), turn.intent)
-                for reply in turn.replies:
-                    await repo.log_message(session, contact.id, "out", redact(reply.text))
+                rows = [{"contact_id": contact.id, "direction": "in", "text": _loggable(msg, turn.text),
+                         "intent": turn.intent}]
+                rows += [{"contact_id": contact.id, "direction": "out", "text": redact(r.text)} for r in turn.replies]
+                await repo.log_messages(session, rows)
             return turn.replies
 
 
@@ -143,6 +144,8 @@ async def dispatch(turn: Turn, created: bool) -> None:
         await lead_form.reprompt(turn)
         return
     if turn.text.startswith("/") and await staff.command(turn):
+        return
+    if (turn.state.step or "").startswith("staff_note:") and await staff.note(turn):
         return
     if await _global_word(turn, created):
         return

@@ -6,9 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, false, func, inspect, or_, select
+from sqlalchemy import delete, false, func, insert, inspect, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.base import NO_VALUE
 
+from storage.clock import utcnow
 from storage.models import (
     AuditLog,
     Contact,
@@ -23,20 +28,23 @@ from storage.models import (
 
 
 async def record_update(session: AsyncSession, channel: str, platform_id: str) -> bool:
-    """Record an inbound update; False when it was seen before (a replay)."""
-    seen = await session.scalar(
-        select(InboundUpdate.id).where(InboundUpdate.channel == channel, InboundUpdate.platform_id == platform_id)
+    """Record an inbound update; False when it was seen before (a replay). One statement."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboundUpdate)
+        .values(channel=channel, platform_id=platform_id, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["channel", "platform_id"])
+        .returning(InboundUpdate.id)
     )
-    if seen is not None:
-        return False
-    session.add(InboundUpdate(channel=channel, platform_id=platform_id))
-    await session.flush()
-    return True
+    return (await session.scalar(statement)) is not None
 
 
 async def get_contact(session: AsyncSession, channel: str, external_id: str) -> Contact | None:
+    """The contact with its conversation state, in one query (every message needs both)."""
     contact: Contact | None = await session.scalar(
-        select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
+        select(Contact)
+        .options(joinedload(Contact.state))
+        .where(Contact.channel == channel, Contact.external_id == external_id)
     )
     return contact
 
@@ -60,17 +68,19 @@ async def mark_unreachable(session: AsyncSession, channel: str, external_id: str
 
 
 async def get_state(session: AsyncSession, contact: Contact) -> ConversationState:
-    state = await session.get(ConversationState, contact.id)
+    loaded = inspect(contact).attrs.state.loaded_value
+    state = await session.get(ConversationState, contact.id) if loaded is NO_VALUE else loaded
     if state is None:
         state = ConversationState(contact_id=contact.id, data={})
         session.add(state)
     return state
 
 
-async def log_message(
-    session: AsyncSession, contact_id: int, direction: str, text: str, intent: str | None = None
-) -> None:
-    session.add(MessageLog(contact_id=contact_id, direction=direction, text=text, intent=intent))
+async def log_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Message log rows (contact_id, direction, text, intent) in one executemany."""
+    if rows:
+        now = utcnow()
+        await session.execute(insert(MessageLog), [{"created_at": now, "intent": None, **row} for row in rows])
 
 
 async def count_messages(session: AsyncSession, contact_id: int) -> int:
@@ -94,10 +104,10 @@ async def delete_contact(session: AsyncSession, contact: Contact, state: Convers
     if state is not None and state in session:
         if inspect(state).pending:
             session.expunge(state)
-        else:
-            await session.delete(state)
-    await session.flush()
+        elif inspect(contact).attrs.state.loaded_value is not state:
+            await session.delete(state)  # not reachable through the relationship's cascade
     await session.delete(contact)
+    await session.flush()
 
 
 async def audit(session: AsyncSession, actor: str, action: str, **detail: Any) -> None:
