@@ -185,6 +185,8 @@ async def _global_word(turn: Turn, created: bool) -> bool:
         turn.intent = "help"
         topics.menu(turn, intro=True)
         return True
+    if word in staff.FIELD_ENTRY_WORDS and await staff.field_entry(turn):
+        return True
     if word in rights.STOP_WORDS or turn.text.lower() == "/berhenti":
         await rights.opt_out(turn)
         return True

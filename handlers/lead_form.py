@@ -20,7 +20,7 @@ from handlers.text import keyword
 from handlers.turn import Turn
 from handlers.validators import Invalid
 from storage import repositories as repo
-from storage.models import Lead
+from storage.models import Lead, LeadEvent, Staff
 
 STEPS = (
     "consent",
@@ -82,6 +82,21 @@ async def start(turn: Turn) -> None:
     _go(turn, "name" if consented else "consent")
 
 
+async def start_field_entry(turn: Turn, staff: Staff) -> None:
+    """A coordinator fills the form for a worker met in person; the worker's consent is given to them."""
+    turn.drop_data("form", "form_editing")
+    turn.save_data(form={"field_entry_staff": staff.id})
+    turn.state.topic = "register"
+    turn.say("form_field_intro")
+    turn.state.step = "form:consent"
+    prompt(turn, "consent")
+
+
+def _field_entry(turn: Turn) -> int | None:
+    staff_id = _form(turn).get("field_entry_staff")
+    return int(staff_id) if staff_id is not None else None
+
+
 def abandon(turn: Turn) -> None:
     """Leave the form without a word (the worker asked for the menu or restarted)."""
     if current(turn):
@@ -106,20 +121,21 @@ def prompt(turn: Turn, step: str) -> None:
     form = _form(turn)
     if step == "consent":
         turn.say(
-            "form_consent",
+            "form_consent_in_person" if _field_entry(turn) else "form_consent",
             buttons=[turn.button("agree", "f:consent:yes"), turn.button("disagree", "f:consent:no")],
         )
     elif step in ("name", "nik", "dob"):
         turn.say(f"form_{step}", buttons=_nav(turn, back=step != "name" or not _consented_here(turn)))
     elif step == "phone":
         buttons = []
-        if turn.msg.phone_hint:
+        own = _field_entry(turn) is None  # in person, the chat's own number is the coordinator's
+        if turn.msg.phone_hint and own:
             buttons.append(turn.button("use_this_number", "f:phone:hint"))
         turn.say(
             "form_phone",
-            has_hint=bool(turn.msg.phone_hint),
+            has_hint=bool(turn.msg.phone_hint) and own,
             hint=mask_phone(turn.msg.phone_hint or ""),
-            request_phone=True,
+            request_phone=own,
             buttons=buttons + _nav(turn),
         )
     elif step == "kabkota":
@@ -297,9 +313,10 @@ async def _accept(turn: Turn, step: str, value: str, *, from_button: bool, share
     form = _form(turn)
     if step == "consent":
         if keyword(value) in ("yes", "ya", "setuju", "iya", "y", "ok", "oke", "boleh"):
-            turn.contact.consent_at = turn.now
-            turn.contact.consent_version = _consent_version(turn)
-            _store(turn, consented_now=True)
+            if _field_entry(turn) is None:  # in person, the consent is the worker's, not this chat's
+                turn.contact.consent_at = turn.now
+                turn.contact.consent_version = _consent_version(turn)
+            _store(turn, consented_now=True, consent_at=turn.now.isoformat())
             turn.say("form_consent_thanks")
             _go(turn, "name")
         elif keyword(value) in ("no", "tidak", "tdk", "ga", "gak", "nggak", "tidak setuju", "n"):
@@ -340,7 +357,8 @@ async def _accept(turn: Turn, step: str, value: str, *, from_button: bool, share
         if validators.age_on(born, turn.today) >= _max_age():
             turn.say("form_age_note", max_age=_max_age())
     elif step == "phone":
-        raw = turn.msg.phone_hint if value == "hint" and from_button else value
+        own_phone = value == "hint" and from_button and _field_entry(turn) is None
+        raw = turn.msg.phone_hint if own_phone else (None if value == "hint" and from_button else value)
         if not raw:
             raise Invalid("phone_invalid")
         _store(turn, phone=validators.parse_phone(raw))
@@ -458,9 +476,13 @@ async def _save(turn: Turn) -> None:
         programmes=form["programmes"],
         continue_via=form["continue_via"],
         timezone=timezone,
-        campaign_code=turn.contact.campaign_code,
+        campaign_code=None if _field_entry(turn) else turn.contact.campaign_code,
         channel=turn.contact.channel,
     )
+    field_staff = _field_entry(turn)
+    if field_staff is not None:
+        await _save_field_entry(turn, form, fields, field_staff)
+        return
     mine = [lead for lead in await repo.leads_of_contact(turn.session, turn.contact.id) if lead.nik_hash == nik_hash]
     if mine:
         lead = mine[0]
@@ -491,3 +513,21 @@ async def _save(turn: Turn) -> None:
         name=form["name"].split()[0],
         buttons=topics.menu_buttons(turn),
     )
+
+
+async def _save_field_entry(turn: Turn, form: dict[str, Any], fields: dict[str, Any], staff_id: int) -> None:
+    staff = await turn.session.get(Staff, staff_id)
+    coordinator = await repo.coordinator_for(turn.session, form["kecamatan"])
+    assigned = staff_id if staff is not None and staff.role == "coordinator" else (coordinator.id if coordinator else None)
+    lead = Lead(contact_id=None, status="new", created_by_staff_id=staff_id, assigned_staff_id=assigned, **fields)
+    turn.session.add(lead)
+    await turn.session.flush()
+    who = staff.name if staff else f"staff {staff_id}"
+    turn.session.add(
+        LeadEvent(lead_id=lead.id, staff_id=staff_id, status="new", note=f"Persetujuan diberikan langsung kepada {who}")
+    )
+    await repo.audit(turn.session, f"staff:{staff_id}", "lead_field_entry", lead_id=lead.id, consent_at=form.get("consent_at"))
+    turn.state.step = None
+    turn.drop_data("form", "form_editing")
+    turn.intent = "lead_saved"
+    turn.say("form_field_saved", name=form["name"].split()[0], lead_id=lead.id)

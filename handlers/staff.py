@@ -20,11 +20,13 @@ from content import regions
 from handlers import occupations
 from handlers.messages import Button
 from handlers.text import keyword
+from handlers import lead_form
 from handlers.turn import Turn
 from storage import repositories as repo
 from storage.models import Contact, Lead, LeadEvent, Staff
 
-COMMANDS = ("/leads", "/lead", "/stats")
+COMMANDS = ("/leads", "/lead", "/stats", "/tambah")
+FIELD_ENTRY_WORDS = {"tambah peserta", "tambah pekerja", "/tambah"}
 STATUSES = ("contacted", "registered", "declined")
 LEADS_SHOWN = 10
 NOTE_STEP = "staff_note:"
@@ -53,6 +55,8 @@ async def command(turn: Turn) -> bool:
         await _stats(turn, staff)
     elif word == "/leads" and staff is not None and staff.role in _LEAD_ROLES:
         await _leads(turn, staff)
+    elif word == "/tambah" and staff is not None and staff.role in _LEAD_ROLES:
+        await lead_form.start_field_entry(turn, staff)
     elif word == "/lead" and staff is not None and staff.role in _LEAD_ROLES:
         lead_id = _int(rest.strip().lstrip("#"))
         if lead_id is None:
@@ -184,6 +188,16 @@ async def _stats(turn: Turn, staff: Staff) -> None:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+async def field_entry(turn: Turn) -> bool:
+    """ "tambah peserta" (WhatsApp has no commands): a coordinator adds a worker met in person."""
+    staff = await _staff(turn)
+    if staff is None or staff.role not in _LEAD_ROLES:
+        return False
+    turn.intent = "staff/tambah"
+    await lead_form.start_field_entry(turn, staff)
+    return True
 
 
 async def _staff(turn: Turn) -> Staff | None:

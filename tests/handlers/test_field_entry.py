@@ -1,0 +1,56 @@
+"""A coordinator adds a worker met door to door, from chat (/tambah, "tambah peserta")."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage import repositories as repo
+from storage.models import AuditLog, Contact, Lead, LeadEvent
+from tests.factories import Chat
+
+
+async def fill(chat: Chat) -> None:
+    await chat.press("Setuju")
+    await chat.say("Asep Saepudin")
+    await chat.say("3604011203800007")
+    await chat.say("12-03-1980")
+    assert "Pakai nomor ini" not in chat.labels()  # the chat's own number is the coordinator's
+    await chat.say("0813 1111 2222")
+    await chat.press("Kab. Serang")
+    await chat.say("cinangka")
+    await chat.press("Nelayan")
+    await chat.say("1 juta")
+    await chat.press("2 program")
+    await chat.press("Didatangi")
+    assert "Asep Saepudin" in chat.text
+    await chat.press("Kirim")
+
+
+@pytest.mark.parametrize(("channel", "user", "words"), [("telegram", "500", "/tambah"), ("whatsapp", "6281299998888", "tambah peserta")])
+async def test_coordinator_adds_a_worker_met_in_person(engine, channel: str, user: str, words: str) -> None:
+    async with engine.db.session() as s:
+        koor = await repo.add_staff(
+            s, name="Rina", role="coordinator", telegram_id="500", whatsapp_phone="+6281299998888", areas=["3604"]
+        )
+    chat = Chat(engine, user=user, channel=channel, phone_hint="+6281299998888" if channel == "whatsapp" else None)
+    await chat.say(words)
+    assert "setuju langsung kepadamu" in chat.text
+    await fill(chat)
+    assert "tersimpan" in chat.text and "persetujuan langsung" in chat.text
+    async with engine.db.session() as s:
+        lead = await s.scalar(select(Lead))
+        assert lead is not None and lead.contact_id is None
+        assert lead.created_by_staff_id == koor.id and lead.assigned_staff_id == koor.id
+        assert lead.phone_e164 == "+6281311112222" and lead.kecamatan_code.startswith("3604")
+        event = await s.scalar(select(LeadEvent))
+        assert event is not None and "Rina" in (event.note or "")
+        assert "lead_field_entry" in (await s.scalars(select(AuditLog.action))).all()
+        coordinator_chat = await s.scalar(select(Contact))
+        assert coordinator_chat is not None and coordinator_chat.consent_at is None  # not the coordinator's consent
+
+
+async def test_anyone_else_typing_it_gets_the_ordinary_answer(engine) -> None:
+    chat = Chat(engine, user="999", channel="telegram")
+    await chat.say("/tambah")
+    assert "setuju langsung" not in chat.text and "Daftar" in chat.labels()
