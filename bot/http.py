@@ -1,4 +1,4 @@
-"""The one HTTP server: health, the web simulator, channel webhooks (and later the dashboard)."""
+"""The one HTTP server: health, the web simulator, channel webhooks and the staff dashboard."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from bot import dashboard
 from handlers.messages import IncomingMessage, Kind
 
 if TYPE_CHECKING:
@@ -39,9 +40,6 @@ def create_app(runtime: Runtime) -> Starlette:
             "scheduler": "off",
         }
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
-
-    async def home(_: Request) -> Response:
-        return RedirectResponse("/simulator", status_code=307)
 
     async def simulator(_: Request) -> Response:
         return HTMLResponse((WEB / "simulator.html").read_text(encoding="utf-8"))
@@ -86,13 +84,13 @@ def create_app(runtime: Runtime) -> Starlette:
 
     routes = [
         Route("/healthz", healthz),
-        Route("/", home),
         Route("/simulator", simulator),
         Route("/simulator/api/message", simulator_message, methods=["POST"]),
         Route("/simulator/api/user", new_user, methods=["POST"]),
     ]
     for channel in runtime.channels:
         routes.extend(channel.routes())
+    routes.extend(dashboard.routes(runtime))  # "/" is the dashboard (login required)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -37,7 +37,9 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
         upgrade(settings.database_url)
     db = Database(settings.database_url)
     cipher = FieldCipher(settings.resolved_secret_key())
-    engine = Engine(db, cipher, matcher or load_matcher(), timezone=settings.timezone)
+    engine = Engine(
+        db, cipher, matcher or load_matcher(), timezone=settings.timezone, office_hours=settings.office_hours
+    )
     return Runtime(settings, db, cipher, engine)
 
 
@@ -48,7 +50,7 @@ def build_channels(runtime: Runtime) -> list[Channel]:
     return registry.enabled(runtime)
 
 
-def banner(runtime: Runtime) -> str:
+def banner(runtime: Runtime, *, needs_first_admin: bool = False) -> str:
     s = runtime.settings
     base = f"http://{s.http_host}:{s.http_port}"
     lines = [
@@ -68,6 +70,13 @@ def banner(runtime: Runtime) -> str:
             " WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN to turn it on)"
         )
     lines.append("  terminal:  bpu-bot chat   (another way to talk to the bot)")
+    lines.append(f"  dashboard: {base}/   (staff log in by name and password)")
+    if needs_first_admin:
+        from bot.dashboard.session_pages import setup_token
+
+        lines.append("  no staff yet: create the first admin with this one-time link:")
+        lines.append(f"    {base}/setup?token={setup_token(s.resolved_secret_key())}")
+        lines.append("  or with: bpu-bot staff add --name NAME --role admin --password")
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
@@ -90,7 +99,9 @@ async def serve(settings: Settings) -> None:
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
-    print(banner(runtime), flush=True)
+    from bot.dashboard.session_pages import count_admins
+
+    print(banner(runtime, needs_first_admin=await count_admins(runtime.db) == 0), flush=True)
     try:
         await server.serve()
     finally:

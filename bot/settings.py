@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     whatsapp_verify_token: str | None = Field(None, alias="WHATSAPP_VERIFY_TOKEN")
     whatsapp_api_base_url: str = Field("https://graph.facebook.com/v23.0", alias="WHATSAPP_API_BASE_URL")
 
+    # The staff dashboard.
+    target: int | None = Field(None, alias="BPU_TARGET")
+    targets_by_region: str | None = Field(None, alias="BPU_TARGETS_BY_REGION")  # "3673=20000,3604=30000"
+    followup_hours: int = Field(48, alias="BPU_FOLLOWUP_HOURS")
+    office_hours: str = Field("Senin-Jumat 08.00-16.00", alias="BPU_OFFICE_HOURS")
+    telegram_bot_username: str | None = Field(None, alias="TELEGRAM_BOT_USERNAME")
+    whatsapp_display_number: str | None = Field(None, alias="WHATSAPP_DISPLAY_NUMBER")
+
     @field_validator("telegram_backend")
     @classmethod
     def _backend(cls, value: str) -> str:
@@ -44,6 +52,13 @@ class Settings(BaseSettings):
     @classmethod
     def _quiet(cls, value: str) -> str:
         parse_quiet_hours(value)
+        return value
+
+    @field_validator("targets_by_region")
+    @classmethod
+    def _targets(cls, value: str | None) -> str | None:
+        if value:
+            parse_targets_by_region(value)
         return value
 
     @property
@@ -93,3 +108,17 @@ def parse_quiet_hours(value: str) -> tuple[int, int]:
     if not (0 <= start <= 23 and 0 <= end <= 23):
         raise ValueError(f"BPU_QUIET_HOURS hours must be 0..23, got {value!r}")
     return start, end
+
+
+def parse_targets_by_region(value: str | None) -> dict[str, int]:
+    """`3673=20000,3604=30000` -> {"3673": 20000, "3604": 30000} (area code -> registered workers)."""
+    targets: dict[str, int] = {}
+    for part in (value or "").split(","):
+        if not part.strip():
+            continue
+        code, _, number = part.partition("=")
+        code, number = code.strip(), number.strip().replace(".", "").replace("_", "")
+        if not (code.isdigit() and len(code) in (4, 6) and number.isdigit()):
+            raise ValueError(f"BPU_TARGETS_BY_REGION must look like 3673=20000,3604=30000, got {value!r}")
+        targets[code] = int(number)
+    return targets

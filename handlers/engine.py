@@ -42,10 +42,13 @@ class Engine:
         *,
         renderer: Renderer | None = None,
         timezone: str = "Asia/Jakarta",
+        office_hours: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.services = Services(renderer or Renderer(), matcher, cipher, timezone)
+        if office_hours:
+            self.services.office_hours = office_hours
         self.clock = clock
         self._tz = ZoneInfo(timezone)
         # Two fast messages from one user are handled in order, never interleaved.

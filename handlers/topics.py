@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import calculator, lead_form, occupations, rights
+from handlers import calculator, handover, lead_form, occupations, rights
 from handlers.messages import Button
 from handlers.nlu import entities
 from handlers.nlu.classifier import LOW_CONFIDENCE
@@ -28,7 +28,6 @@ PLAIN = {
     "payment",
     "claim",
     "office_contact",
-    "human",
     "thanks_bye",
 }
 # Follow-ups offered under each answer, so a worker can go on without typing.
@@ -41,7 +40,6 @@ NEXT: dict[str, tuple[str, ...]] = {
     "payment": ("contribution", "register"),
     "claim": ("benefit_jkk", "benefit_jkm", "office_contact"),
     "office_contact": ("register", "human"),
-    "human": ("register",),
     "out_of_scope": ("benefits_overview", "contribution", "register"),
 }
 _SHORT_FOLLOW_UP_WORDS = 6
@@ -121,6 +119,10 @@ async def answer(turn: Turn, intent: str) -> None:
         return
     if intent == "delete_data":
         rights.ask_delete(turn)
+        return
+    if intent == "human":
+        turn.state.topic = intent
+        await handover.request_callback(turn, [topic_button(turn, "register"), turn.button("menu", "menu")])
         return
     if intent not in PLAIN and intent != "out_of_scope":
         turn.say("stale_button")

@@ -23,6 +23,7 @@ class Services:
     matcher: IntentMatcher
     cipher: FieldCipher
     timezone: str
+    office_hours: str = "Senin-Jumat 08.00-16.00"  # when a callback can be expected (BPU_OFFICE_HOURS)
 
 
 @dataclass(slots=True)

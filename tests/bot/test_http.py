@@ -46,6 +46,6 @@ async def test_simulator_rejects_bad_requests_clearly(client: httpx.AsyncClient,
     assert r.status_code in (400, 413) and "error" in r.json()
 
 
-async def test_home_leads_to_the_simulator(client: httpx.AsyncClient) -> None:
+async def test_home_is_the_dashboard_behind_a_login(client: httpx.AsyncClient) -> None:
     r = await client.get("/")
-    assert r.status_code == 307 and r.headers["location"] == "/simulator"
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=%2F"

@@ -51,5 +51,6 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}/simulator" in out
     assert "telegram:  off (set TELEGRAM_BOT_TOKEN" in out and "whatsapp:  off" in out
+    assert "/setup?token=" in out and "bpu-bot staff add --name NAME --role admin --password" in out
     assert "bpu-bot stopped." in out
     assert "Traceback" not in err

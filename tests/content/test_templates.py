@@ -39,7 +39,7 @@ def test_no_amount_or_percentage_is_typed_into_a_template(lang: str) -> None:
 @pytest.mark.parametrize(
     "name",
     ["benefits_overview", "benefit_jkk", "benefit_jkm", "benefit_jht", "eligibility", "payment", "claim",
-     "office_contact", "human", "thanks_bye", "out_of_scope", "not_sure", "error", "deleted"],
+     "office_contact", "thanks_bye", "out_of_scope", "not_sure", "error", "deleted"],
 )  # fmt: skip
 def test_plain_answers_render_short_bubbles(lang: str, name: str) -> None:
     bubbles = Renderer().render(name, lang)

@@ -125,7 +125,8 @@ async def test_any_text_gets_a_kind_answer(engine, text: str) -> None:
     replies = await chat.say(text)
     assert replies and all(r.text for r in replies)
     assert "gangguan" not in chat.text  # not the error apology
-    assert "49" not in chat.text or "{{ 7*7 }}" not in text
+    if "7*7" in text:
+        assert "49" not in chat.text
 
 
 async def test_jinja_typed_by_a_worker_is_never_evaluated(engine) -> None:

@@ -1,0 +1,196 @@
+"""Leads: filter, search, sort, page; status changes, reassignment, NIK reveal, exports; callbacks."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, Response
+from sqlalchemy import select
+
+from bot import exports
+from bot.dashboard import queries
+from bot.dashboard.web import OFFICE, STATUSES, Ctx, Dashboard
+from storage import repositories as repo
+from storage.models import LeadEvent, Staff
+
+MAX_NOTE = 2000
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _lead_id(ctx: Ctx) -> int | None:
+    try:
+        return int(ctx.request.path_params["lead_id"])
+    except (KeyError, ValueError):
+        return None
+
+
+def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
+    async def lead_list(ctx: Ctx) -> Response:
+        params = ctx.request.query_params
+        flt = queries.LeadFilter.from_params(params)
+        after = params.get("after") or None
+        try:
+            page = max(int(params.get("page", "1")), 1)
+        except ValueError:
+            page = 1
+        async with dash.runtime.db.session() as session:
+            leads, total, next_cursor = await queries.lead_page(session, flt, ctx.areas, dash.tz, after)
+            callbacks = await queries.open_callbacks(session, ctx.areas)
+            names = await queries.staff_names(session)
+        return ctx.render(
+            "leads.html",
+            flt=flt,
+            leads=leads,
+            total=total,
+            page=page if after else 1,
+            next_cursor=next_cursor,
+            callbacks=callbacks,
+            names=names,
+            area_choices=_area_choices(ctx),
+        )
+
+    async def lead_detail(ctx: Ctx, *, revealed: str | None = None, message: str | None = None) -> Response:
+        lead_id = _lead_id(ctx)
+        async with dash.runtime.db.session() as session:
+            lead = await queries.visible_lead(session, lead_id or 0, ctx.areas)
+            if lead is None:
+                return ctx.error(404, "not_found")
+            events = list(
+                (await session.scalars(
+                    select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.created_at, LeadEvent.id)
+                )).all()
+            )
+            names = await queries.staff_names(session)
+            coordinators = await queries.coordinators(session) if ctx.staff and ctx.staff.role in OFFICE else []
+        return ctx.render(
+            "lead.html", lead=lead, events=events, names=names, coordinators=coordinators,
+            revealed=revealed, message=message,
+        )
+
+    async def change_status(ctx: Ctx) -> Response:
+        status = ctx.field("status")
+        note = ctx.field("note")[:MAX_NOTE]
+        if status not in STATUSES[1:] and not note:
+            return ctx.error(400, "error_field")
+        async with dash.runtime.db.session() as session:
+            lead = await queries.visible_lead(session, _lead_id(ctx) or 0, ctx.areas)
+            if lead is None:
+                return ctx.error(404, "not_found")
+            new_status = status if status in STATUSES[1:] else None
+            if new_status:
+                lead.status = new_status
+            session.add(LeadEvent(lead_id=lead.id, staff_id=ctx.staff.id, status=new_status, note=note or None))
+            await repo.audit(session, ctx.actor, "lead_status", lead_id=lead.id, status=new_status, note=bool(note))
+        return ctx.redirect(f"/leads/{lead.id}")
+
+    async def reassign(ctx: Ctx) -> Response:
+        try:
+            target_id = int(ctx.field("staff_id") or 0) or None
+        except ValueError:
+            return ctx.error(400, "error_field")
+        async with dash.runtime.db.session() as session:
+            lead = await queries.visible_lead(session, _lead_id(ctx) or 0, ctx.areas)
+            if lead is None:
+                return ctx.error(404, "not_found")
+            if target_id is not None:
+                target = await session.get(Staff, target_id)
+                if target is None or not target.active or target.role != "coordinator":
+                    return ctx.error(400, "error_field")
+            before = lead.assigned_staff_id
+            lead.assigned_staff_id = target_id
+            names = await queries.staff_names(session)
+            note = f"{names.get(before, '—') if before else '—'} → {names.get(target_id, '—') if target_id else '—'}"
+            session.add(LeadEvent(lead_id=lead.id, staff_id=ctx.staff.id, note=f"[reassign] {note}"))
+            await repo.audit(session, ctx.actor, "lead_reassigned", lead_id=lead.id, before=before, after=target_id)
+        return ctx.redirect(f"/leads/{lead.id}")
+
+    async def reveal(ctx: Ctx) -> Response:
+        async with dash.runtime.db.session() as session:
+            lead = await queries.visible_lead(session, _lead_id(ctx) or 0, ctx.areas)
+            if lead is None:
+                return ctx.error(404, "not_found")
+            nik = dash.runtime.cipher.decrypt(lead.nik_encrypted)
+            await repo.audit(session, ctx.actor, "nik_revealed", lead_id=lead.id)
+        return await lead_detail(ctx, revealed=nik)
+
+    async def export(ctx: Ctx) -> Response:
+        fmt = ctx.request.path_params["fmt"]
+        flt = queries.LeadFilter.from_params(ctx.request.query_params)
+        leads = queries.stream(dash.runtime.db, flt, ctx.areas, dash.tz)
+        fd, path = tempfile.mkstemp(prefix="bpu-export-", suffix=f".{fmt}")
+        os.close(fd)
+        try:
+            if fmt == "xlsx":
+                count = await exports.write_xlsx(leads, path)
+            else:
+                with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+                    count = await exports.write_csv(leads, fh)
+            async with dash.runtime.db.session() as session:
+                await repo.audit(
+                    session, ctx.actor, "leads_export", format=fmt, rows=count, filter=flt.params(),
+                    areas=ctx.areas, via="dashboard",
+                )
+        except BaseException:
+            os.unlink(path)
+            raise
+        stamp = datetime.now(UTC).astimezone(dash.tz).strftime("%Y%m%d-%H%M")
+        return FileResponse(
+            path, media_type=_MEDIA[fmt], filename=f"calon-peserta-{stamp}.{fmt}",
+            background=BackgroundTask(os.unlink, path),
+        )
+
+    async def callback_done(ctx: Ctx) -> Response:
+        try:
+            callback_id = int(ctx.request.path_params["callback_id"])
+        except ValueError:
+            return ctx.error(404, "not_found")
+        async with dash.runtime.db.session() as session:
+            callback = await queries.visible_callback(session, callback_id, ctx.areas)
+            if callback is None:
+                return ctx.error(404, "not_found")
+            if callback.status == "open":
+                callback.status = "done"
+                callback.done_at = datetime.now(UTC)
+                callback.done_by_staff_id = ctx.staff.id
+                await repo.audit(session, ctx.actor, "callback_done", callback_id=callback.id)
+        return ctx.redirect("/leads")
+
+    return [
+        dash.route("/leads", lead_list),
+        dash.route("/leads/export.{fmt:str}", _only_formats(export)),
+        dash.route("/leads/{lead_id:int}", lead_detail),
+        dash.route("/leads/{lead_id:int}/status", change_status, methods=("POST",)),
+        dash.route("/leads/{lead_id:int}/assign", reassign, roles=OFFICE, methods=("POST",)),
+        dash.route("/leads/{lead_id:int}/reveal", reveal, methods=("POST",)),
+        dash.route("/callbacks/{callback_id:int}/done", callback_done, methods=("POST",)),
+    ]
+
+
+def _only_formats(endpoint):  # type: ignore[no-untyped-def]
+    async def wrapped(ctx: Ctx) -> Response:
+        if ctx.request.path_params.get("fmt") not in _MEDIA:
+            return ctx.error(404, "not_found")
+        return await endpoint(ctx)
+
+    return wrapped
+
+
+def _area_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    from content import regions
+
+    choices: list[tuple[str, str]] = []
+    areas = ctx.areas
+    for kabkota in regions.kabkota_list():
+        if areas is None or any(a.startswith(kabkota.code) or kabkota.code == a for a in areas):
+            if areas is None or kabkota.code in areas:
+                choices.append((kabkota.code, kabkota.name))
+            for kec in regions.kecamatan_of(kabkota.code):
+                if queries.in_scope(kec.code, areas):
+                    choices.append((kec.code, f"— {kec.name}"))
+    return choices

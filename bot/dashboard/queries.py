@@ -1,0 +1,400 @@
+"""The dashboard's queries. Each one is served by an index (models.py, dashboard_models.py).
+
+A coordinator's areas are a WHERE clause here, on every query that reads leads or callback
+requests, so no page, export or form can show them a lead outside their areas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, false, func, or_, select, true, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content import regions
+from handlers import occupations
+from storage.dashboard_models import CallbackRequest, CoordinatorTarget
+from storage.db import Database
+from storage.models import Contact, Lead, Staff
+
+PAGE_SIZE = 50
+STATUSES = ("new", "contacted", "registered", "declined")
+SORTS = ("newest", "oldest", "name")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def area_condition(code: str) -> Any:
+    return Lead.kabkota_code == code if len(code) == 4 else Lead.kecamatan_code == code
+
+
+def scope(areas: Sequence[str] | None) -> Any:
+    """The coordinator restriction: all leads for None, none for an empty list."""
+    if areas is None:
+        return true()
+    return or_(*[area_condition(code) for code in areas]) if areas else false()
+
+
+def in_scope(code: str, areas: Sequence[str] | None) -> bool:
+    return areas is None or any(code == a or code.startswith(a) for a in areas)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    area: str = ""
+    status: str = ""
+    occupation: str = ""
+    campaign: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    q: str = ""
+    sort: str = "newest"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> LeadFilter:
+        def get(name: str) -> str:
+            return str(params.get(name) or "").strip()[:100]
+
+        area = get("area")
+        status = get("status")
+        occupation = get("occupation")
+        campaign = get("campaign")
+        return cls(
+            area=area if area.isdigit() and len(area) in (4, 6) else "",
+            status=status if status in STATUSES else "",
+            occupation=occupation if occupations.by_key(occupation) else "",
+            campaign=campaign if _CODE.match(campaign) else "",
+            date_from=get("date_from") if _date(get("date_from")) else "",
+            date_to=get("date_to") if _date(get("date_to")) else "",
+            q=get("q"),
+            sort=get("sort") if get("sort") in SORTS else "newest",
+        )
+
+    def params(self, **overrides: str) -> dict[str, str]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(overrides)
+        return {k: v for k, v in values.items() if v and not (k == "sort" and v == "newest")}
+
+    def query_string(self, **overrides: str) -> str:
+        return urlencode(self.params(**overrides))
+
+    def conditions(self, tz: ZoneInfo) -> list[Any]:
+        conds: list[Any] = []
+        if self.area:
+            conds.append(area_condition(self.area))
+        if self.status:
+            conds.append(Lead.status == self.status)
+        if self.occupation:
+            conds.append(Lead.occupation == self.occupation)
+        if self.campaign:
+            conds.append(Lead.campaign_code == self.campaign)
+        start = _date(self.date_from)
+        if start:
+            conds.append(Lead.created_at >= _utc_start(start, tz))
+        end = _date(self.date_to)
+        if end:
+            conds.append(Lead.created_at < _utc_start(end + timedelta(days=1), tz))
+        if self.q:
+            conds.append(search_condition(self.q))
+        return conds
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _utc_start(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tz).astimezone(UTC)
+
+
+def search_condition(q: str) -> Any:
+    """Digits search the phone by prefix (0812..., 62812..., +62812...); anything else the name."""
+    digits = re.sub(r"[\s.\-()]", "", q)
+    if re.fullmatch(r"\+?\d{4,}", digits):
+        digits = digits.lstrip("+")
+        if digits.startswith("0"):
+            digits = "62" + digits[1:]
+        elif digits.startswith("8"):
+            digits = "62" + digits
+        return Lead.phone_e164.like("+" + digits + "%")
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Lead.full_name.ilike(f"%{escaped}%", escape="\\")
+
+
+def _order(sort: str) -> tuple[Any, ...]:
+    if sort == "oldest":
+        return (Lead.created_at.asc(), Lead.id.asc())
+    if sort == "name":
+        return (Lead.full_name.asc(), Lead.id.asc())
+    return (Lead.created_at.desc(), Lead.id.desc())
+
+
+def _after(sort: str, cursor: str) -> Any:
+    """Keyset pagination: the rows after the last one shown, found through the sort's index."""
+    key, _, ident = cursor.rpartition("|")
+    lead_id = int(ident)
+    if sort == "name":
+        return tuple_(Lead.full_name, Lead.id) > tuple_(key, lead_id)
+    when = datetime.fromisoformat(key)
+    if sort == "oldest":
+        return tuple_(Lead.created_at, Lead.id) > tuple_(when, lead_id)
+    return tuple_(Lead.created_at, Lead.id) < tuple_(when, lead_id)
+
+
+def cursor_of(lead: Lead, sort: str) -> str:
+    key = lead.full_name if sort == "name" else lead.created_at.isoformat()
+    return f"{key}|{lead.id}"
+
+
+def filtered(flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo) -> Select[Any]:
+    return select(Lead).where(scope(areas), *flt.conditions(tz)).order_by(*_order(flt.sort))
+
+
+async def lead_page(
+    session: AsyncSession, flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo, after: str | None
+) -> tuple[list[Lead], int, str | None]:
+    """One page of leads, the total matching, and the cursor of the next page (None on the last)."""
+    query = filtered(flt, areas, tz)
+    if after:
+        try:
+            query = query.where(_after(flt.sort, after))
+        except ValueError:
+            pass
+    rows = list((await session.scalars(query.limit(PAGE_SIZE + 1))).all())
+    total = int(
+        await session.scalar(select(func.count()).select_from(Lead).where(scope(areas), *flt.conditions(tz))) or 0
+    )
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return rows, total, cursor_of(rows[-1], flt.sort) if more and rows else None
+
+
+async def stream(db: Database, flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo) -> AsyncIterator[Lead]:
+    """What the filter shows, row by row, for exports (bot/exports.py writes them)."""
+    async with db.session() as session:
+        result = await session.stream_scalars(filtered(flt, areas, tz).execution_options(yield_per=500))
+        async for lead in result:
+            yield lead
+            session.expunge(lead)
+
+
+async def visible_lead(session: AsyncSession, lead_id: int, areas: Sequence[str] | None) -> Lead | None:
+    lead: Lead | None = await session.scalar(select(Lead).where(Lead.id == lead_id, scope(areas)))
+    return lead
+
+
+async def staff_names(session: AsyncSession) -> dict[int, str]:
+    return {row.id: row.name for row in await session.execute(select(Staff.id, Staff.name))}
+
+
+async def coordinators(session: AsyncSession) -> list[Staff]:
+    rows = await session.scalars(
+        select(Staff).where(Staff.role == "coordinator", Staff.active.is_(True)).order_by(Staff.name, Staff.id)
+    )
+    return list(rows.all())
+
+
+# --- callback requests -------------------------------------------------------------------------
+
+
+def callback_scope(areas: Sequence[str] | None) -> Any:
+    if areas is None:
+        return true()
+    conds = [
+        func.substr(CallbackRequest.kecamatan_code, 1, 4) == code if len(code) == 4
+        else CallbackRequest.kecamatan_code == code
+        for code in areas
+    ]
+    return or_(*conds) if conds else false()
+
+
+async def open_callbacks(session: AsyncSession, areas: Sequence[str] | None, limit: int = 50) -> list[Any]:
+    query = (
+        select(CallbackRequest, Contact)
+        .join(Contact, Contact.id == CallbackRequest.contact_id)
+        .where(CallbackRequest.status == "open", callback_scope(areas))
+        .order_by(CallbackRequest.created_at, CallbackRequest.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def visible_callback(session: AsyncSession, callback_id: int, areas: Sequence[str] | None) -> Any:
+    return await session.scalar(
+        select(CallbackRequest).where(CallbackRequest.id == callback_id, callback_scope(areas))
+    )
+
+
+# --- overview --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Funnel:
+    conversations: int = 0
+    leads: int = 0
+    contacted: int = 0  # contacted, registered or declined: someone acted on it
+    registered: int = 0
+
+    def add(self, status: str, count: int) -> None:
+        self.leads += count
+        if status != "new":
+            self.contacted += count
+        if status == "registered":
+            self.registered += count
+
+
+def contact_scope(areas: Sequence[str] | None) -> Any:
+    if areas is None:
+        return true()
+    conds = [
+        func.substr(Contact.region_code, 1, 4) == code if len(code) == 4 else Contact.region_code == code
+        for code in areas
+    ]
+    return or_(*conds) if conds else false()
+
+
+async def funnel_by_region(session: AsyncSession, areas: Sequence[str] | None) -> tuple[Funnel, list[tuple[str, Funnel]]]:
+    by: dict[str, Funnel] = {}
+    leads = await session.execute(
+        select(Lead.kabkota_code, Lead.status, func.count())
+        .where(scope(areas))
+        .group_by(Lead.kabkota_code, Lead.status)
+    )
+    for code, status, count in leads:
+        by.setdefault(code, Funnel()).add(status, count)
+    region = func.substr(Contact.region_code, 1, 4)
+    contacts = await session.execute(
+        select(region, func.count()).where(contact_scope(areas)).group_by(region)
+    )
+    total = Funnel()
+    for code, count in contacts:
+        total.conversations += count
+        if code:
+            by.setdefault(code, Funnel()).conversations += count
+    for funnel in by.values():
+        total.leads += funnel.leads
+        total.contacted += funnel.contacted
+        total.registered += funnel.registered
+    outreach = {code: i for i, code in enumerate(regions.OUTREACH)}  # the branch's own regions first
+    ordered = [(code, by[code]) for code in sorted(by, key=lambda c: (outreach.get(c, 99), c))]
+    return total, ordered
+
+
+def _week_expr(column: Any, dialect: str, tz: ZoneInfo, now: datetime) -> Any:
+    if dialect == "postgresql":
+        return func.to_char(func.date_trunc("week", func.timezone(str(tz), column)), "YYYY-MM-DD")
+    # SQLite keeps UTC text; shift by the zone's current offset (Indonesia has no DST) to local time,
+    # then back to that week's Monday.
+    offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds() // 60)
+    return func.date(column, f"{offset:+d} minutes", "weekday 0", "-6 days")
+
+
+async def funnel_by_week(
+    session: AsyncSession, areas: Sequence[str] | None, tz: ZoneInfo, now: datetime, weeks: int = 12
+) -> list[tuple[date, Funnel]]:
+    dialect = session.get_bind().dialect.name
+    local_today = now.astimezone(tz).date()
+    monday = local_today - timedelta(days=local_today.weekday())
+    first = monday - timedelta(weeks=weeks - 1)
+    since = _utc_start(first, tz)
+    buckets = {first + timedelta(weeks=i): Funnel() for i in range(weeks)}
+    lead_week = _week_expr(Lead.created_at, dialect, tz, now)
+    rows = await session.execute(
+        select(lead_week, Lead.status, func.count())
+        .where(Lead.created_at >= since, scope(areas))
+        .group_by(lead_week, Lead.status)
+    )
+    for week, status, count in rows:
+        bucket = buckets.get(date.fromisoformat(str(week)[:10]))
+        if bucket is not None:
+            bucket.add(status, count)
+    contact_week = _week_expr(Contact.created_at, dialect, tz, now)
+    rows = await session.execute(
+        select(contact_week, func.count())
+        .where(Contact.created_at >= since, contact_scope(areas))
+        .group_by(contact_week)
+    )
+    for week, count in rows:
+        bucket = buckets.get(date.fromisoformat(str(week)[:10]))
+        if bucket is not None:
+            bucket.conversations += count
+    return sorted(buckets.items())
+
+
+async def registered_by_area(
+    session: AsyncSession, since: datetime, areas: Sequence[str] | None, codes: Sequence[str]
+) -> dict[str | None, int]:
+    """Leads registered since `since`: in total (key None) and in each of `codes`, in one scan."""
+    kabkota = await session.execute(
+        select(Lead.kabkota_code, func.count())
+        .where(Lead.status == "registered", Lead.created_at >= since, scope(areas))
+        .group_by(Lead.kabkota_code)
+    )
+    counts: dict[str | None, int] = {None: 0}
+    for code, count in kabkota:
+        counts[None] += count
+        counts[code] = count
+    found = {code: counts.get(code, 0) for code in codes if len(code) == 4}
+    for code in codes:
+        if len(code) == 6:
+            found[code] = int(
+                await session.scalar(
+                    select(func.count()).select_from(Lead).where(
+                        Lead.status == "registered", Lead.created_at >= since, Lead.kecamatan_code == code
+                    )
+                )
+                or 0
+            )
+    return {None: counts[None], **found}
+
+
+async def waiting(
+    session: AsyncSession, areas: Sequence[str] | None, before: datetime, limit: int = 10
+) -> tuple[int, list[Lead]]:
+    conds = [Lead.status == "new", Lead.created_at < before, scope(areas)]
+    count = int(await session.scalar(select(func.count()).select_from(Lead).where(*conds)) or 0)
+    rows = await session.scalars(select(Lead).where(*conds).order_by(Lead.created_at, Lead.id).limit(limit))
+    return count, list(rows.all())
+
+
+@dataclass(slots=True)
+class CoordinatorRow:
+    staff: Staff
+    assigned: Funnel
+    field_entries: int = 0
+    target: int | None = None
+
+
+async def coordinator_results(session: AsyncSession, only: int | None = None) -> list[CoordinatorRow]:
+    query = select(Staff).where(Staff.role == "coordinator", Staff.active.is_(True)).order_by(Staff.name)
+    if only is not None:
+        query = query.where(Staff.id == only)
+    staff = list((await session.scalars(query)).all())
+    if not staff:
+        return []
+    ids = [s.id for s in staff]
+    rows = {s.id: CoordinatorRow(s, Funnel()) for s in staff}
+    for staff_id, status, count in await session.execute(
+        select(Lead.assigned_staff_id, Lead.status, func.count())
+        .where(Lead.assigned_staff_id.in_(ids))
+        .group_by(Lead.assigned_staff_id, Lead.status)
+    ):
+        rows[staff_id].assigned.add(status, count)
+    for staff_id, count in await session.execute(
+        select(Lead.created_by_staff_id, func.count())
+        .where(Lead.created_by_staff_id.in_(ids))
+        .group_by(Lead.created_by_staff_id)
+    ):
+        rows[staff_id].field_entries = count
+    for target in await session.scalars(select(CoordinatorTarget).where(CoordinatorTarget.staff_id.in_(ids))):
+        rows[target.staff_id].target = target.target
+    return list(rows.values())
+

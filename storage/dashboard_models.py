@@ -1,0 +1,85 @@
+"""Tables the staff dashboard adds: callback requests, failed logins, coordinator targets.
+
+Kept apart from models.py so the dashboard's schema is one migration (0003) and one module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.clock import utcnow
+from storage.models import Base
+
+
+class CallbackRequest(Base):
+    """A worker asked for a person; the coordinator of their area calls back."""
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        Index("ix_callback_status_created", "status", "created_at"),
+        Index("ix_callback_kecamatan_status", "kecamatan_code", "status"),
+        Index("ix_callback_contact", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(Text, default="")  # masked with handlers.redact
+    kecamatan_code: Mapped[str | None] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open, done
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+
+
+class LoginFailure(Base):
+    """One failed dashboard login, by the (lower-cased) name typed; shared by every process."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "name_key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CoordinatorTarget(Base):
+    """An optional yearly target of registered workers for one coordinator."""
+
+    __tablename__ = "coordinator_targets"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    target: Mapped[int] = mapped_column(Integer)
+
+
+# Indexes for the dashboard's queries on tables defined in models.py. Declared here, on those
+# tables, so the metadata (and Alembic's autogenerate) knows them; created by migration 0003.
+from storage.models import Contact, Lead, Staff, UnansweredMessage  # noqa: E402
+
+LEAD_INDEXES = (
+    Index("ix_leads_created_id", Lead.created_at, Lead.id),
+    Index("ix_leads_kabkota_created", Lead.kabkota_code, Lead.created_at),
+    Index("ix_leads_kecamatan_created", Lead.kecamatan_code, Lead.created_at),
+    Index("ix_leads_occupation_created", Lead.occupation, Lead.created_at),
+    Index("ix_leads_campaign_created", Lead.campaign_code, Lead.created_at),
+    Index("ix_leads_assigned_status", Lead.assigned_staff_id, Lead.status),
+    Index("ix_leads_created_by", Lead.created_by_staff_id),
+    Index("ix_leads_name_id", Lead.full_name, Lead.id),
+    # A prefix search on the phone number (LIKE '+62812%') uses this in any collation.
+    Index("ix_leads_phone", Lead.phone_e164, postgresql_ops={"phone_e164": "text_pattern_ops"}),
+    # Name search anywhere in the name (ILIKE '%ani%'): a trigram index, PostgreSQL only.
+    Index(
+        "ix_leads_name_trgm",
+        Lead.full_name,
+        postgresql_using="gin",
+        postgresql_ops={"full_name": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
+)
+OTHER_INDEXES = (
+    Index("ix_contacts_created", Contact.created_at),
+    Index("ix_contacts_region", Contact.region_code),
+    Index("ix_staff_name", Staff.name),
+    Index("ix_unanswered_handled_normalized", UnansweredMessage.handled_at, UnansweredMessage.normalized),
+)

@@ -1,0 +1,161 @@
+"""The dashboard in headless Chromium (Debian's /usr/bin/chromium), served by a real `bpu-bot run`."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import csv
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bot.test_run import BIN, free_port, wait_for
+from tests.conftest import TEST_SECRET
+from tests.dashboard.conftest import KASEMEN, MUNCANG, PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason="browser tests need Debian's chromium: apt-get install chromium (.ci/run does it)",
+    ),
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
+XSS = "<script>alert(1)</script>"
+
+
+async def _seed(url: str) -> None:
+    from storage.crypto import FieldCipher
+    from storage.db import Database
+    from tests.dashboard.conftest import add_lead, add_staff
+
+    db = Database(url)
+    cipher = FieldCipher(TEST_SECRET)
+    try:
+        await add_staff(db, "Admin Cabang", "admin")
+        koor = await add_staff(db, "Koor Kota", "coordinator", ("3673",))
+        await add_staff(db, "Koor Lebak", "coordinator", ("3602",))
+        await add_lead(db, cipher, name=XSS, kecamatan=KASEMEN, assigned=koor)
+        await add_lead(db, cipher, name="Siti Kasemen", kecamatan=KASEMEN, assigned=koor, occupation="fisher")
+        await add_lead(db, cipher, name="Dedi Muncang", kecamatan=MUNCANG, status="contacted")
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from storage.migrate import upgrade
+
+    tmp = tmp_path_factory.mktemp("dash")
+    url = f"sqlite:///{tmp / 'dash.db'}"
+    # Playwright's sync API keeps an event loop on this thread: prepare the database on another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(upgrade, url).result()
+        pool.submit(asyncio.run, _seed(url)).result()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_", "BPU_"))}
+    env.update(
+        BPU_HTTP_PORT=str(port), BPU_DATABASE_URL=url, BPU_SECRET_KEY=TEST_SECRET, BPU_TARGET="101000",
+        TELEGRAM_BOT_USERNAME="bpu_serang_bot", WHATSAPP_DISPLAY_NUMBER="081200001111",
+    )
+    proc = subprocess.Popen([str(BIN), "run"], cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+    yield f"http://127.0.0.1:{port}"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+
+
+def _login(browser, server: str, name: str, width: int):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"a script ran: {d.message}")))
+    page.goto(f"{server}/")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    return context, page
+
+
+def test_a_coordinator_on_a_phone_sees_only_their_area_and_exports(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    context, page = _login(browser, server, "Koor Kota", 360)
+    expect(page.locator("h1")).to_have_text("Ringkasan")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview-360.png"), full_page=True)
+    page.goto(f"{server}/leads")
+    names = page.locator("a.lead-name")
+    expect(names).to_have_count(2)
+    expect(page.get_by_text("Dedi Muncang")).to_have_count(0)
+    expect(names.filter(has_text="alert(1)")).to_have_text(XSS)  # shown as text, never run
+    page.screenshot(path=str(ARTIFACTS / "dashboard-leads-360.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("text=Unduh CSV")
+    path = tmp_path / "leads.csv"
+    info.value.save_as(path)
+    rows = list(csv.reader(path.open(encoding="utf-8-sig")))
+    assert {row[3] for row in rows[1:]} == {"Siti Kasemen", XSS}
+    assert all(row[4].startswith("3673") and "*" * 10 in row[4] for row in rows[1:])
+    page.goto(f"{server}/leads/new")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-field-360.png"), full_page=True)
+    context.close()
+
+
+def test_an_admin_changes_status_and_reassigns_and_csrf_is_checked(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    context, page = _login(browser, server, "Admin Cabang", 1280)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview-1280.png"), full_page=True)
+    page.goto(f"{server}/leads")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-leads-1280.png"), full_page=True)
+    page.click("text=Dedi Muncang")
+    page.select_option("#status-form select[name=status]", "registered")
+    page.fill("#status-form textarea[name=note]", "Sudah daftar di kantor")
+    page.click("#status-form button")
+    expect(page.locator("h1 .status")).to_have_text("Terdaftar")
+    expect(page.locator(".history")).to_contain_text("Sudah daftar di kantor")
+    page.select_option("#assign-form select", label="Koor Lebak")
+    page.click("#assign-form button")
+    expect(page.locator("#assigned")).to_have_text("Koor Lebak")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-lead-1280.png"), full_page=True)
+    # The same form, its CSRF field removed, is refused and changes nothing.
+    page.evaluate("document.querySelector('#status-form input[name=csrf]').remove()")
+    page.select_option("#status-form select[name=status]", "declined")
+    page.click("#status-form button")
+    expect(page.locator(".error")).to_contain_text("Formulir kedaluwarsa")
+    page.go_back()
+    page.reload()
+    expect(page.locator("h1 .status")).to_have_text("Terdaftar")
+    # The poster downloads.
+    page.goto(f"{server}/campaign-links?code=PASAR-1")
+    expect(page.locator("#telegram-link")).to_have_text("https://t.me/bpu_serang_bot?start=PASAR-1")
+    with page.expect_download() as info:
+        page.click("#poster")
+    path = tmp_path / "poster.pdf"
+    info.value.save_as(path)
+    assert path.read_bytes().startswith(b"%PDF") and info.value.suggested_filename == "poster-PASAR-1.pdf"
+    page.goto(f"{server}/lang?to=en&next=/leads")
+    expect(page.locator("h1")).to_have_text("Leads")
+    page.goto(f"{server}/sim")
+    expect(page.frame_locator("iframe.simulator").locator("body")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-simulator-1280.png"), full_page=True)
+    context.close()

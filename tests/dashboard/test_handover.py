@@ -1,0 +1,80 @@
+"""A worker asks for a person: the request is recorded, masked, for the coordinator of their area."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import httpx
+from sqlalchemy import select
+
+from content.render import Renderer
+from handlers.handover import request_callback
+from handlers.messages import IncomingMessage
+from handlers.turn import Services, Turn
+from storage import repositories as repo
+from storage.dashboard_models import CallbackRequest
+from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead, add_staff, csrf_of, login
+
+
+async def _ask(db, cipher, matcher, text: str, user: str = "w1", region: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    async with db.session() as session:
+        contact, _ = await repo.get_or_create_contact(session, "telegram", user)
+        if region:
+            contact.region_code = region
+        state = await repo.get_state(session, contact)
+        turn = Turn(
+            msg=IncomingMessage(channel="telegram", user_id=user, text=text), text=text, contact=contact, state=state,
+            session=session, services=Services(Renderer(), matcher, cipher, "Asia/Jakarta"),
+            now=datetime(2026, 11, 25, 3, 0, tzinfo=UTC), today=date(2026, 11, 25),
+        )
+        await request_callback(turn)
+        return [r.text for r in turn.replies]
+
+
+async def test_request_is_recorded_masked_with_the_area(db, cipher, matcher) -> None:  # type: ignore[no-untyped-def]
+    said = await _ask(db, cipher, matcher, "tolong telepon saya di 081234567890 ya", region=KASEMEN)
+    assert any("Senin-Jumat 08.00-16.00" in s for s in said) and any("175" in s for s in said)
+    again = await _ask(db, cipher, matcher, "kapan ditelepon?", region=KASEMEN)
+    assert "sebelumnya" in again[0]
+    async with db.session() as session:
+        rows = (await session.scalars(select(CallbackRequest))).all()
+    assert len(rows) == 1  # asking twice is one request
+    assert rows[0].kecamatan_code == KASEMEN and rows[0].status == "open" and rows[0].question == "kapan ditelepon?"
+    await _ask(db, cipher, matcher, "nomor saya 081234567890", user="w2")
+    async with db.session() as session:
+        second = await session.scalar(select(CallbackRequest).where(CallbackRequest.id != rows[0].id))
+    assert "081234567890" not in second.question and second.kecamatan_code is None
+
+
+async def test_the_area_comes_from_the_latest_lead(db, cipher, matcher) -> None:  # type: ignore[no-untyped-def]
+    async with db.session() as session:
+        contact, _ = await repo.get_or_create_contact(session, "telegram", "w3")
+        contact_id = contact.id
+    await add_lead(db, cipher, kecamatan=MUNCANG, contact_id=contact_id)
+    await _ask(db, cipher, matcher, "mau bicara dengan petugas", user="w3")
+    async with db.session() as session:
+        assert (await session.scalar(select(CallbackRequest.kecamatan_code))) == MUNCANG
+
+
+async def test_the_coordinator_sees_and_closes_requests_of_their_area(client: httpx.AsyncClient, db, cipher, matcher) -> None:  # type: ignore[no-untyped-def]
+    await add_staff(db, "Koor Kota", "coordinator", ("3673",))
+    await _ask(db, cipher, matcher, "tanya soal klaim JKK", user="a", region=KASEMEN)
+    await _ask(db, cipher, matcher, "tanya soal iuran", user="b", region=MUNCANG)
+    await login(client, "Koor Kota")
+    page = await client.get("/leads")
+    assert "tanya soal klaim JKK" in page.text and "tanya soal iuran" not in page.text
+    async with db.session() as session:
+        ids = {r.question: r.id for r in (await session.scalars(select(CallbackRequest))).all()}
+    token = await csrf_of(client, "/leads")
+    assert (await client.post(f"/callbacks/{ids['tanya soal iuran']}/done", data={"csrf": token})).status_code == 404
+    assert (await client.post(f"/callbacks/{ids['tanya soal klaim JKK']}/done", data={"csrf": token})).status_code == 303
+    assert "tanya soal klaim JKK" not in (await client.get("/leads")).text
+    async with db.session() as session:
+        done = await session.get(CallbackRequest, ids["tanya soal klaim JKK"])
+        assert done.status == "done" and done.done_by_staff_id is not None and done.done_at is not None
+
+
+def test_templates_exist_in_both_languages() -> None:
+    for lang in ("id", "en"):
+        bubbles = Renderer().render("handover_recorded", lang, office_hours="Senin-Jumat 08.00-16.00", repeated=False)
+        assert len(bubbles) == 2 and "175" in bubbles[1]
