@@ -38,7 +38,13 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
     db = Database(settings.database_url)
     cipher = FieldCipher(settings.resolved_secret_key())
     engine = Engine(
-        db, cipher, matcher or load_matcher(), timezone=settings.timezone, office_hours=settings.office_hours
+        db,
+        cipher,
+        matcher or load_matcher(),
+        timezone=settings.timezone,
+        office_hours=settings.office_hours,
+        telegram_username=settings.telegram_bot_username,
+        whatsapp_number=settings.whatsapp_display_number,
     )
     return Runtime(settings, db, cipher, engine)
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from content.render import Renderer
-from handlers import lead_form, rights, staff, topics
+from handlers import lead_form, links, referral, rights, staff, topics
 from handlers.messages import IncomingMessage, Kind, Reply
 from handlers.nlu import IntentMatcher
 from handlers.redact import redact
@@ -43,10 +43,19 @@ class Engine:
         renderer: Renderer | None = None,
         timezone: str = "Asia/Jakarta",
         office_hours: str | None = None,
+        telegram_username: str | None = None,
+        whatsapp_number: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
-        self.services = Services(renderer or Renderer(), matcher, cipher, timezone)
+        self.services = Services(
+            renderer or Renderer(),
+            matcher,
+            cipher,
+            timezone,
+            telegram_username=telegram_username,
+            whatsapp_number=whatsapp_number,
+        )
         if office_hours:
             self.services.office_hours = office_hours
         self.clock = clock
@@ -104,8 +113,9 @@ class Engine:
             contact.unreachable_at = None  # a message from them means they can be reached again
             if msg.display_name and not contact.display_name:
                 contact.display_name = msg.display_name[:200]
-            if msg.start_code:
-                contact.campaign_code = msg.start_code[:64]
+            code = msg.start_code or links.code_in_text(msg.text)
+            if code and links.valid_code(code) and links.referrer_of(code, self.services.cipher) != contact.id:
+                contact.campaign_code = code  # the latest campaign or referral a worker came through
             state = await repo.get_state(session, contact)
             turn = Turn(
                 msg=msg,
@@ -227,6 +237,8 @@ async def _button(turn: Turn, payload: str) -> None:
         await topics.calc_button(turn, rest)
     elif kind == "f":
         await lead_form.button(turn, rest)
+    elif kind == "ref":
+        await referral.invite(turn)
     elif kind == "stop":
         await rights.opt_out(turn)
     elif kind == "del":

@@ -511,7 +511,7 @@ async def _save(turn: Turn) -> None:
         "form_saved",
         continue_via=form["continue_via"],
         name=form["name"].split()[0],
-        buttons=topics.menu_buttons(turn),
+        buttons=[turn.button("invite_friends", "ref:me"), *topics.menu_buttons(turn)],
     )
 
 

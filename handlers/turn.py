@@ -24,6 +24,8 @@ class Services:
     cipher: FieldCipher
     timezone: str
     office_hours: str = "Senin-Jumat 08.00-16.00"  # when a callback can be expected (BPU_OFFICE_HOURS)
+    telegram_username: str | None = None  # for invitation links (TELEGRAM_BOT_USERNAME)
+    whatsapp_number: str | None = None  # for click-to-chat links (WHATSAPP_DISPLAY_NUMBER)
 
 
 @dataclass(slots=True)

@@ -32,13 +32,14 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 return await fn(session, *args)
 
         # Independent aggregates: each on its own connection, so the database runs them side by side.
-        (total, by_region), weeks, (waiting_count, waiting), registered, coordinators, names = await asyncio.gather(
+        (total, by_region), weeks, (waiting_count, waiting), registered, coordinators, names, referrers = await asyncio.gather(
             in_session(queries.funnel_by_region, areas),
             in_session(queries.funnel_by_week, areas, dash.tz, now),
             in_session(queries.waiting, areas, now - timedelta(hours=hours)),
             in_session(queries.registered_by_area, start_of_year, areas, list(targets)),
             in_session(queries.coordinator_results, only),
             in_session(queries.staff_names),
+            in_session(queries.top_referrers, areas, dash.runtime.cipher),
         )
         progress = []
         if settings.target and areas is None:
@@ -72,6 +73,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             hours=settings.followup_hours,
             coordinators=coordinators,
             names=names,
+            referrers=[(region_name(code), name, count) for code, name, count in referrers],
         )
 
     return [dash.route("/", overview)]

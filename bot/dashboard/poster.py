@@ -8,12 +8,10 @@ text is used (cp1252), which covers Indonesian.
 from __future__ import annotations
 
 import io
-import re
-from urllib.parse import quote
 
 import segno
 
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
 A4 = (595.28, 841.89)
 MARGIN = 56
 
@@ -26,30 +24,6 @@ _WIDTHS = [
     333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
     556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
 ]  # fmt: skip
-
-
-def valid_code(code: str) -> bool:
-    return bool(CODE.match(code))
-
-
-def whatsapp_text(code: str) -> str:
-    """The message a worker's WhatsApp opens with; the bot reads the campaign code from it."""
-    return f"Halo, saya mau tahu tentang BPJS Ketenagakerjaan BPU. Kode: {code}"
-
-
-def telegram_link(username: str | None, code: str) -> str | None:
-    if not username:
-        return None
-    return f"https://t.me/{username.lstrip('@').strip()}?start={code}"
-
-
-def whatsapp_link(number: str | None, code: str) -> str | None:
-    digits = re.sub(r"\D", "", number or "")
-    if not digits:
-        return None
-    if digits.startswith("0"):
-        digits = "62" + digits[1:]
-    return f"https://wa.me/{digits}?text={quote(whatsapp_text(code), safe='')}"
 
 
 def qr_png(data: str, scale: int = 10) -> bytes:

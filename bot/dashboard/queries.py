@@ -18,7 +18,8 @@ from sqlalchemy import Select, false, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import regions
-from handlers import occupations
+from handlers import links, occupations
+from storage.crypto import FieldCipher
 from storage.dashboard_models import CallbackRequest, CoordinatorTarget
 from storage.db import Database
 from storage.models import Contact, Lead, Staff
@@ -398,3 +399,30 @@ async def coordinator_results(session: AsyncSession, only: int | None = None) ->
         rows[target.staff_id].target = target.target
     return list(rows.values())
 
+
+
+async def top_referrers(
+    session: AsyncSession, areas: Sequence[str] | None, cipher: FieldCipher, limit: int = 10
+) -> list[tuple[str, str, int]]:
+    """(kabupaten/kota code, referrer's name, leads) for the workers whose invitations brought most leads."""
+    counted = (
+        select(Lead.kabkota_code, Lead.campaign_code, func.count().label("leads"))
+        .where(Lead.campaign_code.like("ref-%"), scope(areas))
+        .group_by(Lead.kabkota_code, Lead.campaign_code)
+        .order_by(func.count().desc(), Lead.kabkota_code)
+        .limit(limit)
+    )
+    rows = (await session.execute(counted)).all()
+    referrers = {code: links.referrer_of(code, cipher) for _, code, _ in rows}
+    names: dict[int, str] = {}
+    ids = [i for i in referrers.values() if i is not None]
+    if ids:
+        for contact_id, name in await session.execute(
+            select(Lead.contact_id, Lead.full_name).where(Lead.contact_id.in_(ids)).order_by(Lead.id)
+        ):
+            names[contact_id] = name
+    result = []
+    for kabkota, code, count in rows:
+        referrer = referrers[code]
+        result.append((kabkota, names.get(referrer, "—") if referrer is not None else "—", count))
+    return result

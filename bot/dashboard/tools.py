@@ -12,7 +12,7 @@ from bot.dashboard import poster
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
 from content.facts import load_facts
 from content.render import Renderer
-from handlers import calculator, occupations
+from handlers import calculator, links, occupations
 from storage import repositories as repo
 from storage.models import UnansweredMessage
 
@@ -82,34 +82,34 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
 
     def _links(code: str) -> list[tuple[str, str]]:
         settings = dash.runtime.settings
-        links = []
-        wa = poster.whatsapp_link(settings.whatsapp_display_number, code)
-        tg = poster.telegram_link(settings.telegram_bot_username, code)
+        found = []
+        wa = links.whatsapp_link(settings.whatsapp_display_number, code)
+        tg = links.telegram_link(settings.telegram_bot_username, code)
         if wa:
-            links.append(("WhatsApp", wa))
+            found.append(("WhatsApp", wa))
         if tg:
-            links.append(("Telegram", tg))
-        return links
+            found.append(("Telegram", tg))
+        return found
 
     async def campaign_links(ctx: Ctx) -> Response:
         code = (ctx.request.query_params.get("code") or "").strip()
         settings = dash.runtime.settings
-        error = None if not code or poster.valid_code(code) else ctx.t("bad_code")
+        error = None if not code or links.valid_code(code) else ctx.t("bad_code")
         ready = bool(code) and error is None
         return ctx.render(
             "campaign_links.html",
             code=code,
             error=error,
-            telegram=poster.telegram_link(settings.telegram_bot_username, code) if ready else None,
-            whatsapp=poster.whatsapp_link(settings.whatsapp_display_number, code) if ready else None,
-            whatsapp_text=poster.whatsapp_text(code) if ready else None,
+            telegram=links.telegram_link(settings.telegram_bot_username, code) if ready else None,
+            whatsapp=links.whatsapp_link(settings.whatsapp_display_number, code) if ready else None,
+            whatsapp_text=links.whatsapp_text(code) if ready else None,
             ready=ready,
             has_links=ready and bool(_links(code)),
         )
 
     async def poster_pdf(ctx: Ctx) -> Response:
         code = (ctx.request.query_params.get("code") or "").strip()
-        if not poster.valid_code(code) or not _links(code):
+        if not links.valid_code(code) or not _links(code):
             return ctx.error(404, "not_found")
         body = poster.poster_pdf(code, _links(code), str(load_facts()["call_centre"]))
         return Response(
@@ -120,11 +120,11 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
     async def qr(ctx: Ctx) -> Response:
         code = (ctx.request.query_params.get("code") or "").strip()
         which = ctx.request.query_params.get("for") or ""
-        links = dict(_links(code)) if poster.valid_code(code) else {}
-        if which not in links:
+        found = dict(_links(code)) if links.valid_code(code) else {}
+        if which not in found:
             return ctx.error(404, "not_found")
         return Response(
-            poster.qr_png(links[which]), media_type="image/png",
+            poster.qr_png(found[which]), media_type="image/png",
             headers={"Content-Disposition": f'attachment; filename="qr-{which.lower()}-{code}.png"'},
         )
 

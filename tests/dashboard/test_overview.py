@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.dashboard import poster, queries
+from bot.dashboard import queries
+from handlers import links
 from storage import repositories as repo
 from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead, add_staff, login
 
@@ -52,10 +53,10 @@ async def test_a_coordinator_overview_counts_only_their_areas(client: httpx.Asyn
 
 
 def test_campaign_links() -> None:
-    assert poster.telegram_link("@bpu_serang_bot", "PASAR-1") == "https://t.me/bpu_serang_bot?start=PASAR-1"
-    wa = poster.whatsapp_link("0812-0000-1111", "PASAR-1")
+    assert links.telegram_link("@bpu_serang_bot", "PASAR-1") == "https://t.me/bpu_serang_bot?start=PASAR-1"
+    wa = links.whatsapp_link("0812-0000-1111", "PASAR-1")
     assert wa.startswith("https://wa.me/6281200001111?text=") and "PASAR-1" in wa and " " not in wa
-    assert not poster.valid_code("<b>") and not poster.valid_code("x" * 65) and poster.valid_code("SRG_2026-a")
+    assert not links.valid_code("<b>") and not links.valid_code("x" * 65) and links.valid_code("SRG_2026-a")
 
 
 async def test_links_page_and_poster(client: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
