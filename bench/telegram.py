@@ -126,16 +126,41 @@ async def aiogram_echo(fake: FakeTelegram) -> Callable[[], Awaitable[None]]:
     return stop
 
 
-def adapter(backend: str, workdir: Path) -> Runner:
+async def _postgres_admin(url: str, *statements: str) -> str:
+    """Run statements on the server of `url`; returns `url` (for the database named last)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, password=parsed.password,
+        database=parsed.database or "postgres",
+    )  # fmt: skip
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    return url
+
+
+def adapter(backend: str, workdir: Path, postgres: str | None = None) -> Runner:
     async def run(fake: FakeTelegram) -> Callable[[], Awaitable[None]]:
         from bot.channels.telegram import make_telegram_channel
         from bot.runtime import build
         from bot.settings import Settings
 
-        db = workdir / f"bench-{backend}.db"
+        name = f"bpu_bench_telegram_{backend}_{fake.next_update_id()}"
+        if postgres:
+            from sqlalchemy.engine import make_url
+
+            await _postgres_admin(postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+            database_url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
+        else:
+            database_url = f"sqlite:///{workdir / f'bench-{backend}-{fake.next_update_id()}.db'}"
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            BPU_DATABASE_URL=f"sqlite:///{db}",
+            BPU_DATABASE_URL=database_url,
             BPU_SECRET_KEY="bench-secret-key",
             TELEGRAM_BOT_TOKEN=fake.token,
             TELEGRAM_BACKEND=backend,
@@ -145,20 +170,29 @@ def adapter(backend: str, workdir: Path) -> Runner:
         channel = make_telegram_channel(runtime)
         runtime.channels = [channel]
         await channel.start()
-        return runtime.close
+
+        async def stop() -> None:
+            await runtime.close()
+            if postgres:
+                await _postgres_admin(postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        return stop
 
     return run
 
 
-async def main(n: int, rounds: int) -> None:
+async def main(n: int, rounds: int, postgres: str | None, text: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = {
-            "ptb adapter": await _measure("ptb adapter", adapter("ptb", Path(tmp)), n, rounds, "halo"),
-            "ptb echo": await _measure("ptb echo", ptb_echo, n, rounds, "halo"),
-            "aiogram adapter": await _measure("aiogram adapter", adapter("aiogram", Path(tmp)), n, rounds, "halo"),
-            "aiogram echo": await _measure("aiogram echo", aiogram_echo, n, rounds, "halo"),
+            "ptb adapter": await _measure("ptb adapter", adapter("ptb", Path(tmp), postgres), n, rounds, text),
+            "ptb echo": await _measure("ptb echo", ptb_echo, n, rounds, text),
+            "aiogram adapter": await _measure(
+                "aiogram adapter", adapter("aiogram", Path(tmp), postgres), n, rounds, text
+            ),
+            "aiogram echo": await _measure("aiogram echo", aiogram_echo, n, rounds, text),
         }
-    print(f"{n} updates at once (new users), median of {rounds} rounds; latency = update in -> first reply")
+    where = "PostgreSQL" if postgres else "SQLite"
+    print(f"{n} updates at once (new users), {where}, median of {rounds} rounds; latency = update in -> first reply")
     for name, r in results.items():
         print(f"  {name:16} {r['rate']:8.0f} updates/s   p50 {r['p50']:7.1f} ms   p99 {r['p99']:7.1f} ms")
     for lib in ("ptb", "aiogram"):
@@ -171,6 +205,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--text", default="halo", help="what every user sends (the greeting answers in 3 bubbles)")
+    parser.add_argument("--postgres", metavar="URL", help="run the adapters on PostgreSQL (production) instead of SQLite")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.updates, args.rounds))
+    asyncio.run(main(args.updates, args.rounds, args.postgres, args.text))

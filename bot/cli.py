@@ -224,9 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", action="store_true", help="set a dashboard password (asked, or read from stdin)")
     add.set_defaults(func=cmd_staff_add)
 
-    from bot import cli_nlu
+    from bot import cli_broadcast, cli_nlu
 
     cli_nlu.register(sub)
+    cli_broadcast.register(sub)
     return parser
 
 

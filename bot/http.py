@@ -37,8 +37,11 @@ def create_app(runtime: Runtime) -> Starlette:
             "status": "ok" if database == "ok" else "degraded",
             "database": database,
             "channels": channels,
-            "scheduler": "off",
         }
+        if runtime.campaigns is not None:
+            body.update(await runtime.campaigns.health())
+        else:
+            body.update(outbox=None, scheduler="off")
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     async def simulator(_: Request) -> Response:
@@ -96,9 +99,13 @@ def create_app(runtime: Runtime) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         for channel in runtime.channels:
             await channel.start()
+        if runtime.campaigns is not None:
+            await runtime.campaigns.start()
         try:
             yield
         finally:
+            if runtime.campaigns is not None:
+                await runtime.campaigns.stop()
             for channel in runtime.channels:
                 await channel.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.channels.base import Channel
 from bot.settings import Settings
@@ -13,6 +14,9 @@ from handlers.nlu import IntentMatcher, load_matcher
 from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from bot.delivery.service import Campaigns
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,7 @@ class Runtime:
     cipher: FieldCipher
     engine: Engine
     channels: list[Channel] = field(default_factory=list)
+    campaigns: Campaigns | None = None  # outbox worker and scheduler, started with the HTTP server
 
     async def close(self) -> None:
         for channel in self.channels:
@@ -100,6 +105,9 @@ async def serve(settings: Settings) -> None:
 
     runtime = await asyncio.to_thread(build, settings)
     runtime.channels = build_channels(runtime)
+    from bot.delivery.service import Campaigns
+
+    runtime.campaigns = Campaigns.from_runtime(runtime)
     app = create_app(runtime)
     config = uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on"

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 
 from content.render import Renderer
-from handlers import lead_form, links, referral, rights, staff, topics
+from handlers import lead_form, links, referral, reminders, rights, staff, topics
 from handlers.messages import IncomingMessage, Kind, Reply
 from handlers.nlu import IntentMatcher
 from handlers.redact import redact
@@ -160,6 +160,8 @@ async def dispatch(turn: Turn, created: bool) -> None:
         return
     if (turn.state.step or "").startswith("staff_note:") and await staff.note(turn):
         return
+    if await reminders.handle_text(turn):
+        return
     if await _global_word(turn, created):
         return
     step = turn.state.step or ""
@@ -237,6 +239,8 @@ async def _button(turn: Turn, payload: str) -> None:
         await topics.calc_button(turn, rest)
     elif kind == "f":
         await lead_form.button(turn, rest)
+    elif kind in ("rem", "rsvp"):
+        await reminders.handle_button(turn, payload)
     elif kind == "ref":
         await referral.invite(turn)
     elif kind == "stop":

@@ -513,6 +513,9 @@ async def _save(turn: Turn) -> None:
         name=form["name"].split()[0],
         buttons=[turn.button("invite_friends", "ref:me"), *topics.menu_buttons(turn)],
     )
+    from handlers import reminders
+
+    reminders.offer(turn)
 
 
 async def _save_field_entry(turn: Turn, form: dict[str, Any], fields: dict[str, Any], staff_id: int) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from storage.db import async_url, is_sqlite
 from storage.models import Base
 import storage.outbound  # noqa: F401  (its tables belong to the same metadata)
+import storage.campaign_models  # noqa: F401
 import storage.dashboard_models  # noqa: F401
 
 target_metadata = Base.metadata

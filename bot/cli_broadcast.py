@@ -1,0 +1,246 @@
+"""`bpu-bot broadcast create|list|status|cancel|retry-interrupted` (DESIGN.md: command line contract).
+
+    bpu-bot broadcast create --template broadcast_sosialisasi --var place="Kel. Cipare" --var date=2026-12-01 \
+        --segment area=3673,occupation=transport,status=new --channel telegram --at "2026-12-01 09:00" --rsvp
+    bpu-bot broadcast status 12 --follow
+
+`create` shows the recipient count and a rendered preview and asks to confirm (`--yes` for scripts).
+The broadcast goes out from `bpu-bot run` (its scheduler fans it out at `--at`, in BPU_TIMEZONE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("broadcast", help="announcements to a segment of workers")
+    sub = p.add_subparsers(dest="broadcast_command", required=True)
+
+    c = sub.add_parser("create", help="compose, preview, confirm")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--template", help="a content template, e.g. broadcast_sosialisasi")
+    what.add_argument("--text", help="the message as is")
+    c.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="a template variable")
+    c.add_argument("--segment", default="", help="area=3673,occupation=transport,status=new,language=id")
+    c.add_argument("--channel", action="append", default=None, help="telegram or whatsapp (default both)")
+    c.add_argument("--at", help='"YYYY-MM-DD HH:MM" in BPU_TIMEZONE (default: now)')
+    c.add_argument("--rsvp", action="store_true", help="add hadir / tidak bisa buttons")
+    c.add_argument("--quiet", choices=("defer", "skip"), default="defer",
+                   help="recipients in their quiet hours: wait for the morning (default) or skip")  # fmt: skip
+    c.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    c.set_defaults(func=cmd_create)
+
+    sub.add_parser("list", help="recent broadcasts").set_defaults(func=cmd_list)
+    s = sub.add_parser("status", help="progress of one broadcast")
+    s.add_argument("id", type=int)
+    s.add_argument("--follow", action="store_true", help="a live progress bar until it is done")
+    s.set_defaults(func=cmd_status)
+    k = sub.add_parser("cancel", help="stop a broadcast (what is not sent yet is not sent)")
+    k.add_argument("id", type=int)
+    k.set_defaults(func=cmd_cancel)
+    r = sub.add_parser("retry-interrupted", help="send again the rows a crash left undecided (may repeat some)")
+    r.add_argument("id", type=int)
+    r.add_argument("--yes", action="store_true")
+    r.set_defaults(func=cmd_retry)
+
+
+def _env():  # type: ignore[no-untyped-def]
+    from bot.delivery.settings import DeliverySettings
+    from bot.settings import Settings
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    return settings, DeliverySettings(), Database(settings.database_url)
+
+
+def _vars(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--var expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from bot.delivery import broadcasts
+    from content.render import Renderer
+    from storage.clock import utcnow
+
+    settings, ds, db = _env()
+    try:
+        segment = broadcasts.parse_segment(args.segment)
+        channels = broadcasts.parse_channels(args.channel)
+    except broadcasts.SegmentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    at = None
+    if args.at:
+        try:
+            at = datetime.strptime(args.at, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(settings.timezone))
+        except ValueError:
+            print('error: --at must look like "2026-12-01 09:00"', file=sys.stderr)
+            return 2
+    variables = _vars(args.var)
+    renderer = Renderer()
+    if args.template and args.template not in renderer.template_names():
+        print(f"error: no template {args.template!r}", file=sys.stderr)
+        return 2
+
+    async def go() -> int:
+        now = utcnow()
+        try:
+            async with db.session() as session:
+                try:
+                    p = await broadcasts.preview(
+                        session, renderer, segment=segment, channels=channels, template=args.template,
+                        text=args.text, variables=variables, rsvp=args.rsvp, now=now,
+                        daily_limit=ds.whatsapp_daily_limit,
+                    )  # fmt: skip
+                except Exception as exc:  # a template variable missing, most often
+                    print(f"error: cannot render: {exc}", file=sys.stderr)
+                    return 2
+            for line in p.lines():
+                print(line)
+            print("--- preview (id) ---")
+            print(p.texts["id"])
+            if p.buttons:
+                print("[" + "]  [".join(p.buttons) + "]")
+            print("---")
+            when = at.strftime("%Y-%m-%d %H:%M %Z") if at else "now"
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    print("not confirmed (use --yes in scripts)", file=sys.stderr)
+                    return 1
+                if input(f"Send to {p.reachable} recipients, {when}? [y/N] ").strip().lower() not in ("y", "ya", "yes"):
+                    print("cancelled")
+                    return 1
+            async with db.session() as session:
+                b = await broadcasts.create(
+                    session, created_by="cli", segment=segment, channels=channels, template=args.template,
+                    text=args.text, variables=variables, rsvp=args.rsvp, at=at, quiet_policy=args.quiet, now=now,
+                )  # fmt: skip
+                bid = b.id
+            print(f"broadcast {bid} scheduled for {when}; `bpu-bot run` sends it. Follow: bpu-bot broadcast status {bid} --follow")
+            return 0
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def cmd_list(_: argparse.Namespace) -> int:
+    from bot.delivery import broadcasts
+
+    _, _, db = _env()
+
+    async def go() -> None:
+        try:
+            async with db.session() as session:
+                for b in await broadcasts.list_broadcasts(session):
+                    what = b.template or (b.text or "")[:40].replace("\n", " ")
+                    print(f"{b.id:>5}  {b.status:<10} {b.scheduled_at:%Y-%m-%d %H:%M}  {b.recipients:>7}  {what}")
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
+    return 0
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    frac = done / total if total else 1.0
+    full = int(frac * width)
+    return "[" + "#" * full + "-" * (width - full) + f"] {done}/{total} ({100 * frac:.0f}%)"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.delivery import broadcasts
+
+    _, _, db = _env()
+
+    async def once() -> broadcasts.Status:
+        async with db.session() as session:
+            return await broadcasts.status(session, args.id)
+
+    async def go() -> int:
+        try:
+            try:
+                st = await once()
+            except LookupError:
+                print(f"no broadcast {args.id}", file=sys.stderr)
+                return 1
+            if args.follow:
+                tty = sys.stdout.isatty()
+                while True:
+                    line = f"{st.broadcast.status:<10} {_bar(st.finished, st.total)}  sent {st.counts.get('sent', 0)}"
+                    print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
+                    if st.broadcast.status in ("done", "cancelled") or (st.total and not st.waiting):
+                        break
+                    await asyncio.sleep(1.0)
+                    st = await once()
+                if tty:
+                    print()
+            b = st.broadcast
+            print(f"broadcast {b.id}: {b.status}, {st.total} recipients, scheduled {b.scheduled_at:%Y-%m-%d %H:%M}")
+            for key in sorted(st.counts):
+                print(f"  {key:<28} {st.counts[key]}")
+            if b.rsvp:
+                print(f"  rsvp: hadir {st.rsvp.get('yes', 0)}, tidak bisa {st.rsvp.get('no', 0)}")
+            return 0
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from bot.delivery import broadcasts
+    from storage.clock import utcnow
+
+    _, _, db = _env()
+
+    async def go() -> int:
+        try:
+            async with db.session() as session:
+                n = await broadcasts.cancel(session, args.id, utcnow())
+            print(f"broadcast {args.id} cancelled; {n} messages will not be sent")
+            return 0
+        except LookupError:
+            print(f"no broadcast {args.id}", file=sys.stderr)
+            return 1
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from bot.delivery import broadcasts
+    from storage.clock import utcnow
+
+    _, _, db = _env()
+    if not args.yes:
+        print("These messages may have been delivered before the crash; sending again may repeat them.")
+        if not sys.stdin.isatty() or input("Send them again? [y/N] ").strip().lower() not in ("y", "ya", "yes"):
+            return 1
+
+    async def go() -> int:
+        try:
+            async with db.session() as session:
+                n = await broadcasts.retry_interrupted(session, args.id, utcnow())
+            print(f"{n} interrupted messages queued again")
+            return 0
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+

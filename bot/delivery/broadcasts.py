@@ -1,0 +1,479 @@
+"""Broadcasts: segments, the preview staff confirm, creation, fan-out into the outbox, status.
+
+A segment is `key=value` pairs: `area=3673` (kabupaten/kota, 4 digits, or kecamatan, 6),
+`occupation=transport` (every transport occupation) or an occupation code, `status=new` (the
+lead's status), `language=id`. Conditions on the lead (occupation, status) need a lead; the area
+matches the lead's codes or the contact's own region. Only Telegram and WhatsApp contacts can be
+reached.
+
+Fan-out is one INSERT ... SELECT ... ON CONFLICT DO NOTHING in the same transaction as the
+broadcast's move to `sending`: a crash before the commit leaves nothing, after it leaves every
+row; a second fan-out adds nothing. WhatsApp recipients outside the 24-hour window count against
+Meta's daily limit of unique business-initiated recipients (WHATSAPP_DAILY_LIMIT, minus what was
+sent in the last 24 hours): those beyond it wait for the following days (`not_before`), so a
+large broadcast is spread rather than failing halfway.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.whatsapp_window import WINDOW
+from content.render import Renderer
+from handlers import occupations
+from handlers.messages import Button
+from storage.campaign_models import (
+    CANCELLED,
+    CLAIMED,
+    DAILY_LIMIT,
+    FAILED,
+    INTERRUPTED,
+    KIND_BROADCAST,
+    OPTED_OUT,
+    QUEUED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNREACHABLE,
+    Broadcast,
+    OutboxRow,
+    RsvpAnswer,
+)
+from storage.models import Contact, Lead
+
+CHANNELS = ("telegram", "whatsapp")
+SEGMENT_KEYS = ("area", "occupation", "status", "language")
+LEAD_STATUSES = ("new", "contacted", "registered", "declined")
+
+
+class SegmentError(ValueError):
+    pass
+
+
+def parse_segment(text: str | None) -> dict[str, str]:
+    """`area=3673,occupation=transport,status=new` -> a checked dict."""
+    segment: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if not sep or not value:
+            raise SegmentError(f"expected key=value, got {part.strip()!r}")
+        if key not in SEGMENT_KEYS:
+            raise SegmentError(f"unknown segment key {key!r}; use {', '.join(SEGMENT_KEYS)}")
+        if key == "area" and not (value.isdigit() and len(value) in (4, 6)):
+            raise SegmentError("area is a kabupaten/kota code (4 digits) or kecamatan code (6 digits)")
+        if key == "status" and value not in LEAD_STATUSES:
+            raise SegmentError(f"status is one of {', '.join(LEAD_STATUSES)}")
+        if key == "language" and value not in ("id", "en"):
+            raise SegmentError("language is id or en")
+        if key == "occupation" and value != "transport" and value not in _occupation_codes():
+            raise SegmentError(f"unknown occupation {value!r}; use transport or one of {', '.join(_occupation_codes())}")
+        segment[key] = value
+    return segment
+
+
+def _occupation_codes() -> list[str]:
+    return [str(c["key"]) for c in occupations.categories()]
+
+
+def parse_channels(text: str | Sequence[str] | None) -> list[str]:
+    if not text:
+        return list(CHANNELS)
+    items = text.split(",") if isinstance(text, str) else list(text)
+    chosen = [c.strip().lower() for c in items if c.strip()]
+    for c in chosen:
+        if c not in CHANNELS:
+            raise SegmentError(f"channel is one of {', '.join(CHANNELS)}")
+    return chosen
+
+
+def recipients_condition(segment: dict[str, str], channels: Sequence[str]) -> Any:
+    """The WHERE clause over contacts for a segment."""
+    conds: list[Any] = [Contact.channel.in_(list(channels))]
+    lead_conds: list[Any] = [Lead.contact_id == Contact.id]
+    area = segment.get("area")
+    if segment.get("occupation"):
+        occ = segment["occupation"]
+        lead_conds.append(Lead.is_transport.is_(True) if occ == "transport" else Lead.occupation == occ)
+    if segment.get("status"):
+        lead_conds.append(Lead.status == segment["status"])
+    if segment.get("language"):
+        conds.append(Contact.language == segment["language"])
+    if area:
+        lead_area = Lead.kabkota_code == area if len(area) == 4 else Lead.kecamatan_code == area
+        if len(lead_conds) > 1:  # a lead is required anyway: its area decides
+            lead_conds.append(lead_area)
+        else:
+            conds.append(or_(Contact.region_code.startswith(area), exists().where(Lead.contact_id == Contact.id, lead_area)))
+    if len(lead_conds) > 1:
+        conds.append(exists().where(and_(*lead_conds)))
+    return and_(*conds)
+
+
+def render_broadcast(
+    renderer: Renderer, b: Broadcast, lang: str, *, today: date | None = None
+) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
+    """Text (one message), RSVP buttons and WhatsApp template variables of a broadcast."""
+    if b.text:
+        text = b.text
+    else:
+        assert b.template
+        context: dict[str, Any] = {k: _value(v) for k, v in (b.variables or {}).items()}
+        if today is not None:
+            context["today"] = today
+        text = "\n\n".join(renderer.render(b.template, lang, **context))
+    buttons: tuple[Button, ...] = ()
+    if b.rsvp:
+        buttons = (
+            Button(renderer.label("rsvp_yes", lang), f"rsvp:{b.id}:yes"),
+            Button(renderer.label("rsvp_no", lang), f"rsvp:{b.id}:no"),
+        )
+    variables = tuple(str(v) for v in (b.variables or {}).values()) or (text.split("\n", 1)[0][:900],)
+    return text, buttons, variables
+
+
+def _value(v: Any) -> Any:
+    """Template variables from JSON: ISO dates become dates (so `| tanggal` works)."""
+    if isinstance(v, str) and len(v) == 10 and v[4] == "-" and v[7] == "-":
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            return v
+    return v
+
+
+@dataclass
+class Preview:
+    total: int
+    by_channel: dict[str, int]
+    reachable: int
+    opted_out: int
+    unreachable: int
+    whatsapp_outside_window: int = 0
+    whatsapp_daily_limit: int = 0  # 0: unlimited
+    whatsapp_used_24h: int = 0
+    whatsapp_days: int = 1
+    texts: dict[str, str] = field(default_factory=dict)  # language -> rendered text
+    buttons: list[str] = field(default_factory=list)
+
+    @property
+    def whatsapp_share(self) -> float | None:
+        """The fraction of today's WhatsApp limit this broadcast uses (None: unlimited)."""
+        if not self.whatsapp_daily_limit:
+            return None
+        return self.whatsapp_outside_window / self.whatsapp_daily_limit
+
+    def lines(self) -> list[str]:
+        out = [f"recipients: {self.total} ({', '.join(f'{k} {v}' for k, v in self.by_channel.items()) or 'none'})"]
+        out.append(f"  will be sent: {self.reachable}; skipped: opted out {self.opted_out}, unreachable {self.unreachable}")
+        if self.by_channel.get("whatsapp"):
+            if self.whatsapp_daily_limit:
+                left = max(0, self.whatsapp_daily_limit - self.whatsapp_used_24h)
+                out.append(
+                    f"  WhatsApp: {self.whatsapp_outside_window} outside the 24-hour window need the template and count"
+                    f" against the daily limit of {self.whatsapp_daily_limit} unique recipients"
+                    f" ({self.whatsapp_used_24h} used in the last 24 h, {left} left today):"
+                    f" {100 * (self.whatsapp_share or 0):.0f}% of a day's limit"
+                )
+                if self.whatsapp_days > 1:
+                    out.append(f"  spread over {self.whatsapp_days} days instead of failing halfway")
+            else:
+                out.append(f"  WhatsApp: {self.whatsapp_outside_window} outside the 24-hour window (unlimited tier)")
+        return out
+
+
+async def _whatsapp_used_24h(session: AsyncSession, now: datetime) -> int:
+    """Unique WhatsApp recipients of bulk messages in the last 24 hours (the moving window)."""
+    n = await session.scalar(
+        select(func.count(func.distinct(OutboxRow.contact_id))).where(
+            OutboxRow.channel == "whatsapp", OutboxRow.state == SENT, OutboxRow.finished_at > now - timedelta(hours=24)
+        )
+    )
+    return int(n or 0)
+
+
+async def preview(
+    session: AsyncSession,
+    renderer: Renderer,
+    *,
+    segment: dict[str, str],
+    channels: Sequence[str],
+    template: str | None,
+    text: str | None,
+    variables: dict[str, Any] | None = None,
+    rsvp: bool = False,
+    now: datetime,
+    daily_limit: int,
+) -> Preview:
+    cond = recipients_condition(segment, channels)
+    window_start = now - WINDOW
+    rows = (
+        await session.execute(
+            select(
+                Contact.channel,
+                func.count(),
+                func.sum(case((Contact.opted_out_at.is_not(None), 1), else_=0)),
+                func.sum(case((and_(Contact.opted_out_at.is_(None), Contact.unreachable_at.is_not(None)), 1), else_=0)),
+                func.sum(
+                    case(
+                        (
+                            and_(
+                                Contact.opted_out_at.is_(None),
+                                Contact.unreachable_at.is_(None),
+                                or_(Contact.last_inbound_at.is_(None), Contact.last_inbound_at < window_start),
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+            )
+            .where(cond)
+            .group_by(Contact.channel)
+        )
+    ).all()
+    by_channel = {ch: int(n) for ch, n, *_ in rows}
+    opted = sum(int(o or 0) for _, _, o, _, _ in rows)
+    unreach = sum(int(u or 0) for _, _, _, u, _ in rows)
+    outside = sum(int(w or 0) for ch, _, _, _, w in rows if ch == "whatsapp")
+    total = sum(by_channel.values())
+    used = await _whatsapp_used_24h(session, now) if by_channel.get("whatsapp") else 0
+    days = _days_needed(outside, daily_limit, used)
+    draft = Broadcast(id=0, template=template, text=text, variables=variables or {}, rsvp=rsvp)
+    texts = {}
+    buttons: list[str] = []
+    for lang in ("id", "en"):
+        body, btns, _ = render_broadcast(renderer, draft, lang)
+        texts[lang] = body
+        if lang == "id":
+            buttons = [b.label for b in btns]
+    return Preview(total, by_channel, total - opted - unreach, opted, unreach, outside, daily_limit, used, days, texts, buttons)
+
+
+def _days_needed(outside: int, limit: int, used: int) -> int:
+    if not limit or outside == 0:
+        return 1
+    left = max(0, limit - used)
+    if outside <= left:
+        return 1
+    return 1 + math.ceil((outside - left) / limit)
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    created_by: str,
+    segment: dict[str, str],
+    channels: Sequence[str],
+    template: str | None,
+    text: str | None,
+    variables: dict[str, Any] | None = None,
+    rsvp: bool = False,
+    at: datetime | None = None,
+    quiet_policy: str = "defer",
+    now: datetime,
+) -> Broadcast:
+    if bool(template) == bool(text):
+        raise ValueError("give a template or a text, not both")
+    b = Broadcast(
+        template=template,
+        text=text,
+        variables=variables or {},
+        segment=segment,
+        channels=",".join(channels),
+        rsvp=rsvp,
+        quiet_policy=quiet_policy,
+        status="scheduled",
+        scheduled_at=at or now,
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(b)
+    await session.flush()
+    return b
+
+
+async def fan_out(session: AsyncSession, b: Broadcast, now: datetime, *, daily_limit: int) -> int:
+    """Queue one outbox row per recipient; the broadcast moves to `sending`. Idempotent."""
+    channels = parse_channels(b.channels)
+    cond = recipients_condition(b.segment or {}, channels)
+    start = b.scheduled_at if b.scheduled_at and _aware(b.scheduled_at) > now else now
+    state = case(
+        (Contact.opted_out_at.is_not(None), literal(SKIPPED)),
+        (Contact.unreachable_at.is_not(None), literal(SKIPPED)),
+        else_=literal(QUEUED),
+    )
+    reason = case(
+        (Contact.opted_out_at.is_not(None), literal(OPTED_OUT)),
+        (Contact.unreachable_at.is_not(None), literal(UNREACHABLE)),
+        else_=literal(None),
+    )
+    finished = case((or_(Contact.opted_out_at.is_not(None), Contact.unreachable_at.is_not(None)), literal(now)), else_=literal(None))
+    source = select(
+        literal(f"b{b.id}"),
+        literal(KIND_BROADCAST),
+        literal(b.id),
+        Contact.id,
+        Contact.channel,
+        literal(1),
+        state,
+        reason,
+        literal(start),
+        literal(0),
+        literal({}, type_=OutboxRow.__table__.c.payload.type),
+        literal(now),
+        finished,
+    ).where(cond)
+    cols = ["source_key", "kind", "broadcast_id", "contact_id", "channel", "priority", "state", "reason",
+            "not_before", "attempts", "payload", "created_at", "finished_at"]  # fmt: skip
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxRow).from_select(cols, source).on_conflict_do_nothing(index_elements=["source_key", "contact_id"])
+    await session.execute(stmt)
+    if "whatsapp" in channels and daily_limit:
+        await _spread_whatsapp(session, b, now, start, daily_limit)
+    total = await session.scalar(select(func.count()).where(OutboxRow.broadcast_id == b.id))
+    b.recipients = int(total or 0)
+    b.status = "sending"
+    b.started_at = now
+    return b.recipients
+
+
+async def _spread_whatsapp(session: AsyncSession, b: Broadcast, now: datetime, start: datetime, limit: int) -> None:
+    window_start = now - WINDOW
+    ids = (
+        await session.scalars(
+            select(OutboxRow.id)
+            .join(Contact, Contact.id == OutboxRow.contact_id)
+            .where(
+                OutboxRow.broadcast_id == b.id,
+                OutboxRow.channel == "whatsapp",
+                OutboxRow.state == QUEUED,
+                or_(Contact.last_inbound_at.is_(None), Contact.last_inbound_at < window_start),
+            )
+            .order_by(OutboxRow.id)
+        )
+    ).all()
+    used = await _whatsapp_used_24h(session, now)
+    left = max(0, limit - used)
+    later = ids[left:]
+    for day in range(math.ceil(len(later) / limit)):
+        chunk = later[day * limit : (day + 1) * limit]
+        when = start + timedelta(days=day + 1)
+        for i in range(0, len(chunk), 1000):
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(chunk[i : i + 1000]))
+                .values(not_before=when, reason=DAILY_LIMIT)
+                .execution_options(synchronize_session=False)
+            )
+
+
+async def due_broadcasts(session: AsyncSession, now: datetime, limit: int = 10) -> list[Broadcast]:
+    rows = await session.scalars(
+        select(Broadcast)
+        .where(Broadcast.status == "scheduled", Broadcast.scheduled_at <= now)
+        .order_by(Broadcast.scheduled_at, Broadcast.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.all())
+
+
+async def finish_done(session: AsyncSession, now: datetime) -> int:
+    """Broadcasts with nothing left to send are `done`."""
+    busy = exists().where(OutboxRow.broadcast_id == Broadcast.id, OutboxRow.state.in_((QUEUED, CLAIMED, SENDING)))
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.status == "sending", ~busy)
+        .values(status="done", finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def cancel(session: AsyncSession, broadcast_id: int, now: datetime) -> int:
+    """Stop a broadcast: rows not yet attempted are skipped (a claimed row fails the fence)."""
+    b = await session.get(Broadcast, broadcast_id)
+    if b is None:
+        raise LookupError(broadcast_id)
+    if b.status in ("done", "cancelled"):
+        return 0
+    b.status = "cancelled"
+    b.cancelled_at = now
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state.in_((QUEUED, CLAIMED)))
+        .values(state=SKIPPED, reason=CANCELLED, finished_at=now, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def retry_interrupted(session: AsyncSession, broadcast_id: int, now: datetime) -> int:
+    """Staff's explicit choice: send again the rows a crash left undecided (some may arrive twice)."""
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state == FAILED, OutboxRow.reason == INTERRUPTED)
+        .values(state=QUEUED, reason=None, not_before=now, claim_token=None, finished_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    b = await session.get(Broadcast, broadcast_id)
+    if b is not None and b.status == "done" and result.rowcount:  # type: ignore[attr-defined]
+        b.status = "sending"
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Status:
+    broadcast: Broadcast
+    counts: dict[str, int]
+    rsvp: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(v for k, v in self.counts.items() if ":" not in k)
+
+    @property
+    def finished(self) -> int:
+        return sum(self.counts.get(s, 0) for s in (SENT, SKIPPED, FAILED))
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.counts.get(s, 0) for s in (QUEUED, CLAIMED, SENDING))
+
+
+async def status(session: AsyncSession, broadcast_id: int) -> Status:
+    from bot.delivery.outbox import counts
+
+    b = await session.get(Broadcast, broadcast_id)
+    if b is None:
+        raise LookupError(broadcast_id)
+    rsvp = {
+        answer: int(n)
+        for answer, n in (
+            await session.execute(
+                select(RsvpAnswer.answer, func.count()).where(RsvpAnswer.broadcast_id == broadcast_id).group_by(RsvpAnswer.answer)
+            )
+        ).all()
+    }
+    return Status(b, await counts(session, broadcast_id), rsvp)
+
+
+async def list_broadcasts(session: AsyncSession, limit: int = 50) -> list[Broadcast]:
+    return list((await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))).all())
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

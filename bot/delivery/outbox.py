@@ -1,0 +1,235 @@
+"""The SQL outbox: how a row goes from queued to sent, and why a crash never sends it twice.
+
+States: queued -> claimed -> sending -> sent | failed | skipped (or back to queued for a retry).
+
+1. claim: a worker takes a batch of due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
+   workers never take the same row; SQLite has one writer at a time) and sets them `claimed`
+   with its claim token, in one committed transaction. A claimed row has NOT been attempted.
+2. mark: right before the platform call, the rows about to go out move `claimed` -> `sending`
+   in their own committed transaction, guarded by `state = 'claimed' AND claim_token = mine`
+   (RETURNING the ids that moved). Only the rows that moved are sent: a worker whose claim was
+   taken back (it was thought dead) sends nothing it no longer owns. This is the fence.
+3. record: after the call, the outcome is written (sent + the platform's message id; skipped;
+   failed; or queued again with a later `not_before` when the platform said for sure that it
+   did not take the message: 429, a 5xx, a timeout, within the attempt limit).
+
+THE RULE FOR A ROW LEFT IN `sending` (the worker died between 2 and 3): it is never sent again
+automatically. Recovery marks it `failed` with reason `interrupted` (status shows the count;
+staff may re-send them knowingly with `bpu-bot broadcast retry-interrupted ID`). Why: the row
+reached `sending` only in a transaction committed before the request left, so the platform may
+have delivered it, and neither the Bot API nor the Cloud API lets us ask whether a message went
+out or pass an idempotency key; sending it again could send it twice. Rows still `claimed` were
+never attempted, so recovery puts them back to `queued` and they go out once. Hence: every
+row is delivered at most once, and no row that was never attempted is lost. The rows that can
+end `interrupted` are only those in flight at the moment of the crash: at most one group,
+which the worker keeps small (`group_size`: about 50 ms worth of the lane's rate).
+
+Who is dead: on PostgreSQL each worker holds a session advisory lock keyed by its claim token
+on a dedicated connection (locks.py); if recovery can take that lock, the owner's session is
+gone. On SQLite there is a single delivery process, so at start-up every claim but its own is
+from a dead one. Recovery runs at start-up and every few seconds after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.campaign_models import (
+    CLAIMED,
+    FAILED,
+    INTERRUPTED,
+    QUEUED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNREACHABLE,
+    OutboxRow,
+)
+from storage.models import Contact
+
+_T = OutboxRow.__table__
+
+
+async def claim(session: AsyncSession, channel: str, token: int, limit: int, now: datetime) -> list[int]:
+    """Take up to `limit` due rows of `channel` for this worker (state claimed)."""
+    due = (
+        select(OutboxRow.id)
+        .where(OutboxRow.channel == channel, OutboxRow.state == QUEUED, OutboxRow.not_before <= now)
+        .order_by(OutboxRow.priority, OutboxRow.not_before, OutboxRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(due.scalar_subquery()))
+        .values(state=CLAIMED, claim_token=token, claimed_at=now)
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.scalars().all())
+
+
+async def mark_sending(session: AsyncSession, token: int, ids: Sequence[int], now: datetime) -> set[int]:
+    """claimed -> sending for the rows this worker still owns; returns those ids (the fence)."""
+    if not ids:
+        return set()
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(list(ids)), OutboxRow.state == CLAIMED, OutboxRow.claim_token == token)
+        .values(state=SENDING, claimed_at=now, attempts=OutboxRow.attempts + 1)
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.scalars().all())
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one row. state: sent, skipped, failed, queued (retry later)."""
+
+    row_id: int
+    state: str
+    reason: str | None = None
+    error: str | None = None
+    platform_message_id: str | None = None
+    retry_at: datetime | None = None
+    contact_unreachable: int | None = None  # a contact id to mark unreachable
+    uncount: bool = False  # a 429: the attempt does not count towards the limit
+
+
+async def record(session: AsyncSession, token: int, outcomes: Iterable[Outcome], now: datetime) -> None:
+    """Write outcomes of rows this worker marked (guarded by its claim token)."""
+    params = []
+    unreachable: set[int] = set()
+    for o in outcomes:
+        final = o.state in (SENT, SKIPPED, FAILED)
+        params.append(
+            {
+                "rid": o.row_id,
+                "tok": token,
+                "new_state": o.state,
+                "new_reason": o.reason,
+                "new_error": (o.error or None) and o.error[:300],
+                "new_pmid": o.platform_message_id,
+                "new_not_before": o.retry_at or now,
+                "new_finished": now if final else None,
+                "new_token": token if final else None,
+                "undo": 1 if o.uncount else 0,
+            }
+        )
+        if o.contact_unreachable is not None:
+            unreachable.add(o.contact_unreachable)
+    if params:
+        conn = await session.connection()
+        await conn.execute(
+            update(_T)
+            .where(_T.c.id == bindparam("rid"), _T.c.claim_token == bindparam("tok"))
+            .values(
+                state=bindparam("new_state"),
+                reason=bindparam("new_reason"),
+                last_error=bindparam("new_error"),
+                platform_message_id=bindparam("new_pmid"),
+                not_before=bindparam("new_not_before"),
+                finished_at=bindparam("new_finished"),
+                claim_token=bindparam("new_token"),
+                attempts=_T.c.attempts - bindparam("undo"),
+            ),
+            params,
+        )
+    if unreachable:
+        await session.execute(
+            update(Contact)
+            .where(Contact.id.in_(unreachable), Contact.unreachable_at.is_(None))
+            .values(unreachable_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def release(session: AsyncSession, token: int) -> int:
+    """Give back claimed (never attempted) rows, e.g. on a clean stop."""
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.state == CLAIMED, OutboxRow.claim_token == token)
+        .values(state=QUEUED, claim_token=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def recover(
+    session: AsyncSession, mine: int, is_dead: Callable[[int], Awaitable[bool]], now: datetime
+) -> tuple[int, int]:
+    """Claims of dead workers: claimed -> queued, sending -> failed (interrupted). Returns both counts."""
+    tokens = (
+        await session.scalars(
+            select(OutboxRow.claim_token)
+            .where(OutboxRow.state.in_((CLAIMED, SENDING)), OutboxRow.claim_token != mine)
+            .distinct()
+        )
+    ).all()
+    requeued = interrupted = 0
+    for token in tokens:
+        if token is None or not await is_dead(token):
+            continue
+        r1 = await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.state == CLAIMED, OutboxRow.claim_token == token)
+            .values(state=QUEUED, claim_token=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        # The token stays on an interrupted row: if its owner was alive after all, its record wins.
+        r2 = await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.state == SENDING, OutboxRow.claim_token == token)
+            .values(state=FAILED, reason=INTERRUPTED, last_error="worker stopped mid-send", finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        requeued += int(r1.rowcount or 0)  # type: ignore[attr-defined]
+        interrupted += int(r2.rowcount or 0)  # type: ignore[attr-defined]
+    return requeued, interrupted
+
+
+async def backlog(session: AsyncSession, now: datetime) -> dict[str, object]:
+    """For /healthz: rows waiting to go out now, and the age of the oldest (seconds)."""
+    waiting = (OutboxRow.state.in_((QUEUED, CLAIMED)), OutboxRow.not_before <= now)
+    count, oldest = (
+        await session.execute(select(func.count(), func.min(OutboxRow.not_before)).where(*waiting))
+    ).one()
+    deferred = await session.scalar(
+        select(func.count()).where(OutboxRow.state == QUEUED, OutboxRow.not_before > now)
+    )
+    age = None
+    if oldest is not None:
+        if oldest.tzinfo is None:
+            from datetime import UTC
+
+            oldest = oldest.replace(tzinfo=UTC)
+        age = max(0.0, round((now - oldest).total_seconds(), 1))
+    return {"queued": int(count or 0), "deferred": int(deferred or 0), "oldest_queued_age_seconds": age}
+
+
+def backoff(attempts: int, base: float, cap: float, rand: Callable[[], float]) -> timedelta:
+    """Exponential back-off with full jitter: uniform in [base/2, min(cap, base * 2**(attempts-1))]."""
+    top = min(cap, base * (2 ** max(attempts - 1, 0)))
+    low = min(base / 2, top)
+    return timedelta(seconds=low + (top - low) * rand())
+
+
+async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxRow.state, OutboxRow.reason, func.count())
+        .where(OutboxRow.broadcast_id == broadcast_id)
+        .group_by(OutboxRow.state, OutboxRow.reason)
+    )
+    out: dict[str, int] = {}
+    for state, reason, n in rows.all():
+        out[state] = out.get(state, 0) + n
+        if reason and state in (SKIPPED, FAILED, QUEUED):
+            key = f"{state}:{reason}"
+            out[key] = out.get(key, 0) + n
+    return out

@@ -1,0 +1,207 @@
+"""Monthly payment reminders, relative to the day of the month a worker pays.
+
+Each reminder keeps its next fire (`next_fire_at`, a UTC instant: BPU_REMINDER_HOUR local time in
+the worker's zone), the stage (`before`: BPU_REMINDER_DAYS_BEFORE days ahead; `due`: on the day)
+and the due date it is for. One periodic job (`tick`) takes the reminders whose fire is due
+(`FOR UPDATE SKIP LOCKED`), queues one outbox row per occurrence (unique source key
+`r<id>:<YYYY-MM>:<stage>`, so a tick run twice queues nothing twice) and moves the reminder to
+its next fire. No scheduler job per worker: the reminders are plain rows.
+
+A payday on the 31st falls on the last day of shorter months. "sudah bayar" records the month
+(`ReminderPayment`); a month with a payment gets no more reminders. A fire found too late (the
+bot was down) is skipped rather than sent out of time: a "3 days before" after the due day,
+or a "today" on a later day.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery.quiet import contact_zone
+from content import formatting
+from content.render import Renderer
+from handlers.calculator import BelowMinimum, quote
+from handlers.messages import Button
+from storage.campaign_models import (
+    KIND_REMINDER,
+    OPTED_OUT,
+    QUEUED,
+    SKIPPED,
+    OutboxRow,
+    Reminder,
+    ReminderPayment,
+)
+from storage.models import Contact, Lead
+
+BEFORE, DUE = "before", "due"
+
+
+def due_in(year: int, month: int, day: int) -> date:
+    """The due date in a month: the day, or the month's last day when it is shorter."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + n
+    return index // 12, index % 12 + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    at: datetime  # UTC
+    stage: str
+    due: date
+
+
+def fires_from(local_day: date, day: int, days_before: int) -> list[tuple[date, str, date]]:
+    """(fire date, stage, due date) for the due dates from the month before `local_day` on, in order."""
+    out = []
+    for n in range(-1, 3):
+        y, m = _add_months(local_day.year, local_day.month, n)
+        due = due_in(y, m, day)
+        if days_before > 0:
+            out.append((due - timedelta(days=days_before), BEFORE, due))
+        out.append((due, DUE, due))
+    return sorted(out)
+
+
+def next_fire(after: datetime, day: int, zone: ZoneInfo, days_before: int, hour: int) -> Fire:
+    """The first reminder strictly after the instant `after`."""
+    local_day = after.astimezone(zone).date()
+    for fire_day, stage, due in fires_from(local_day, day, days_before):
+        at = datetime.combine(fire_day, time(hour), tzinfo=zone).astimezone(UTC)
+        if at > after:
+            return Fire(at, stage, due)
+    raise AssertionError("a month always has a due date")
+
+
+def payment_period(today: date, day: int, days_before: int) -> str:
+    """The month a "sudah bayar" said today is for: the coming due date when its reminders have
+    started (within `days_before` days), else the due date just past."""
+    for n in (0, 1):
+        y, m = _add_months(today.year, today.month, n)
+        due = due_in(y, m, day)
+        if due >= today:
+            if (due - today).days <= days_before:
+                return due.strftime("%Y-%m")
+            break
+    y, m = today.year, today.month
+    due = due_in(y, m, day)
+    if due > today:
+        y, m = _add_months(y, m, -1)
+    return date(y, m, 1).strftime("%Y-%m")
+
+
+def zone_of(contact: Contact, default_tz: str) -> ZoneInfo:
+    return contact_zone(contact.timezone, contact.region_code, default_tz)
+
+
+async def tick(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    days_before: int,
+    hour: int,
+    default_tz: str,
+    limit: int = 500,
+) -> int:
+    """Queue every reminder occurrence that is due; returns the rows queued (or recorded skipped)."""
+    due = (
+        await session.execute(
+            select(Reminder, Contact)
+            .join(Contact, Contact.id == Reminder.contact_id)
+            .where(Reminder.active.is_(True), Reminder.next_fire_at <= now)
+            .order_by(Reminder.next_fire_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Reminder)
+        )
+    ).all()
+    queued = 0
+    for reminder, contact in due:
+        zone = zone_of(contact, default_tz)
+        while reminder.next_fire_at is not None and _aware(reminder.next_fire_at) <= now:
+            fire_at = _aware(reminder.next_fire_at)
+            stage = reminder.next_stage or DUE
+            due_day = date.fromisoformat(reminder.next_due) if reminder.next_due else fire_at.date()
+            today = now.astimezone(zone).date()
+            stale = today > due_day or (stage == BEFORE and today >= due_day)
+            period = due_day.strftime("%Y-%m")
+            paid = await session.scalar(
+                select(ReminderPayment.id).where(
+                    ReminderPayment.reminder_id == reminder.id, ReminderPayment.period == period
+                )
+            )
+            if not stale and paid is None:
+                state, reason = (SKIPPED, OPTED_OUT) if contact.opted_out_at is not None else (QUEUED, None)
+                queued += await _queue(session, reminder, contact, stage, due_day, now, state, reason)
+            nxt = next_fire(fire_at, reminder.day_of_month, zone, days_before, hour)
+            reminder.next_fire_at, reminder.next_stage, reminder.next_due = nxt.at, nxt.stage, nxt.due.isoformat()
+    return queued
+
+
+async def _queue(
+    session: AsyncSession, reminder: Reminder, contact: Contact, stage: str, due: date, now: datetime,
+    state: str, reason: str | None,
+) -> int:  # fmt: skip
+    values: dict[str, Any] = dict(
+        source_key=f"r{reminder.id}:{due:%Y-%m}:{stage}",
+        kind=KIND_REMINDER,
+        reminder_id=reminder.id,
+        contact_id=contact.id,
+        channel=contact.channel,
+        priority=0,
+        state=state,
+        reason=reason,
+        not_before=now,
+        attempts=0,
+        payload={"stage": stage, "due": due.isoformat()},
+        created_at=now,
+        finished_at=now if state == SKIPPED else None,
+    )
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["source_key", "contact_id"])
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def amount_for(lead: Lead | None, today: date) -> int | None:
+    """What the worker pays this month, from the calculator (relief included when it applies)."""
+    if lead is None:
+        return None
+    try:
+        q = quote(int(lead.declared_income), int(lead.programmes), today, lead.is_transport)
+    except (BelowMinimum, ValueError):
+        return None
+    return q.relief.total if q.relief is not None else q.normal.total
+
+
+def render(
+    renderer: Renderer, lang: str, payload: dict[str, Any], lead: Lead | None, today: date
+) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
+    """Text, buttons and WhatsApp template variables of one reminder occurrence."""
+    stage = payload.get("stage", DUE)
+    due = date.fromisoformat(payload["due"])
+    amount = amount_for(lead, today)
+    template = "reminder_before" if stage == BEFORE else "reminder_due"
+    text = "\n\n".join(renderer.render(template, lang, today=today, amount=amount, due=due, days=(due - today).days))
+    buttons = (
+        Button(renderer.label("reminder_paid", lang), "rem:paid"),
+        Button(renderer.label("reminder_stop", lang), "rem:stop"),
+    )
+    variables = (formatting.rupiah(amount, lang) if amount else "-", formatting.long_date(due, lang))
+    return text, buttons, variables

@@ -1,0 +1,519 @@
+"""The delivery worker: one lane per channel, claiming outbox rows and pacing them out.
+
+Every `bpu-bot run` process may run a worker (they share the outbox through SQL; see outbox.py
+for the claim protocol and the rule for rows left in `sending`). A lane:
+
+    claim a batch (claimed) -> check each row again (opted out, unreachable, cancelled, paid,
+    quiet hours, WhatsApp window without template) -> for each group: take a token, mark the
+    group `sending` (commit), send each as its token comes -> a recorder commits the outcomes.
+
+Pacing (ratelimit.py): the channel's rate minus BROADCAST_HEADROOM, shared by the live workers
+(PostgreSQL: counted by their liveness locks), never above it in any one-second window; one
+message per chat per second on Telegram. A 429 pauses the whole lane for the time asked, and
+the row goes back to the queue without counting as an attempt, so a 429 storm loses nothing.
+5xx, timeouts and connection errors are retried with exponential back-off and full jitter up to
+BPU_DELIVERY_MAX_ATTEMPTS. A blocked user (403) or a number not on WhatsApp marks the contact
+unreachable, with no retry.
+
+Replies to live conversations never pass through here: the channels send them at once, on
+their own connections; the headroom is what keeps the platform's limit free for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.channels.whatsapp_window import can_send_free_form
+from bot.delivery import outbox
+from bot.delivery import reminders as rem
+from bot.delivery.quiet import contact_zone, next_allowed
+from bot.delivery.ratelimit import ChatSpacing, Pacer
+from bot.delivery.senders import FAILED as S_FAILED
+from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
+from bot.delivery.senders import OK, RETRY, UNREACHABLE as S_UNREACHABLE, Job, Result, Sender
+from bot.delivery.settings import DeliverySettings
+from content.render import Renderer
+from handlers.messages import Button
+from storage.campaign_models import (
+    CANCELLED,
+    FAILED,
+    KIND_BROADCAST,
+    NO_TEMPLATE,
+    OPTED_OUT,
+    PAID,
+    QUEUED,
+    QUIET_HOURS,
+    REMINDER_OFF,
+    SENT,
+    SKIPPED,
+    UNREACHABLE,
+    Broadcast,
+    OutboxRow,
+    Reminder,
+    ReminderPayment,
+)
+from storage.clock import utcnow
+from storage.db import Database
+from storage.models import Contact, Lead
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 128  # rows marked `sending` together when the rate allows (bounds `interrupted` rows)
+MAX_INFLIGHT = 512
+
+
+@dataclass
+class LaneStats:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0  # 429s received
+    deferred: int = 0
+    inflight: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        db: Database,
+        senders: dict[str, Sender],
+        *,
+        settings: DeliverySettings | None = None,
+        renderer: Renderer | None = None,
+        quiet: tuple[int, int] = (21, 7),
+        default_tz: str = "Asia/Jakarta",
+        liveness: Any = None,
+        clock: Callable[[], datetime] = utcnow,
+        batch: int = 200,
+        poll: float = 0.5,
+        rand: Callable[[], float] = random.random,
+        rates: dict[str, float | None] | None = None,
+    ) -> None:
+        from bot.delivery.locks import Liveness
+
+        self.db = db
+        self.senders = senders
+        self.settings = settings or DeliverySettings()
+        self.renderer = renderer or Renderer()
+        self.quiet = quiet
+        self.default_tz = default_tz
+        self.liveness = liveness or Liveness(db.url)
+        self.clock = clock
+        self.batch = batch
+        self.poll = poll
+        self.rand = rand
+        given = rates or {}  # per channel, overriding the settings (None: unlimited)
+        self._rates = {ch: given[ch] if ch in given else self.settings.rate(ch) for ch in senders}
+        self.pacers = {ch: Pacer(self._rates[ch]) for ch in senders}
+        self.spacings = {ch: ChatSpacing(self.settings.per_chat_interval(ch)) for ch in senders}
+        self.stats = {ch: LaneStats() for ch in senders}
+        self._wake = asyncio.Event()
+        self._halt = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._results: dict[str, asyncio.Queue[outbox.Outcome]] = {ch: asyncio.Queue() for ch in senders}
+        self._inflight: dict[str, set[asyncio.Task[None]]] = {ch: set() for ch in senders}
+        self._pending: dict[str, deque[Job]] = {ch: deque() for ch in senders}
+        self._slots = {ch: asyncio.Semaphore(MAX_INFLIGHT) for ch in senders}
+        self._texts: dict[tuple[int, str], tuple[str, tuple[Button, ...], tuple[str, ...]]] = {}
+        self.running = False
+        self._recording = 0
+
+    @property
+    def token(self) -> int:
+        return int(self.liveness.token)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.liveness.start()
+        await self.recover()
+        await self._share_rate()
+        self._stopping = False
+        self._halt.clear()
+        self.running = True
+        for channel in self.senders:
+            self._tasks.append(asyncio.create_task(self._lane(channel), name=f"delivery-lane-{channel}"))
+            self._tasks.append(asyncio.create_task(self._recorder(channel), name=f"delivery-rec-{channel}"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="delivery-housekeeping"))
+
+    async def stop(self) -> None:
+        """Stop claiming, finish what is in flight, record it, give back what was not attempted."""
+        if not self.running:
+            return
+        self._stopping = True
+        self._wake.set()
+        lanes = [t for t in self._tasks if t.get_name().startswith("delivery-lane")]
+        if lanes:  # a lane stops at its next loop: never cancelled inside a transaction
+            _, late = await asyncio.wait(lanes, timeout=10)
+            for task in late:
+                task.cancel()
+        for channel in self.senders:
+            if self._inflight[channel]:
+                await asyncio.gather(*list(self._inflight[channel]), return_exceptions=True)
+            self._results[channel].put_nowait(None)  # type: ignore[arg-type]  # the recorder's last item
+        self._halt.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for channel in self.senders:
+            await self._flush(channel)
+        try:
+            async with self.db.session() as session:
+                await outbox.release(session, self.token)
+        except Exception:
+            log.exception("delivery: could not give back claimed rows (recovery will)")
+        for sender in self.senders.values():
+            with contextlib.suppress(Exception):
+                await sender.close()
+        await self.liveness.close()
+        self.running = False
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def recover(self) -> tuple[int, int]:
+        async with self.db.session() as session:
+            requeued, interrupted = await outbox.recover(session, self.token, self.liveness.is_dead, self.clock())
+        if requeued or interrupted:
+            log.warning(
+                "delivery: recovered a stopped worker's rows: %d back in the queue, %d interrupted mid-send"
+                " (not sent again: see bot/delivery/outbox.py)", requeued, interrupted,
+            )  # fmt: skip
+        return requeued, interrupted
+
+    async def idle(self, horizon: float = 120.0) -> bool:
+        """Nothing in flight and nothing due within `horizon` seconds (retries included; quiet-hours
+        deferrals are further away). For tests and the benchmark."""
+        if any(self._inflight[ch] or self._pending[ch] or not self._results[ch].empty() for ch in self.senders):
+            return False
+        if self._recording:
+            return False
+        from sqlalchemy import func
+
+        from storage.campaign_models import CLAIMED, SENDING
+
+        async with self.db.session() as session:
+            n = await session.scalar(
+                select(func.count()).where(
+                    OutboxRow.channel.in_(list(self.senders)),
+                    OutboxRow.state.in_((QUEUED, CLAIMED, SENDING)),
+                    OutboxRow.not_before <= self.clock() + timedelta(seconds=horizon),
+                )
+            )
+        return not n
+
+    async def run_until_idle(self, timeout: float = 60.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await self.idle():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the outbox did not drain")
+            self.wake()
+            await asyncio.sleep(0.05)
+
+    # -- the lane -----------------------------------------------------------------------
+
+    def group_size(self, channel: str) -> int:
+        rate = self.pacers[channel].rate
+        if rate is None:
+            return MAX_GROUP
+        return max(1, min(MAX_GROUP, int(rate * 0.01)))
+
+    async def _lane(self, channel: str) -> None:
+        pending = self._pending[channel]
+        while not self._stopping:
+            try:
+                if not pending:
+                    jobs = await self._claim(channel)
+                    if not jobs:
+                        await self._idle_wait()
+                        continue
+                    pending.extend(jobs)
+                await self._send_group(channel, pending)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery lane %s: error; carrying on", channel)
+                await asyncio.sleep(1.0)
+
+    async def _idle_wait(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def _send_group(self, channel: str, pending: deque[Job]) -> None:
+        pacer, spacing, results = self.pacers[channel], self.spacings[channel], self._results[channel]
+        size = self.group_size(channel)
+        group: list[Job] = []
+        while pending and len(group) < size:
+            job = pending.popleft()
+            wait = spacing.ready_in(job.external_id)
+            if wait > 0:  # this chat had a message less than a second ago: later, not now
+                self.stats[channel].deferred += 1
+                results.put_nowait(outbox.Outcome(job.row_id, QUEUED, retry_at=self.clock() + timedelta(seconds=wait)))
+                continue
+            group.append(job)
+        if not group:
+            return
+        await pacer.acquire()
+        if self._stopping:
+            pending.extendleft(reversed(group))
+            return
+        async with self.db.session() as session:
+            marked = await outbox.mark_sending(session, self.token, [j.row_id for j in group], self.clock())
+        first = True
+        for job in group:
+            if job.row_id not in marked:
+                continue  # no longer ours (taken back by recovery or cancelled): the fence
+            if not first:
+                await pacer.acquire()
+            first = False
+            spacing.sent(job.external_id)
+            await self._slots[channel].acquire()
+            task = asyncio.create_task(self._send(channel, job))
+            self._inflight[channel].add(task)
+            task.add_done_callback(self._inflight[channel].discard)
+
+    async def _send(self, channel: str, job: Job) -> None:
+        stats = self.stats[channel]
+        stats.inflight += 1
+        try:
+            try:
+                result = await self.senders[channel].send(job)
+            except Exception as exc:  # a bug or an unexpected library error: retried like a 5xx
+                log.exception("delivery: sending row %s failed unexpectedly", job.row_id)
+                result = Result(RETRY, error=f"{type(exc).__name__}: {exc}")
+            self._results[channel].put_nowait(self._outcome(channel, job, result))
+        finally:
+            stats.inflight -= 1
+            self._slots[channel].release()
+
+    def _outcome(self, channel: str, job: Job, result: Result) -> outbox.Outcome:
+        stats, now = self.stats[channel], self.clock()
+        if result.outcome == OK:
+            stats.sent += 1
+            return outbox.Outcome(job.row_id, SENT, platform_message_id=result.platform_message_id, error=result.error)
+        if result.outcome == S_UNREACHABLE:
+            stats.skipped += 1
+            return outbox.Outcome(job.row_id, SKIPPED, UNREACHABLE, result.error, contact_unreachable=job.contact_id)
+        if result.outcome == S_NO_TEMPLATE:
+            stats.skipped += 1
+            return outbox.Outcome(job.row_id, SKIPPED, NO_TEMPLATE, result.error)
+        if result.outcome == RETRY and result.rate_limited:
+            stats.rate_limited += 1
+            wait = max(result.retry_after or 1.0, 0.0)
+            self.pacers[channel].pause(wait)
+            return outbox.Outcome(job.row_id, QUEUED, "rate_limited", result.error,
+                                  retry_at=now + timedelta(seconds=wait), uncount=True)  # fmt: skip
+        attempts = job.attempts + 1
+        if result.outcome == RETRY and attempts < self.settings.max_attempts:
+            stats.retried += 1
+            delay = outbox.backoff(attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds, self.rand)
+            return outbox.Outcome(job.row_id, QUEUED, "retrying", result.error, retry_at=now + delay)
+        stats.failed += 1
+        reason = "gave_up" if result.outcome == RETRY else "rejected"
+        assert result.outcome in (RETRY, S_FAILED)
+        return outbox.Outcome(job.row_id, FAILED, reason, result.error)
+
+    async def _recorder(self, channel: str) -> None:
+        queue = self._results[channel]
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            self._recording += 1
+            last = False
+            try:
+                await asyncio.sleep(0.02)  # let a few more arrive: one commit for many outcomes
+                batch = [first]
+                while not queue.empty() and len(batch) < 1000:
+                    item = queue.get_nowait()
+                    if item is None:
+                        last = True
+                        break
+                    batch.append(item)
+                await self._write(batch)
+            finally:
+                self._recording -= 1
+            if last:
+                return
+
+    async def _flush(self, channel: str) -> None:
+        queue = self._results[channel]
+        batch = []
+        while not queue.empty():
+            batch.append(queue.get_nowait())
+        if batch:
+            await self._write(batch)
+
+    async def _write(self, batch: list[outbox.Outcome]) -> None:
+        for attempt in range(5):
+            try:
+                async with self.db.session() as session:
+                    await outbox.record(session, self.token, batch, self.clock())
+                return
+            except Exception:
+                log.exception("delivery: could not record %d outcomes (attempt %d)", len(batch), attempt + 1)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        log.error("delivery: %d outcomes not recorded; their rows stay `sending` and end `interrupted`", len(batch))
+
+    async def _housekeeping(self) -> None:
+        n = 0
+        while not self._halt.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._halt.wait(), 2.0)
+                return
+            n += 1
+            try:
+                if not await self.liveness.keep():
+                    log.error("delivery: liveness lock lost; claims may be taken back (the fence keeps sends single)")
+                await self._share_rate()
+                if n % 5 == 0:
+                    await self.recover()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery housekeeping failed")
+
+    async def _share_rate(self) -> None:
+        workers = await self.liveness.live_workers()
+        for channel, pacer in self.pacers.items():
+            rate = self._rates[channel]
+            share = None if rate is None else rate / workers
+            if pacer.rate != share:
+                pacer.set_rate(share)
+
+    # -- claiming and checking ----------------------------------------------------------
+
+    async def _claim(self, channel: str) -> list[Job]:
+        now = self.clock()
+        async with self.db.session() as session:
+            ids = await outbox.claim(session, channel, self.token, self.batch, now)
+            if not ids:
+                return []
+            rows = (
+                await session.execute(
+                    select(OutboxRow, Contact)
+                    .join(Contact, Contact.id == OutboxRow.contact_id)
+                    .where(OutboxRow.id.in_(ids))
+                    .order_by(OutboxRow.priority, OutboxRow.not_before, OutboxRow.id)
+                )
+            ).all()
+            context = await self._context(session, [r for r, _ in rows])
+            jobs: list[Job] = []
+            outcomes: list[outbox.Outcome] = []
+            for row, contact in rows:
+                decision = self._check(channel, row, contact, context, now)
+                if isinstance(decision, Job):
+                    jobs.append(decision)
+                else:
+                    outcomes.append(decision)
+                    if decision.state == SKIPPED:
+                        self.stats[channel].skipped += 1
+                    else:
+                        self.stats[channel].deferred += 1
+            await outbox.record(session, self.token, outcomes, now)
+        return jobs
+
+    async def _context(self, session: Any, rows: list[OutboxRow]) -> dict[str, Any]:
+        b_ids = {r.broadcast_id for r in rows if r.broadcast_id is not None}
+        r_ids = {r.reminder_id for r in rows if r.reminder_id is not None}
+        broadcasts = {b.id: b for b in (await session.scalars(select(Broadcast).where(Broadcast.id.in_(b_ids)))).all()} if b_ids else {}
+        reminders: dict[int, Reminder] = {}
+        paid: set[tuple[int, str]] = set()
+        leads: dict[int, Lead] = {}
+        if r_ids:
+            reminders = {r.id: r for r in (await session.scalars(select(Reminder).where(Reminder.id.in_(r_ids)))).all()}
+            paid = {
+                (p.reminder_id, p.period)
+                for p in (await session.scalars(select(ReminderPayment).where(ReminderPayment.reminder_id.in_(r_ids)))).all()
+            }
+            contact_ids = {r.contact_id for r in rows if r.reminder_id is not None}
+            for lead in (await session.scalars(select(Lead).where(Lead.contact_id.in_(contact_ids)).order_by(Lead.id))).all():
+                leads[lead.contact_id] = lead  # the latest lead wins
+        return {"broadcasts": broadcasts, "reminders": reminders, "paid": paid, "leads": leads}
+
+    def _check(self, channel: str, row: OutboxRow, contact: Contact, ctx: dict[str, Any], now: datetime) -> Job | outbox.Outcome:
+        def skip(reason: str) -> outbox.Outcome:
+            return outbox.Outcome(row.id, SKIPPED, reason)
+
+        broadcast: Broadcast | None = ctx["broadcasts"].get(row.broadcast_id) if row.broadcast_id else None
+        if row.kind == KIND_BROADCAST and (broadcast is None or broadcast.status == "cancelled"):
+            return skip(CANCELLED)
+        if row.reminder_id is not None:
+            reminder = ctx["reminders"].get(row.reminder_id)
+            if reminder is None or not reminder.active:
+                return skip(REMINDER_OFF)
+            if (row.reminder_id, str(row.payload.get("due", ""))[:7]) in ctx["paid"]:
+                return skip(PAID)
+        if contact.opted_out_at is not None:
+            return skip(OPTED_OUT)
+        if contact.unreachable_at is not None:
+            return skip(UNREACHABLE)
+        zone = contact_zone(contact.timezone, contact.region_code, self.default_tz)
+        resume = next_allowed(now, zone, self.quiet)
+        if resume is not None:
+            if broadcast is not None and broadcast.quiet_policy == "skip":
+                return skip(QUIET_HOURS)
+            return outbox.Outcome(row.id, QUEUED, QUIET_HOURS, retry_at=resume)
+        purpose = row.kind
+        in_window = True
+        if channel == "whatsapp":
+            in_window = can_send_free_form(contact, now)
+            sender = self.senders[channel]
+            if not in_window and not getattr(sender, "has_template", lambda _: False)(purpose):
+                return skip(NO_TEMPLATE)
+        lang = contact.language if contact.language in ("id", "en") else "id"
+        if broadcast is not None:
+            text, buttons, variables = self._broadcast_text(broadcast, lang)
+        else:
+            today = now.astimezone(zone).date()
+            text, buttons, variables = rem.render(
+                self.renderer, lang, row.payload, ctx["leads"].get(contact.id), today
+            )
+        return Job(
+            row_id=row.id,
+            contact_id=contact.id,
+            channel=channel,
+            external_id=contact.external_id,
+            purpose=purpose,
+            text=text,
+            buttons=buttons,
+            variables=variables,
+            in_window=in_window,
+            attempts=row.attempts,
+        )
+
+    def _broadcast_text(self, b: Broadcast, lang: str) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
+        key = (b.id, lang)
+        cached = self._texts.get(key)
+        if cached is None:
+            from bot.delivery.broadcasts import render_broadcast
+
+            cached = render_broadcast(self.renderer, b, lang, today=_today(self.clock(), self.default_tz))
+            if len(self._texts) > 1000:
+                self._texts.clear()
+            self._texts[key] = cached
+        return cached
+
+
+def _today(now: datetime, tz: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
