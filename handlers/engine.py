@@ -107,10 +107,11 @@ class Engine:
                 return []
             language = msg.language_hint if msg.language_hint in ("id", "en") else "id"
             contact, created = await repo.get_or_create_contact(
-                session, msg.channel, msg.user_id, language=language
+                session, msg.channel, msg.user_id, language=language, last_inbound_at=now
             )
             contact.last_inbound_at = now
-            contact.unreachable_at = None  # a message from them means they can be reached again
+            if contact.unreachable_at is not None:
+                contact.unreachable_at = None  # a message from them means they can be reached again
             if msg.display_name and not contact.display_name:
                 contact.display_name = msg.display_name[:200]
             code = msg.start_code or links.code_in_text(msg.text)

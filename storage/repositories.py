@@ -50,12 +50,24 @@ async def get_contact(session: AsyncSession, channel: str, external_id: str) -> 
 
 
 async def get_or_create_contact(
-    session: AsyncSession, channel: str, external_id: str, *, language: str = "id"
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    *,
+    language: str = "id",
+    last_inbound_at: datetime | None = None,
 ) -> tuple[Contact, bool]:
     contact = await get_contact(session, channel, external_id)
     if contact is not None:
         return contact, False
-    contact = Contact(channel=channel, external_id=external_id, language=language)
+    # Created with its (empty) conversation state and first-seen time: one flush, no further queries.
+    contact = Contact(
+        channel=channel,
+        external_id=external_id,
+        language=language,
+        last_inbound_at=last_inbound_at,
+        state=ConversationState(data={}),
+    )
     session.add(contact)
     await session.flush()
     return contact, True
