@@ -63,6 +63,8 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # Leads whose Lead.campaign_code equals this are counted as the broadcast's (migration 0005).
+    campaign_code: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxRow(Base):

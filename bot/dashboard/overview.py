@@ -32,7 +32,10 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 return await fn(session, *args)
 
         # Independent aggregates: each on its own connection, so the database runs them side by side.
-        (total, by_region), weeks, (waiting_count, waiting), registered, coordinators, names, referrers = await asyncio.gather(
+        office = ctx.staff is not None and ctx.staff.role in ("admin", "staff")
+        (
+            (total, by_region), weeks, (waiting_count, waiting), registered, coordinators, names, referrers, campaigns
+        ) = await asyncio.gather(
             in_session(queries.funnel_by_region, areas),
             in_session(queries.funnel_by_week, areas, dash.tz, now),
             in_session(queries.waiting, areas, now - timedelta(hours=hours)),
@@ -40,6 +43,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             in_session(queries.coordinator_results, only),
             in_session(queries.staff_names),
             in_session(queries.top_referrers, areas, dash.runtime.cipher),
+            in_session(queries.latest_campaigns, 5) if office else asyncio.sleep(0, []),
         )
         progress = []
         if settings.target and areas is None:
@@ -74,6 +78,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             coordinators=coordinators,
             names=names,
             referrers=[(region_name(code), name, count) for code, name, count in referrers],
+            campaigns=campaigns,
         )
 
     return [dash.route("/", overview)]

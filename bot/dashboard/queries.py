@@ -14,15 +14,17 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, false, func, or_, select, true, tuple_
+from sqlalchemy import Select, and_, false, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import regions
 from handlers import links, occupations
+from storage.campaign_models import Broadcast, OutboxRow, RsvpAnswer
 from storage.crypto import FieldCipher
 from storage.dashboard_models import CallbackRequest, CoordinatorTarget
 from storage.db import Database
 from storage.models import Contact, Lead, Staff
+from storage.outbound import OutboundMessage
 
 PAGE_SIZE = 50
 STATUSES = ("new", "contacted", "registered", "declined")
@@ -426,3 +428,145 @@ async def top_referrers(
         referrer = referrers[code]
         result.append((kabkota, names.get(referrer, "—") if referrer is not None else "—", count))
     return result
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def _first_message_id(column: Any, dialect: str) -> Any:
+    """The first platform id of an outbox row: a long text split in parts records "id1,id2"."""
+    if dialect == "postgresql":
+        return func.split_part(column, ",", 1)
+    return func.substr(column, 1, func.instr(column + ",", ",") - 1)
+
+
+def _delivery_join(dialect: str) -> Any:
+    """Outbox rows -> the OutboundMessage the WhatsApp status webhooks update (Telegram has none)."""
+    return and_(
+        OutboundMessage.channel == OutboxRow.channel,
+        OutboundMessage.platform_message_id == _first_message_id(OutboxRow.platform_message_id, dialect),
+    )
+
+
+@dataclass(slots=True)
+class CampaignRow:
+    broadcast: Broadcast
+    recipients: int = 0
+    finished: int = 0  # sent, skipped or failed
+    sent: int = 0
+    delivered: int = 0  # delivered or read (WhatsApp's receipts)
+    read: int = 0
+    rsvp_yes: int = 0
+    rsvp_no: int = 0
+    leads: int = 0
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.finished / self.recipients) if self.recipients else 0
+
+
+def _count_outbox(*conds: Any) -> Any:
+    return (
+        select(func.count()).select_from(OutboxRow)
+        .where(OutboxRow.broadcast_id == Broadcast.id, *conds)
+        .correlate(Broadcast).scalar_subquery()
+    )  # fmt: skip
+
+
+async def latest_campaigns(session: AsyncSession, limit: int = 5) -> list[CampaignRow]:
+    """The latest broadcasts with their results, in one statement (one correlated count each,
+    each served by an index: outbox by broadcast and state, RSVPs by broadcast, leads by code)."""
+    dialect = session.get_bind().dialect.name
+    finished_states = ("sent", "skipped", "failed")
+
+    def delivered(statuses: tuple[str, ...]) -> Any:
+        return (
+            select(func.count()).select_from(OutboxRow)
+            .join(OutboundMessage, _delivery_join(dialect))
+            .where(OutboxRow.broadcast_id == Broadcast.id, OutboxRow.state == "sent", OutboundMessage.status.in_(statuses))
+            .correlate(Broadcast).scalar_subquery()
+        )  # fmt: skip
+
+    def rsvp(answer: str) -> Any:
+        return (
+            select(func.count()).select_from(RsvpAnswer)
+            .where(RsvpAnswer.broadcast_id == Broadcast.id, RsvpAnswer.answer == answer)
+            .correlate(Broadcast).scalar_subquery()
+        )  # fmt: skip
+
+    leads = (
+        select(func.count()).select_from(Lead)
+        .where(Broadcast.campaign_code.is_not(None), Lead.campaign_code == Broadcast.campaign_code)
+        .correlate(Broadcast).scalar_subquery()
+    )  # fmt: skip
+    query = (
+        select(
+            Broadcast,
+            _count_outbox(),
+            _count_outbox(OutboxRow.state.in_(finished_states)),
+            _count_outbox(OutboxRow.state == "sent"),
+            delivered(("delivered", "read")),
+            delivered(("read",)),
+            rsvp("yes"),
+            rsvp("no"),
+            leads,
+        )
+        .order_by(Broadcast.id.desc())
+        .limit(limit)
+    )
+    return [CampaignRow(b, *(int(n or 0) for n in counts)) for b, *counts in (await session.execute(query)).all()]
+
+
+async def campaign_progress(session: AsyncSession, limit: int = 50) -> list[CampaignRow]:
+    """The campaigns list: recent broadcasts and how far each has gone (one grouped query)."""
+    found = list((await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))).all())
+    rows = {b.id: CampaignRow(b) for b in found}
+    if rows:
+        for broadcast_id, state, count in await session.execute(
+            select(OutboxRow.broadcast_id, OutboxRow.state, func.count())
+            .where(OutboxRow.broadcast_id.in_(list(rows)))
+            .group_by(OutboxRow.broadcast_id, OutboxRow.state)
+        ):
+            row = rows[broadcast_id]
+            row.recipients += count
+            if state in ("sent", "skipped", "failed"):
+                row.finished += count
+            if state == "sent":
+                row.sent += count
+    return list(rows.values())
+
+
+@dataclass(slots=True)
+class Receipts:
+    delivered: int = 0  # delivered or read
+    read: int = 0
+    failed: dict[str, int] | None = None  # failed after sending (WhatsApp's status webhook), by reason
+
+
+async def campaign_receipts(session: AsyncSession, broadcast_id: int) -> Receipts:
+    """What WhatsApp reported about a broadcast's sent messages (grouped by status and error)."""
+    dialect = session.get_bind().dialect.name
+    rows = await session.execute(
+        select(OutboundMessage.status, OutboundMessage.error_code, OutboundMessage.error_title, func.count())
+        .select_from(OutboxRow)
+        .join(OutboundMessage, _delivery_join(dialect))
+        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state == "sent")
+        .group_by(OutboundMessage.status, OutboundMessage.error_code, OutboundMessage.error_title)
+    )
+    out = Receipts(failed={})
+    assert out.failed is not None
+    for status, code, title, count in rows:
+        if status in ("delivered", "read"):
+            out.delivered += count
+        if status == "read":
+            out.read += count
+        if status in ("failed", "needs_template", "undeliverable"):
+            reason = " ".join(str(p) for p in (code, title) if p) or status
+            out.failed[reason] = out.failed.get(reason, 0) + count
+    return out
+
+
+async def campaign_leads(session: AsyncSession, code: str | None) -> int:
+    if not code:
+        return 0
+    return int(await session.scalar(select(func.count()).select_from(Lead).where(Lead.campaign_code == code)) or 0)

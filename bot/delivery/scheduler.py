@@ -28,7 +28,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery import broadcasts, reminders
+from bot.delivery import broadcasts, digest, reminders
 from bot.delivery.locks import SCHEDULER_NS, AdvisoryLock
 from bot.delivery.settings import DeliverySettings
 from storage.clock import utcnow
@@ -50,6 +50,7 @@ class CampaignScheduler:
         clock: Callable[[], datetime] = utcnow,
         on_queued: Callable[[], None] | None = None,
         leader_retry: float = LEADER_RETRY_SECONDS,
+        followup_hours: int = 48,
     ) -> None:
         self.db = db
         self.settings = settings or DeliverySettings()
@@ -57,6 +58,7 @@ class CampaignScheduler:
         self.clock = clock
         self.on_queued = on_queued or (lambda: None)
         self.leader_retry = leader_retry
+        self.followup_hours = followup_hours
         self.lock = AdvisoryLock(db.url, SCHEDULER_NS, 1)
         self.aps: AsyncIOScheduler | None = None
         self.leader = False
@@ -93,11 +95,15 @@ class CampaignScheduler:
                              next_run_time=datetime.now(tz=self.aps.timezone), replace_existing=True)  # fmt: skip
             self.aps.add_job(self.tick_reminders, "interval", seconds=s.reminder_tick_seconds, id="reminders",
                              next_run_time=datetime.now(tz=self.aps.timezone), replace_existing=True)  # fmt: skip
+            # 07:30 local, once a day; a run missed by up to 4 hours (a restart) still goes out, and
+            # a second run the same day queues nothing (digest.source_key).
+            self.aps.add_job(self.tick_digests, "cron", hour=7, minute=30, timezone=self.default_tz, id="digests",
+                             coalesce=True, misfire_grace_time=4 * 3600, replace_existing=True)  # fmt: skip
         elif not held and self.leader:
             self.leader = False
             log.error("scheduler: lost the leader lock; jobs stop here (another process takes over)")
             assert self.aps is not None
-            for job_id in ("broadcasts", "reminders"):
+            for job_id in ("broadcasts", "reminders", "digests"):
                 if self.aps.get_job(job_id):
                     self.aps.remove_job(job_id)
 
@@ -120,6 +126,16 @@ class CampaignScheduler:
         if queued:
             self.on_queued()
         return queued
+
+    async def tick_digests(self) -> int:
+        """Each coordinator's daily digest of waiting leads and callback requests (bot/delivery/digest.py)."""
+        if not self.leader:
+            return 0
+        n = await digest.send_digests(
+            self.db, self.on_queued, self.clock(), followup_hours=self.followup_hours, tz=self.default_tz
+        )
+        self.last_tick["digests"] = self.clock()
+        return n
 
     async def tick_reminders(self) -> int:
         if not self.leader:

@@ -54,7 +54,11 @@ class Campaigns:
                 quiet=parse_quiet_hours(s.quiet_hours), default_tz=s.timezone,
             )  # fmt: skip
         scheduler = CampaignScheduler(
-            runtime.db, settings=ds, default_tz=s.timezone, on_queued=worker.wake if worker else None
+            runtime.db,
+            settings=ds,
+            default_tz=s.timezone,
+            on_queued=worker.wake if worker else None,
+            followup_hours=s.followup_hours,
         )
         return cls(worker, scheduler, runtime.db)
 

@@ -32,17 +32,23 @@ XSS = "<script>alert(1)</script>"
 async def _seed(url: str) -> None:
     from storage.crypto import FieldCipher
     from storage.db import Database
+    from storage import repositories as repo
     from tests.dashboard.conftest import add_lead, add_staff
 
     db = Database(url)
     cipher = FieldCipher(TEST_SECRET)
     try:
         await add_staff(db, "Admin Cabang", "admin")
+        await add_staff(db, "Staf Kantor", "staff")
         koor = await add_staff(db, "Koor Kota", "coordinator", ("3673",))
         await add_staff(db, "Koor Lebak", "coordinator", ("3602",))
         await add_lead(db, cipher, name=XSS, kecamatan=KASEMEN, assigned=koor)
         await add_lead(db, cipher, name="Siti Kasemen", kecamatan=KASEMEN, assigned=koor, occupation="fisher")
         await add_lead(db, cipher, name="Dedi Muncang", kecamatan=MUNCANG, status="contacted")
+        async with db.session() as session:  # workers a campaign to Kota Serang reaches
+            for i, (channel, region) in enumerate((("telegram", KASEMEN), ("whatsapp", KASEMEN), ("telegram", MUNCANG))):
+                contact, _ = await repo.get_or_create_contact(session, channel, f"62812000{i}")
+                contact.region_code = region
     finally:
         await db.dispose()
 
@@ -158,4 +164,41 @@ def test_an_admin_changes_status_and_reassigns_and_csrf_is_checked(server: str, 
     page.goto(f"{server}/sim")
     expect(page.frame_locator("iframe.simulator").locator("body")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-simulator-1280.png"), full_page=True)
+    context.close()
+
+
+def test_staff_composes_previews_and_schedules_a_campaign_on_a_phone(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    import re
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect
+
+    tomorrow = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(days=1)).date()
+    context, page = _login(browser, server, "Staf Kantor", 360)
+    page.goto(f"{server}/campaigns")
+    page.click("#new-campaign")
+    page.select_option("select[name=template]", "broadcast_sosialisasi")
+    page.fill("input[name=place]", "Kel. Cipare")
+    page.fill("input[name=date]", tomorrow.isoformat())
+    page.fill("input[name=campaign_code]", "SOS-CIPARE")
+    page.select_option("select[name=kabkota]", "3673")
+    page.check("input[name=rsvp]")
+    page.click("#preview-button")
+    expect(page.locator("#recipient-count")).to_have_text("2")
+    expect(page.locator("#wa-share")).to_contain_text("batas harian")
+    expect(page.locator(".tg-bubble b").first).to_have_text("Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri")
+    expect(page.locator(".wa-bubble").first).to_contain_text("*Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri*")
+    expect(page.locator(".wa-key").first).to_have_text("Hadir")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-campaign-preview-360.png"), full_page=True)
+    page.check("input[name=when][value=at]")
+    page.fill("input[name=at]", f"{tomorrow.isoformat()}T09:00")
+    page.click("#create-button")
+    page.wait_for_url(re.compile(r".*/campaigns/\d+$"))
+    expect(page.locator("#campaign-status")).to_have_text("Terjadwal")
+    expect(page.locator("#scheduled-at")).to_contain_text(f"{tomorrow:%d-%m-%Y} 09:00")
+    expect(page.locator("#cancel-form button")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-campaign-360.png"), full_page=True)
+    page.goto(f"{server}/campaigns")
+    expect(page.locator("table.campaigns tbody tr")).to_have_count(1)
     context.close()
