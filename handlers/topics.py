@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from content.formatting import juta
 from handlers import calculator, handover, lead_form, occupations, rights
 from handlers.messages import Button
 from handlers.nlu import entities
@@ -42,6 +43,7 @@ NEXT: dict[str, tuple[str, ...]] = {
     "office_contact": ("register", "human"),
     "out_of_scope": ("benefits_overview", "contribution", "register"),
 }
+_EXAMPLE_INCOMES = (1_500_000, 2_000_000, 3_000_000)  # quick answers to "what is your income?"
 _SHORT_FOLLOW_UP_WORDS = 6
 _BARE_FOLLOW_UP_WORDS = 3
 
@@ -176,10 +178,7 @@ def _minimum(turn: Turn, programmes: int, occupation: str | None) -> None:
     quote = calculator.quote(minimum, programmes, turn.today, transport)
     other = calculator.relief_for(quote.normal, turn.today, False)
     by_transport = calculator.relief_for(quote.normal, turn.today, True)
-    buttons = [
-        Button(label, f"calc:i={amount}")
-        for label, amount in (("Rp1,5 juta", 1_500_000), ("Rp2 juta", 2_000_000), ("Rp3 juta", 3_000_000))
-    ]
+    buttons = [Button(juta(amount, turn.lang), f"calc:i={amount}") for amount in _EXAMPLE_INCOMES]
     turn.say(
         "contribution_minimum",
         quote=quote,
