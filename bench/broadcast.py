@@ -1,6 +1,7 @@
 """Broadcast benchmark: the delivery worker against a loopback Bot API server in another process.
 
     .venv/bin/python bench/broadcast.py [--recipients 100000] [--limit 30] [--seconds 60] [--db URL]
+                                        [--sender lean|library]
 
 1. no limit: 100,000 recipients as fast as the worker goes: sends per second, peak RSS, and the
    RSS at 25/50/100% of the broadcast (it must not grow with the number of recipients);
@@ -88,10 +89,11 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-async def _phase(db_url: str, root: str, n: int, rate: float | None, seconds: float | None) -> dict[str, float]:
+async def _phase(db_url: str, root: str, n: int, rate: float | None, seconds: float | None,
+                 sender_kind: str = "lean") -> dict[str, float]:  # fmt: skip
     from bot.channels.telegram_aiogram import AiogramBackend
     from bot.delivery import broadcasts
-    from bot.delivery.senders import TelegramSender
+    from bot.delivery.senders import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
     from sqlalchemy import delete, insert
@@ -116,7 +118,8 @@ async def _phase(db_url: str, root: str, n: int, rate: float | None, seconds: fl
                                     text="Sosialisasi BPU di kelurahan, Sabtu pukul 09.00.", now=now)  # fmt: skip
         await broadcasts.fan_out(s, b, now, daily_limit=0)
     settings = DeliverySettings(BROADCAST_HEADROOM=0.0)  # type: ignore[call-arg]
-    sender = TelegramSender(AiogramBackend(TOKEN, root))
+    api = BotApi(root, TOKEN) if sender_kind == "lean" else None  # as `bpu-bot run` sends
+    sender = TelegramSender(AiogramBackend(TOKEN, root), api=api)
     worker = DeliveryWorker(db, {"telegram": sender}, settings=settings, rates={"telegram": rate}, quiet=(0, 0),
                             batch=1000, poll=0.05)  # fmt: skip
     start_stats = await _stats(root)
@@ -153,6 +156,8 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=30.0)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    ap.add_argument("--sender", choices=("lean", "library"), default="lean",
+                    help="lean: JSON posts (BotApi, what `bpu-bot run` uses); library: through aiogram")  # fmt: skip
     args = ap.parse_args()
     from storage.migrate import upgrade
 
@@ -161,7 +166,7 @@ def main() -> None:
     upgrade(db_url)
 
     server, root = _start_server(0)
-    r = asyncio.run(_phase(db_url, root, args.recipients, None, None))
+    r = asyncio.run(_phase(db_url, root, args.recipients, None, None, args.sender))
     server.terminate()
     print(f"no limit: {r['sent']:.0f} sends in {r['elapsed']:.1f} s = {r['sent'] / r['elapsed']:.0f} sends/s"
           f" (target >= 1000)")  # fmt: skip
@@ -170,7 +175,7 @@ def main() -> None:
 
     server, root = _start_server(args.limit)
     n = int(args.limit * args.seconds * 1.5) + 100
-    r = asyncio.run(_phase(db_url, root, n, args.limit, args.seconds))
+    r = asyncio.run(_phase(db_url, root, n, args.limit, args.seconds, args.sender))
     server.terminate()
     achieved = r["sent"] / r["elapsed"]
     print(f"limit {args.limit:.0f}/s for {r['elapsed']:.0f} s: {r['sent']:.0f} sent = {achieved:.2f}/s ="

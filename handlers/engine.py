@@ -161,6 +161,8 @@ async def dispatch(turn: Turn, created: bool) -> None:
         return
     if (turn.state.step or "").startswith("staff_note:") and await staff.note(turn):
         return
+    if (turn.state.step or "").startswith("staff_broadcast:") and await staff.broadcast_answer(turn):
+        return
     if await reminders.handle_text(turn):
         return
     if await _global_word(turn, created):

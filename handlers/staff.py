@@ -1,15 +1,18 @@
-"""Staff commands in chat (/leads, /lead ID, /stats): checked against the staff table on every call.
+"""Staff commands in chat (/leads, /lead ID, /stats, /broadcast): the staff table checked on every call.
 
 Coordinators (and admins) work leads: `/leads` lists the new leads of their areas, each with
 buttons to mark it contacted / registered / declined or add a note; `/lead ID` shows one
 lead and its history. Every staff member gets `/stats`. A coordinator's areas restrict the
-SQL query itself (`leads_query(areas=...)`), so another area's lead is never loaded.
+SQL query itself (`leads_query(areas=...)`), so another area's lead is never loaded. Staff and
+admins compose a broadcast with `/broadcast` (template or text, area, preview, confirm).
 Anyone not entitled who types a command gets the ordinary menu; a staff button pressed by
 someone no longer entitled is a stale button.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +28,7 @@ from handlers.turn import Turn
 from storage import repositories as repo
 from storage.models import Contact, Lead, LeadEvent, Staff
 
-COMMANDS = ("/leads", "/lead", "/stats", "/tambah")
+COMMANDS = ("/leads", "/lead", "/stats", "/tambah", "/broadcast")
 FIELD_ENTRY_WORDS = {"tambah peserta", "tambah pekerja", "/tambah"}
 STATUSES = ("contacted", "registered", "declined")
 LEADS_SHOWN = 10
@@ -33,6 +36,9 @@ NOTE_STEP = "staff_note:"
 NOTE_MAX = 2000
 _LEAD_ROLES = ("coordinator", "admin")
 _STATS_ROLES = ("staff", "coordinator", "admin")
+_BROADCAST_ROLES = ("staff", "admin")
+BROADCAST_STEP = "staff_broadcast:"
+BROADCAST_TEXT_MAX = 3500  # one Telegram message (4096) with room to spare; WhatsApp allows 4096 too
 _CANCEL = {"batal", "cancel", "/batal", "gak jadi", "ga jadi", "tidak jadi"}
 # Button labels for staff only (workers never see them), short enough for one row.
 _LABELS = {
@@ -45,16 +51,21 @@ async def command(turn: Turn) -> bool:
     """Handle a staff command; False when the text is not one (the engine carries on)."""
     word, _, rest = turn.text.partition(" ")
     word = word.split("@", 1)[0].lower()
-    if (turn.state.step or "").startswith(NOTE_STEP):
+    step = turn.state.step or ""
+    if step.startswith(NOTE_STEP):
         turn.state.step = None  # any command leaves a note unwritten
     if word not in COMMANDS:
         return False
+    if step.startswith(BROADCAST_STEP):
+        _broadcast_end(turn)  # ...and a broadcast unsent
     staff = await _staff(turn)
     turn.intent = f"staff{word}"
     if word == "/stats" and staff is not None and staff.role in _STATS_ROLES:
         await _stats(turn, staff)
     elif word == "/leads" and staff is not None and staff.role in _LEAD_ROLES:
         await _leads(turn, staff)
+    elif word == "/broadcast" and staff is not None and staff.role in _BROADCAST_ROLES:
+        await _broadcast_start(turn, rest.strip())
     elif word == "/tambah" and staff is not None and staff.role in _LEAD_ROLES:
         await lead_form.start_field_entry(turn, staff)
     elif word == "/lead" and staff is not None and staff.role in _LEAD_ROLES:
@@ -72,6 +83,9 @@ async def button(turn: Turn, rest: str) -> None:
     """A staff button (`s:...`); pressed by someone not in the staff table, it is a stale button."""
     action, _, arg = rest.partition(":")
     staff = await _staff(turn)
+    if action == "bc":
+        await _broadcast_button(turn, staff, arg)
+        return
     if staff is None or staff.role not in _LEAD_ROLES or action not in ("st", "note"):
         turn.say("stale_button")
         _menu(turn)
@@ -185,6 +199,284 @@ async def _stats(turn: Turn, staff: Staff) -> None:
         opted_out=opted_out,
         areas=_area_names(staff) if areas is not None else [],
     )
+
+
+# -- /broadcast --------------------------------------------------------------------------------
+#
+# A short conversation kept in the state: step `staff_broadcast:<stage>`, the choices so far in
+# data["broadcast"] (saved by the engine after every message, so any process may answer the next):
+#   what    -> a template button (s:bc:tpl:<name>) or the announcement typed as text
+#   var     -> the template's variables, one message each (a date as 2026-12-01; "-" for none)
+#   area    -> a kabupaten/kota of the outreach (s:bc:area:<code>) or everyone (s:bc:area:all)
+#   confirm -> the preview the CLI shows; Kirim sekarang (s:bc:go) or Batal (s:bc:no)
+# The staff table is checked at every stage. A button of a stage already passed is stale, so
+# "Kirim sekarang" pressed twice creates one broadcast. The broadcast itself is made by
+# bot.delivery.broadcasts (the CLI's code); `bpu-bot run` fans it out and sends it.
+
+_BC = "broadcast"
+_BC_STAGES = ("what", "var", "area", "confirm")
+_BC_GO = {"kirim", "kirim sekarang", "ya", "yes", "send", "send now"}
+_BC_ALL = {"semua", "all", "semua wilayah", "everyone"}
+_NOT_VARIABLES = {"facts", "today"}  # given to every template by the renderer
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+async def broadcast_answer(turn: Turn) -> bool:
+    """A message typed while composing a broadcast (state step `staff_broadcast:<stage>`).
+
+    False when the contact is not composing one (the engine carries on).
+    """
+    step = turn.state.step or ""
+    if not step.startswith(BROADCAST_STEP):
+        return False
+    turn.intent = "staff_broadcast"
+    stage = step.removeprefix(BROADCAST_STEP)
+    staff = await _staff(turn)
+    if staff is None or staff.role not in _BROADCAST_ROLES or stage not in _BC_STAGES:
+        _broadcast_end(turn)
+        _menu(turn)
+        return True
+    word = keyword(turn.text)
+    if word in _CANCEL:
+        _broadcast_end(turn)
+        turn.say("staff_broadcast_cancelled")
+        return True
+    if turn.text.startswith("/"):  # /start, /menu...: the broadcast is left, the engine answers
+        _broadcast_end(turn)
+        return False
+    draft = dict(turn.data.get(_BC) or {})
+    if stage == "what":
+        text = _CONTROL_CHARS.sub("", unicodedata.normalize("NFC", turn.msg.text or "")).strip()
+        if len(text) > BROADCAST_TEXT_MAX:
+            turn.say("staff_broadcast_too_long", length=len(text), max_len=BROADCAST_TEXT_MAX)
+            return True
+        draft.update(text=text, template=None, variables={})
+        _ask_area(turn, draft)
+    elif stage == "var":
+        await _take_variable(turn, draft)
+    elif stage == "area":
+        code = _area_typed(turn.text)
+        if code is None:
+            _ask_area(turn, draft, again=True)
+        else:
+            await _show_preview(turn, draft, code)
+    elif word in _BC_GO:
+        await _broadcast_create(turn, staff, draft)
+    else:
+        turn.say("staff_broadcast_confirm_again", buttons=_confirm_buttons(turn))
+    return True
+
+
+async def _broadcast_start(turn: Turn, arg: str) -> None:
+    broadcast_id = _int(arg.lstrip("#"))
+    if arg and broadcast_id is not None:  # `/broadcast 12`: how that broadcast is going
+        await _broadcast_status(turn, broadcast_id)
+        return
+    turn.state.step = f"{BROADCAST_STEP}what"
+    turn.save_data(**{_BC: {}})
+    buttons = [Button(_template_label(name), f"s:bc:tpl:{name}") for name in _broadcast_templates(turn)]
+    turn.say("staff_broadcast_start", max_len=BROADCAST_TEXT_MAX,
+             buttons=[*buttons, turn.button("cancel", "s:bc:no")])  # fmt: skip
+
+
+async def _broadcast_button(turn: Turn, staff: Staff | None, arg: str) -> None:
+    step = turn.state.step or ""
+    stage = step.removeprefix(BROADCAST_STEP) if step.startswith(BROADCAST_STEP) else None
+    action, _, value = arg.partition(":")
+    turn.intent = f"staff_broadcast:{action}"
+    if staff is None or staff.role not in _BROADCAST_ROLES:
+        if stage is not None:
+            _broadcast_end(turn)
+        turn.say("stale_button")
+        _menu(turn)
+        return
+    draft = dict(turn.data.get(_BC) or {})
+    if action == "no" and stage is not None:
+        _broadcast_end(turn)
+        turn.say("staff_broadcast_cancelled")
+    elif action == "tpl" and stage == "what" and value in _broadcast_templates(turn):
+        draft.update(template=value, text=None, variables={}, missing=_template_variables(value))
+        await _next_variable(turn, draft)
+    elif action == "area" and stage == "area" and (value == "all" or value in _outreach_codes()):
+        await _show_preview(turn, draft, None if value == "all" else value)
+    elif action == "go" and stage == "confirm":
+        await _broadcast_create(turn, staff, draft)
+    else:  # pressed twice, or a button of a stage already passed
+        turn.say("stale_button")
+
+
+async def _take_variable(turn: Turn, draft: dict[str, Any]) -> None:
+    missing = list(draft.get("missing") or [])
+    if not missing:  # cannot happen through the buttons; start the stage again
+        await _next_variable(turn, draft)
+        return
+    name, value = missing[0], (turn.text or "").strip()
+    if value == "-":
+        value = ""
+    elif name == "date":
+        parsed = _date_typed(value)
+        if parsed is None:
+            turn.say("staff_broadcast_bad_date", value=value[:40])
+            return
+        value = parsed.isoformat()
+    elif not value or len(value) > 200:
+        turn.say("staff_broadcast_var", name=name, which=_template_label(draft["template"]))
+        return
+    draft["variables"] = {**(draft.get("variables") or {}), name: value}
+    draft["missing"] = missing[1:]
+    await _next_variable(turn, draft)
+
+
+async def _next_variable(turn: Turn, draft: dict[str, Any]) -> None:
+    missing = draft.get("missing") or []
+    if missing:
+        turn.state.step = f"{BROADCAST_STEP}var"
+        turn.save_data(**{_BC: draft})
+        turn.say("staff_broadcast_var", name=missing[0], which=_template_label(draft["template"]))
+        return
+    _ask_area(turn, draft)
+
+
+def _ask_area(turn: Turn, draft: dict[str, Any], *, again: bool = False) -> None:
+    turn.state.step = f"{BROADCAST_STEP}area"
+    turn.save_data(**{_BC: draft})
+    buttons = [Button(region.name, f"s:bc:area:{region.code}") for region in regions.outreach_kabkota()]
+    buttons.append(Button(_BC_ALL_LABEL.get(turn.lang, "Semua"), "s:bc:area:all"))
+    turn.say("staff_broadcast_area", again=again, buttons=[*buttons, turn.button("cancel", "s:bc:no")])
+
+
+_BC_ALL_LABEL = {"id": "Semua wilayah", "en": "Every area"}
+
+
+async def _show_preview(turn: Turn, draft: dict[str, Any], area: str | None) -> None:
+    from bot.delivery import broadcasts
+
+    segment = {"area": area} if area else {}
+    channels = broadcasts.parse_channels(None)
+    try:
+        p = await broadcasts.preview(
+            turn.session, turn.services.renderer, segment=segment, channels=channels, template=draft.get("template"),
+            text=draft.get("text"), variables=draft.get("variables") or {}, now=turn.now, daily_limit=_daily_limit(),
+        )  # fmt: skip
+    except Exception as exc:  # a template variable it cannot use, most often
+        _broadcast_end(turn)
+        turn.say("staff_broadcast_error", error=f"{type(exc).__name__}: {exc}"[:200])
+        return
+    draft["segment"] = segment
+    turn.state.step = f"{BROADCAST_STEP}confirm"
+    turn.save_data(**{_BC: draft})
+    region = regions.get(area) if area else None
+    share = p.whatsapp_share
+    turn.say(
+        "staff_broadcast_preview",
+        p=p,
+        area=region.name if region else None,
+        left=max(0, p.whatsapp_daily_limit - p.whatsapp_used_24h),
+        share=None if share is None else round(100 * share),
+        text=p.texts["id"],
+        buttons=_confirm_buttons(turn),
+    )
+
+
+async def _broadcast_create(turn: Turn, staff: Staff, draft: dict[str, Any]) -> None:
+    from bot.delivery import broadcasts
+
+    _broadcast_end(turn)
+    b = await broadcasts.create(
+        turn.session, created_by=f"staff:{staff.id}", segment=draft.get("segment") or {},
+        channels=broadcasts.parse_channels(None), template=draft.get("template"), text=draft.get("text"),
+        variables=draft.get("variables") or {}, now=turn.now,
+    )  # fmt: skip
+    await repo.audit(turn.session, f"staff:{staff.id}", "broadcast_create", broadcast_id=b.id,
+                     template=b.template, segment=b.segment)  # fmt: skip
+    turn.say("staff_broadcast_created", broadcast_id=b.id)
+
+
+async def _broadcast_status(turn: Turn, broadcast_id: int) -> None:
+    from bot.delivery import broadcasts
+
+    try:
+        st = await broadcasts.status(turn.session, broadcast_id)
+    except LookupError:
+        turn.say("staff_broadcast_not_found", broadcast_id=broadcast_id)
+        return
+    turn.say(
+        "staff_broadcast_status",
+        broadcast_id=broadcast_id,
+        status=st.broadcast.status,
+        total=st.total,
+        finished=st.finished,
+        sent=st.counts.get("sent", 0),
+        skipped=st.counts.get("skipped", 0),
+        failed=st.counts.get("failed", 0),
+        waiting=st.waiting,
+    )
+
+
+def _broadcast_end(turn: Turn) -> None:
+    turn.state.step = None
+    turn.drop_data(_BC)
+
+
+def _confirm_buttons(turn: Turn) -> list[Button]:
+    send = {"id": "Kirim sekarang", "en": "Send now"}.get(turn.lang, "Kirim sekarang")
+    return [Button(send, "s:bc:go"), turn.button("cancel", "s:bc:no")]
+
+
+def _broadcast_templates(turn: Turn) -> list[str]:
+    return [n for n in turn.services.renderer.template_names() if n.startswith("broadcast_")]
+
+
+def _template_label(name: str) -> str:
+    return name.removeprefix("broadcast_").replace("_", " ").capitalize()
+
+
+def _template_variables(name: str) -> list[str]:
+    """The variables a broadcast template needs, in the order they first appear in it."""
+    from jinja2 import Environment, meta, nodes
+
+    from content.render import TEMPLATES
+
+    source = (TEMPLATES / "id" / f"{name}.j2").read_text(encoding="utf-8")
+    env = Environment()
+    ast = env.parse(source)
+    for node in ast.find_all(nodes.Filter):  # only names are looked at, not what they do
+        env.filters.setdefault(node.name, str)
+    names = meta.find_undeclared_variables(ast) - _NOT_VARIABLES
+    return sorted(names, key=lambda n: (source.find(n), n))
+
+
+def _outreach_codes() -> list[str]:
+    return [region.code for region in regions.outreach_kabkota()]
+
+
+def _area_typed(text: str) -> str | None:
+    """A typed area: "semua" -> "" (everyone), a kabupaten/kota name or code -> its code, else None."""
+    word = keyword(text)
+    if word in _BC_ALL:
+        return ""
+    outreach = regions.outreach_kabkota()
+    exact = [r.code for r in outreach if word in (r.code, keyword(r.name))]
+    partial = [r.code for r in outreach if word and keyword(r.name).endswith(" " + word)]
+    found = exact or partial
+    return found[0] if len(found) == 1 else None  # "serang" alone is two places: ask again
+
+
+def _date_typed(text: str) -> date | None:
+    from datetime import datetime
+
+    for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _daily_limit() -> int:
+    from bot.delivery.settings import DeliverySettings
+
+    return DeliverySettings().whatsapp_daily_limit
 
 
 # -- helpers ----------------------------------------------------------------------------------

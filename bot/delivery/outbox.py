@@ -64,9 +64,17 @@ async def claim(session: AsyncSession, channel: str, token: int, limit: int, now
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # `id = ANY(ARRAY(subquery))`, not `id IN (subquery)`: PostgreSQL plans the IN as a hash
+        # semi-join over a sequential scan of the whole outbox (every row ever sent: 43 ms for a
+        # claim of 1,000 from 100,000 rows, growing with the table); the array is computed once
+        # and the rows are then found by primary key (19 ms, whatever the size of the table).
+        chosen = OutboxRow.id == func.any(func.array(due.scalar_subquery()))
+    else:  # SQLite: a LIST SUBQUERY, then rowid lookups (EXPLAIN QUERY PLAN)
+        chosen = OutboxRow.id.in_(due.scalar_subquery())
     result = await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.id.in_(due.scalar_subquery()))
+        .where(chosen)
         .values(state=CLAIMED, claim_token=token, claimed_at=now)
         .returning(OutboxRow.id)
         .execution_options(synchronize_session=False)

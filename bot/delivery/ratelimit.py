@@ -67,7 +67,16 @@ class Pacer:
                     return
                 await self._sleep(wait)
 
-    def _wait(self, now: float) -> float:
+    async def ready(self) -> None:
+        """Wait until a message could go out, without taking its token (acquire takes it)."""
+        async with self._lock:
+            while True:
+                wait = self._wait(self._clock(), take=False)
+                if wait <= 0:
+                    return
+                await self._sleep(wait)
+
+    def _wait(self, now: float, *, take: bool = True) -> float:
         wait = self._paused_until - now
         if self.rate is None:
             return wait
@@ -78,7 +87,7 @@ class Pacer:
         log = self._log
         if log.maxlen is not None and len(log) >= log.maxlen:
             wait = max(wait, log[0] + self._window - now)
-        if wait > 0:
+        if wait > 0 or not take:
             return wait
         self._tokens -= 1.0
         log.append(now)
@@ -100,6 +109,10 @@ class ChatSpacing:
             return 0.0
         last = self._last.get(chat)
         return 0.0 if last is None else max(0.0, last + self.interval - self._clock())
+
+    def forget(self, chat: str) -> None:
+        """The platform refused the message (a 429): it did not reach the chat, so it does not count."""
+        self._last.pop(chat, None)
 
     def sent(self, chat: str) -> None:
         if self.interval <= 0:

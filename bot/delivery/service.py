@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.delivery import outbox
 from bot.delivery.scheduler import CampaignScheduler
-from bot.delivery.senders import Sender, TelegramSender, WhatsAppSender
+from bot.delivery.senders import BotApi, Sender, TelegramSender, WhatsAppSender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import DeliveryWorker
 
@@ -42,11 +42,15 @@ class Campaigns:
         if s.telegram_enabled:
             from bot.channels.telegram import make_backend
 
-            senders["telegram"] = TelegramSender(make_backend(s.model_copy(update={"telegram_webhook_url": "x"})))
+            backend = make_backend(s.model_copy(update={"telegram_webhook_url": "x"}))
+            senders["telegram"] = TelegramSender(
+                backend, api=BotApi(s.telegram_api_base_url, s.telegram_bot_token or "")
+            )
         if s.whatsapp_enabled:
             from bot.channels.whatsapp import make_whatsapp_channel
 
-            senders["whatsapp"] = WhatsAppSender(make_whatsapp_channel(runtime))
+            # Retries belong to the worker, behind the pacer; the client must not retry on its own.
+            senders["whatsapp"] = WhatsAppSender(make_whatsapp_channel(runtime, retry_delays=()))
         worker = None
         if senders:
             worker = DeliveryWorker(

@@ -4,8 +4,9 @@ Every `bpu-bot run` process may run a worker (they share the outbox through SQL;
 for the claim protocol and the rule for rows left in `sending`). A lane:
 
     claim a batch (claimed) -> check each row again (opted out, unreachable, cancelled, paid,
-    quiet hours, WhatsApp window without template) -> for each group: take a token, mark the
-    group `sending` (commit), send each as its token comes -> a recorder commits the outcomes.
+    quiet hours, WhatsApp window without template) -> for each group: wait until the pacer
+    could let one go, mark the group `sending` (commit), send each as its token comes -> a
+    recorder commits the outcomes.
 
 Pacing (ratelimit.py): the channel's rate minus BROADCAST_HEADROOM, shared by the live workers
 (PostgreSQL: counted by their liveness locks), never above it in any one-second window; one
@@ -34,7 +35,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.channels.whatsapp_window import can_send_free_form
-from bot.delivery import outbox
+from bot.delivery import digest, outbox
 from bot.delivery import reminders as rem
 from bot.delivery.quiet import contact_zone, next_allowed
 from bot.delivery.ratelimit import ChatSpacing, Pacer
@@ -229,7 +230,7 @@ class DeliveryWorker:
         rate = self.pacers[channel].rate
         if rate is None:
             return MAX_GROUP
-        return max(1, min(MAX_GROUP, int(rate * 0.01)))
+        return max(1, min(MAX_GROUP, int(rate * 0.05)))  # about 50 ms worth (see outbox.py)
 
     async def _lane(self, channel: str) -> None:
         pending = self._pending[channel]
@@ -267,21 +268,20 @@ class DeliveryWorker:
             group.append(job)
         if not group:
             return
-        await pacer.acquire()
+        await pacer.ready()  # not paused by a 429, and a token near: rows go `sending` only now
         if self._stopping:
             pending.extendleft(reversed(group))
             return
         async with self.db.session() as session:
             marked = await outbox.mark_sending(session, self.token, [j.row_id for j in group], self.clock())
-        first = True
         for job in group:
             if job.row_id not in marked:
                 continue  # no longer ours (taken back by recovery or cancelled): the fence
-            if not first:
-                await pacer.acquire()
-            first = False
-            spacing.sent(job.external_id)
+            # The token is taken last, right before the request is made: the time the pacer
+            # logs is the time the platform sees (a commit between the two would bunch sends).
             await self._slots[channel].acquire()
+            await pacer.acquire()
+            spacing.sent(job.external_id)
             task = asyncio.create_task(self._send(channel, job))
             self._inflight[channel].add(task)
             task.add_done_callback(self._inflight[channel].discard)
@@ -315,6 +315,7 @@ class DeliveryWorker:
             stats.rate_limited += 1
             wait = max(result.retry_after or 1.0, 0.0)
             self.pacers[channel].pause(wait)
+            self.spacings[channel].forget(job.external_id)
             return outbox.Outcome(job.row_id, QUEUED, "rate_limited", result.error,
                                   retry_at=now + timedelta(seconds=wait), uncount=True)  # fmt: skip
         attempts = job.attempts + 1
@@ -403,18 +404,20 @@ class DeliveryWorker:
             ids = await outbox.claim(session, channel, self.token, self.batch, now)
             if not ids:
                 return []
+            # Core rows, not ORM objects: this runs for every message of a broadcast.
             rows = (
                 await session.execute(
-                    select(OutboxRow, Contact)
-                    .join(Contact, Contact.id == OutboxRow.contact_id)
-                    .where(OutboxRow.id.in_(ids))
-                    .order_by(OutboxRow.priority, OutboxRow.not_before, OutboxRow.id)
+                    select(*_ROW_COLS, *_CONTACT_COLS)
+                    .join_from(_OUT, _CON, _CON.c.id == _OUT.c.contact_id)
+                    .where(_OUT.c.id.in_(ids))
+                    .order_by(_OUT.c.priority, _OUT.c.not_before, _OUT.c.id)
                 )
             ).all()
-            context = await self._context(session, [r for r, _ in rows])
+            context = await self._context(session, rows)
             jobs: list[Job] = []
             outcomes: list[outbox.Outcome] = []
-            for row, contact in rows:
+            for row in rows:
+                contact = _ContactView(*row[len(_ROW_COLS) :])
                 decision = self._check(channel, row, contact, context, now)
                 if isinstance(decision, Job):
                     jobs.append(decision)
@@ -427,7 +430,7 @@ class DeliveryWorker:
             await outbox.record(session, self.token, outcomes, now)
         return jobs
 
-    async def _context(self, session: Any, rows: list[OutboxRow]) -> dict[str, Any]:
+    async def _context(self, session: Any, rows: Any) -> dict[str, Any]:
         b_ids = {r.broadcast_id for r in rows if r.broadcast_id is not None}
         r_ids = {r.reminder_id for r in rows if r.reminder_id is not None}
         broadcasts = {b.id: b for b in (await session.scalars(select(Broadcast).where(Broadcast.id.in_(b_ids)))).all()} if b_ids else {}
@@ -445,7 +448,10 @@ class DeliveryWorker:
                 leads[lead.contact_id] = lead  # the latest lead wins
         return {"broadcasts": broadcasts, "reminders": reminders, "paid": paid, "leads": leads}
 
-    def _check(self, channel: str, row: OutboxRow, contact: Contact, ctx: dict[str, Any], now: datetime) -> Job | outbox.Outcome:
+    def _check(
+        self, channel: str, row: Any, contact: Any, ctx: dict[str, Any], now: datetime
+    ) -> Job | outbox.Outcome:
+        """`row`: the outbox columns of _ROW_COLS; `contact`: a _ContactView."""
         def skip(reason: str) -> outbox.Outcome:
             return outbox.Outcome(row.id, SKIPPED, reason)
 
@@ -478,6 +484,8 @@ class DeliveryWorker:
         lang = contact.language if contact.language in ("id", "en") else "id"
         if broadcast is not None:
             text, buttons, variables = self._broadcast_text(broadcast, lang)
+        elif row.kind == digest.KIND_DIGEST:
+            text, buttons, variables = digest.render(self.renderer, lang, row.payload)
         else:
             today = now.astimezone(zone).date()
             text, buttons, variables = rem.render(
@@ -507,6 +515,30 @@ class DeliveryWorker:
                 self._texts.clear()
             self._texts[key] = cached
         return cached
+
+
+_OUT = OutboxRow.__table__
+_CON = Contact.__table__
+_ROW_FIELDS = ("id", "kind", "broadcast_id", "reminder_id", "contact_id", "payload", "attempts")
+_ROW_COLS = tuple(_OUT.c[name] for name in _ROW_FIELDS)
+_CONTACT_FIELDS = (
+    "id", "external_id", "language", "timezone", "region_code", "opted_out_at", "unreachable_at", "last_inbound_at",
+)  # fmt: skip
+_CONTACT_COLS = tuple(_CON.c[name].label(f"contact_{name}") for name in _CONTACT_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class _ContactView:
+    """What the checks read of a contact (a Core row's columns, not an ORM object)."""
+
+    id: int
+    external_id: str
+    language: str | None
+    timezone: str | None
+    region_code: str | None
+    opted_out_at: datetime | None
+    unreachable_at: datetime | None
+    last_inbound_at: datetime | None
 
 
 def _today(now: datetime, tz: str) -> date:

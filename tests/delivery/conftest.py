@@ -16,14 +16,15 @@ async def fake_tg() -> AsyncIterator[FakeTelegram]:
     await fake.stop()
 
 
-def make_worker(db, fake, *, rate=None, settings=None, **kw):  # type: ignore[no-untyped-def]
+def make_worker(db, fake, *, rate=None, settings=None, lean=True, **kw):  # type: ignore[no-untyped-def]
+    """A worker with a Telegram lane on `fake`; `lean`: sends through BotApi, as `bpu-bot run` does."""
     from bot.channels.telegram_aiogram import AiogramBackend
-    from bot.delivery.senders import TelegramSender
+    from bot.delivery.senders import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
 
     settings = settings or DeliverySettings(BROADCAST_HEADROOM=0.0, BPU_DELIVERY_RETRY_BASE=0.05)  # type: ignore[call-arg]
-    sender = TelegramSender(AiogramBackend(TOKEN, fake.root))
+    sender = TelegramSender(AiogramBackend(TOKEN, fake.root), api=BotApi(fake.root, TOKEN) if lean else None)
     kw.setdefault("quiet", (0, 0))
     kw.setdefault("poll", 0.05)
     return DeliveryWorker(db, {"telegram": sender}, settings=settings, rates={"telegram": rate}, **kw)

@@ -16,7 +16,7 @@ import sys
 async def main(argv: list[str]) -> None:
     from bot.channels.telegram_aiogram import AiogramBackend
     from bot.delivery.scheduler import CampaignScheduler
-    from bot.delivery.senders import TelegramSender
+    from bot.delivery.senders import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
     from storage.db import Database
@@ -29,7 +29,8 @@ async def main(argv: list[str]) -> None:
     p.add_argument("--exit-when-idle", action="store_true")
     args = p.parse_args(argv)
     db = Database(args.db)
-    sender = TelegramSender(AiogramBackend("123456:TEST-token", args.root))
+    token = "123456:TEST-token"
+    sender = TelegramSender(AiogramBackend(token, args.root), api=BotApi(args.root, token))
     settings = DeliverySettings(BROADCAST_HEADROOM=0.0, BPU_BROADCAST_TICK_SECONDS=0.2)  # type: ignore[call-arg]
     worker = DeliveryWorker(db, {"telegram": sender}, settings=settings, rates={"telegram": args.rate or None},
                             quiet=(0, 0), poll=0.1)  # fmt: skip

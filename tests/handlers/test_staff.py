@@ -147,3 +147,121 @@ async def test_note(engine: Any, seeded: dict[str, int]) -> None:
     assert "tidak disimpan" in koor.text
     await koor.say(f"/lead {seeded['ani']}")
     assert "minta didatangi Sabtu" in koor.text
+
+
+# -- /broadcast (needs the engine to route state steps `staff_broadcast:` to staff.broadcast_answer) --
+
+
+async def _broadcasts(engine: Any) -> list[Any]:
+    from storage.campaign_models import Broadcast
+
+    async with engine.db.session() as session:
+        return list((await session.scalars(select(Broadcast).order_by(Broadcast.id))).all())
+
+
+async def _wa_contacts(engine: Any, n: int, region: str) -> None:
+    from storage.models import Contact
+
+    async with engine.db.session() as session:
+        session.add_all(
+            Contact(channel="whatsapp", external_id=f"62812{region}{i:04d}", region_code=region)
+            for i in range(n)
+        )
+
+
+async def test_broadcast_template_area_preview_confirm(engine: Any, seeded: dict[str, int],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("WHATSAPP_DAILY_LIMIT", "250")
+    await _wa_contacts(engine, 5, "3673")  # Kota Serang, never wrote: outside the 24-hour window
+    await _wa_contacts(engine, 2, "3672")
+    petugas = _chat(engine, "103")
+    await petugas.say("/broadcast")
+    assert "Siaran baru" in petugas.text
+    assert {"Pasar", "Relief", "Sosialisasi", "Batal"} <= set(petugas.labels())
+    await petugas.press("Sosialisasi")
+    assert "*tempat*" in petugas.text
+    await petugas.say("Kel. Cipare")
+    assert "*tanggal*" in petugas.text
+    await petugas.say("31 Desember")
+    assert "bukan tanggal" in petugas.text
+    await petugas.say("01-12-2026")
+    assert "*jam*" in petugas.text
+    await petugas.say("09.00")
+    assert "Kota Serang" in petugas.labels() and "Semua wilayah" in petugas.labels()
+    await petugas.press("Kota Serang")
+    text = petugas.text
+    assert "Pratinjau siaran* ke Kota Serang" in text and "Penerima: 5 (Whatsapp 5)" in text
+    assert "batas harian 250" in text and "2% dari batas sehari" in text  # 5 of 250
+    assert "Kel. Cipare, 1 Desember 2026 pukul 09.00" in text
+    assert petugas.labels() == ["Kirim sekarang", "Batal"]
+    assert await _broadcasts(engine) == []  # nothing before the confirmation
+    await petugas.press("Kirim sekarang")
+    [b] = await _broadcasts(engine)
+    assert f"Siaran #{b.id} dibuat" in petugas.text and f"broadcast status {b.id}" in petugas.text
+    assert (b.template, b.segment, b.status) == ("broadcast_sosialisasi", {"area": "3673"}, "scheduled")
+    assert b.created_by == "staff:4"
+    assert b.variables == {"place": "Kel. Cipare", "date": "2026-12-01", "time": "09.00"}
+    await petugas.press_payload("s:bc:go", "Kirim sekarang")  # pressed twice: one broadcast
+    assert "tidak berlaku" in petugas.text and len(await _broadcasts(engine)) == 1
+    await petugas.say(f"/broadcast {b.id}")
+    assert f"Siaran #{b.id}*: terjadwal" in petugas.text
+    async with engine.db.session() as session:
+        audits = (await session.scalars(select(AuditLog).where(AuditLog.action == "broadcast_create"))).all()
+    assert [a.detail["broadcast_id"] for a in audits] == [b.id]
+
+
+async def test_broadcast_typed_text_to_everyone(engine: Any, seeded: dict[str, int]) -> None:
+    await _wa_contacts(engine, 3, "3602")
+    admin = Chat(engine, user="102", channel="telegram", language_hint="en")
+    await admin.say("/broadcast")
+    await admin.say("Kantor tutup Senin.\nPelayanan buka lagi Selasa pukul 08.00.")
+    await admin.say("everyone")  # typed instead of pressed
+    assert "to every area" in admin.text
+    assert "Recipients: 4 (Telegram 1, Whatsapp 3)" in admin.text  # the admin's own chat too
+    assert "Pelayanan buka lagi Selasa" in admin.text and admin.labels() == ["Send now", "Cancel"]
+    await admin.say("hmm")
+    assert "Send now" in admin.text
+    await admin.say("send now")
+    [b] = await _broadcasts(engine)
+    assert b.text == "Kantor tutup Senin.\nPelayanan buka lagi Selasa pukul 08.00." and b.template is None
+    assert b.segment == {} and b.channels == "telegram,whatsapp"
+
+
+async def test_broadcast_cancel_and_not_entitled(engine: Any, seeded: dict[str, int]) -> None:
+    petugas = _chat(engine, "103")
+    await petugas.say("/broadcast")
+    await petugas.press("Relief")
+    await petugas.say("batal")
+    assert "tidak jadi dikirim" in petugas.text
+    await petugas.say("Halo semua")  # no longer composing: an ordinary message
+    assert "Pratinjau" not in petugas.text
+    await petugas.say("/broadcast")
+    await petugas.say("x" * 4000)
+    assert "paling panjang 3.500" in petugas.text
+    await petugas.say("/batal")
+    assert "tidak jadi dikirim" in petugas.text
+    await petugas.say("/broadcast")
+    await petugas.say("/start")  # not a broadcast text: the broadcast is left, the greeting comes
+    assert "Pratinjau" not in petugas.text and "wilayah" not in petugas.text
+    await petugas.say("/broadcast")
+    await petugas.say("/stats")  # another command leaves the broadcast
+    assert "Statistik lead" in petugas.text
+    await petugas.press_payload("s:bc:tpl:broadcast_relief", "Relief")
+    assert "tidak berlaku" in petugas.text
+    koor = _chat(engine, "100")  # a coordinator works leads; broadcasts are for staff and admins
+    await koor.say("/broadcast")
+    assert "Silakan pilih topik" in koor.text
+    worker = _chat(engine, "999")
+    await worker.say("/broadcast")
+    assert "Silakan pilih topik" in worker.text
+    await worker.press_payload("s:bc:go", "Kirim sekarang")
+    assert "tidak berlaku" in worker.text
+    # Staff removed in the middle of composing: the next step is refused.
+    await petugas.say("/broadcast")
+    await petugas.say("Pengumuman penting")
+    async with engine.db.session() as session:
+        staff = await repo.staff_for(session, "telegram", "103")
+        staff.active = False
+    await petugas.press_payload("s:bc:area:all", "Semua wilayah")
+    assert "tidak berlaku" in petugas.text
+    assert await _broadcasts(engine) == []
