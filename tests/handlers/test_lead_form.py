@@ -29,6 +29,14 @@ async def fill_to_summary(chat: Chat) -> None:
     await chat.press("Ditelepon")
 
 
+async def consent_then(chat: Chat, *answers: str) -> None:
+    """Start the form, agree, and give `answers` one by one."""
+    await chat.say("daftar")
+    await chat.press("Setuju")
+    for answer in answers:
+        await chat.say(answer)
+
+
 async def count(engine: Engine, model: type) -> int:
     async with engine.db.session() as s:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
@@ -92,10 +100,7 @@ async def test_campaign_code_from_a_deep_link_reaches_the_lead(engine) -> None:
 )
 async def test_bad_nik_is_explained_and_asked_again(engine, answer: str, message: str) -> None:
     chat = Chat(engine)
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    await chat.say("Budi")
-    await chat.say(answer)
+    await consent_then(chat, "Budi", answer)
     assert message in chat.text and "NIK" in chat.text
     await chat.say(NIK)
     assert "tanggal lahir" in chat.text.lower()
@@ -103,10 +108,7 @@ async def test_bad_nik_is_explained_and_asked_again(engine, answer: str, message
 
 async def test_birth_date_must_agree_with_the_nik(engine) -> None:
     chat = Chat(engine)
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    await chat.say("Budi")
-    await chat.say(NIK)
+    await consent_then(chat, "Budi", NIK)
     await chat.say("16-08-1990")
     assert "tidak sama" in chat.text and "15-08-90" in chat.text
     await chat.say("30-02-1990")
@@ -117,19 +119,13 @@ async def test_birth_date_must_agree_with_the_nik(engine) -> None:
 
 async def test_unknown_nik_region_warns_but_goes_on(engine) -> None:
     chat = Chat(engine)
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    await chat.say("Budi")
-    await chat.say("9999015508900001")
+    await consent_then(chat, "Budi", "9999015508900001")
     assert "tidak ada di daftar" in chat.text and "tanggal lahir" in chat.text.lower()
 
 
 async def test_question_in_the_middle_of_the_form(engine) -> None:
     chat = Chat(engine)
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    await chat.say("Budi")
-    await chat.say(NIK)
+    await consent_then(chat, "Budi", NIK)
     await chat.say("15-08-1990")
     await chat.say("iurannya berapa sih?")
     assert "Rp16.800" in chat.text and "lanjutkan" in chat.text and "nomor HP" in chat.text
@@ -139,10 +135,7 @@ async def test_question_in_the_middle_of_the_form(engine) -> None:
 
 async def test_back_and_cancel(engine) -> None:
     chat = Chat(engine)
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    await chat.say("Budi")
-    await chat.say("kembali")
+    await consent_then(chat, "Budi", "kembali")
     assert "nama lengkap" in chat.text
     await chat.say("Budi Santoso")
     await chat.press("Kembali")
@@ -156,10 +149,7 @@ async def test_back_and_cancel(engine) -> None:
 
 async def test_regions_typed_forgivingly(engine) -> None:
     chat = Chat(engine)
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    for answer in ("Budi", NIK, "15-08-1990", "081234567890"):
-        await chat.say(answer)
+    await consent_then(chat, "Budi", NIK, "15-08-1990", "081234567890")
     await chat.say("serang")  # Kota or Kab.? asked again with buttons
     assert "belum menemukan" in chat.text and "Kab. Serang" in chat.labels()
     await chat.say("kab serang")
@@ -172,10 +162,7 @@ async def test_regions_typed_forgivingly(engine) -> None:
 
 async def test_income_below_minimum_and_unreadable(engine) -> None:
     chat = Chat(engine)
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    for answer in ("Budi", NIK, "15-08-1990", "081234567890"):
-        await chat.say(answer)
+    await consent_then(chat, "Budi", NIK, "15-08-1990", "081234567890")
     await chat.press("Kota Cilegon")
     await chat.press("Cibeber")
     await chat.say("ojol")
@@ -216,10 +203,7 @@ async def test_restart_in_the_middle_resumes_at_the_same_step(db_url, cipher, ma
 
     first_db = Database(db_url)
     chat = Chat(Engine(first_db, cipher, matcher, clock=clock), user="resume")
-    await chat.say("daftar")
-    await chat.press("Setuju")
-    await chat.say("Budi Santoso")
-    await chat.say(NIK)
+    await consent_then(chat, "Budi Santoso", NIK)
     await first_db.dispose()  # the process dies here
 
     second_db = Database(db_url)
