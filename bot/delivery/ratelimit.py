@@ -17,13 +17,18 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 
 
+# The time allowed between taking a token and the request reaching the platform: the sliding cap
+# counts windows of 1 s + this margin, so requests that wait a little on the loop are still spread.
+ARRIVAL_MARGIN = 0.04
+
+
 class Pacer:
     def __init__(
         self,
         rate: float | None,
         *,
         window: float = 1.0,
-        margin: float = 0.04,
+        margin: float = ARRIVAL_MARGIN,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
