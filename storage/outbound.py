@@ -88,31 +88,13 @@ async def record_sent(
     now: datetime | None = None,
 ) -> OutboundMessage:
     """Record a send attempt. A status webhook may have come first: then the row exists and is merged."""
-    now = now or utcnow()
-    row = None
-    if platform_message_id is not None:
-        row = await _by_platform_id(session, channel, platform_message_id)
-    if row is None:
-        row = OutboundMessage(
-            channel=channel,
-            contact_id=contact_id,
-            platform_message_id=platform_message_id,
-            purpose=purpose,
-            status=status,
-            error_code=error_code,
-            error_title=_title(error_title),
-            created_at=now,
-            updated_at=now,
-        )
-        if not await _insert(session, row):
-            return await record_sent(
-                session, channel=channel, contact_id=contact_id, platform_message_id=platform_message_id,
-                purpose=purpose, status=status, error_code=error_code, error_title=error_title, now=now,
-            )  # fmt: skip
-        return row
-    row.contact_id = row.contact_id or contact_id
-    row.purpose = purpose
-    _merge(row, status, error_code, error_title, now)
+    row, created = await _find_or_insert(
+        session, channel, platform_message_id, now or utcnow(), status, error_code, error_title,
+        contact_id=contact_id, purpose=purpose,
+    )  # fmt: skip
+    if not created:
+        row.contact_id = row.contact_id or contact_id
+        row.purpose = purpose
     return row
 
 
@@ -127,9 +109,29 @@ async def apply_status(
     now: datetime | None = None,
 ) -> OutboundMessage:
     """Merge a delivery status into its message; creates the row when the status came before the send."""
-    now = now or utcnow()
-    row = await _by_platform_id(session, channel, platform_message_id)
-    if row is None:
+    row, _ = await _find_or_insert(session, channel, platform_message_id, now or utcnow(), status, error_code, error_title)
+    return row
+
+
+async def _find_or_insert(
+    session: AsyncSession,
+    channel: str,
+    platform_message_id: str | None,
+    now: datetime,
+    status: str,
+    error_code: int | None,
+    error_title: str | None,
+    **fields: object,
+) -> tuple[OutboundMessage, bool]:
+    """The message with this platform id with `status` merged in, or a new one (True) holding it.
+
+    Sends and status webhooks race: whichever writes second merges into the first one's row.
+    """
+    for _ in range(2):
+        row = None if platform_message_id is None else await _by_platform_id(session, channel, platform_message_id)
+        if row is not None:
+            _merge(row, status, error_code, error_title, now)
+            return row, False
         row = OutboundMessage(
             channel=channel,
             platform_message_id=platform_message_id,
@@ -138,13 +140,12 @@ async def apply_status(
             error_title=_title(error_title),
             created_at=now,
             updated_at=now,
+            **fields,
         )
         if await _insert(session, row):
-            return row
-        row = await _by_platform_id(session, channel, platform_message_id)
-        assert row is not None
-    _merge(row, status, error_code, error_title, now)
-    return row
+            return row, True
+        # Another writer inserted the same platform id first: merge into theirs, once.
+    raise RuntimeError(f"outbound message {channel}/{platform_message_id} could not be recorded")
 
 
 async def outbound_of_contact(session: AsyncSession, contact_id: int) -> Sequence[OutboundMessage]:
