@@ -29,13 +29,14 @@ async def test_thousand_recipients_never_above_the_rate(db, threaded_tg) -> None
     per_chat = collections.Counter(c.params["chat_id"] for c in sends)
     assert len(per_chat) == 1000 and set(per_chat.values()) == {1}
     times = [c.at for c in sends]
-    # Measured at the fake server, one request can reach it up to the pacer's margin later than the
-    # pacer let it go (a busy loop between token and write), so windows are 1 s less that margin.
-    assert max_in_window(times, 1.0 - ARRIVAL_MARGIN) <= RATE
+    # The fake stamps arrivals on a thread of this process, so under the GIL a stamp can lag by tens
+    # of milliseconds (two CI runs saw 208 in 1 s and 204 in 0.96 s). The pacer keeps its own margin
+    # (ARRIVAL_MARGIN); the stamps get the same again. Over the whole run the rate is exact:
+    assert max_in_window(times, 1.0 - 2 * ARRIVAL_MARGIN) <= RATE
+    elapsed = max(times) - min(times)
+    assert elapsed >= (1000 - RATE) / RATE  # 1,000 sends at 200/s: the last can't come before 4 s
     states = collections.Counter(r.state for r in await rows(db, bid))
     assert states == {SENT: 1000}
-    elapsed = max(c.at for c in sends) - min(c.at for c in sends)
-    assert elapsed >= (1000 / RATE) - 1.5  # paced, not a burst
 
 
 async def test_skipped_with_their_reason(db, fake_tg) -> None:
