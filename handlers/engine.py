@@ -13,9 +13,10 @@ import logging
 import weakref
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from content.render import Renderer
 from handlers import lead_form, links, referral, reminders, rights, staff, topics
@@ -74,7 +75,15 @@ class Engine:
     async def handle(self, msg: IncomingMessage) -> list[Reply]:
         async with self._lock(msg.channel, msg.user_id):
             try:
-                return await self._handle(msg)
+                try:
+                    return await self._handle(msg)
+                except DBAPIError as exc:
+                    if not exc.connection_invalidated:
+                        raise
+                    # The database dropped the connection (a restart): nothing was written,
+                    # so the message is handled once more on a fresh one, not lost.
+                    log.warning("database connection lost; handling the message again")
+                    return await self._handle(msg)
             except IntegrityError:
                 # Another process recorded the same update first: it answers, we stay silent.
                 if msg.update_id:
@@ -102,13 +111,12 @@ class Engine:
             # The bot works in private chats only; in a group it explains once and keeps nothing.
             return self._render_plain("group_only", msg)
         now = self.clock()
-        async with self.db.session() as session:
-            if msg.update_id and not await repo.record_update(session, msg.channel, msg.update_id):
-                return []
+        async with self.db.turn() as store:
             language = msg.language_hint if msg.language_hint in ("id", "en") else "id"
-            contact, created = await repo.get_or_create_contact(
-                session, msg.channel, msg.user_id, language=language, last_inbound_at=now
-            )
+            opened = await store.open(msg.channel, msg.user_id, msg.update_id or None, language=language, now=now)
+            if opened is None:
+                return []  # this update was handled before
+            contact, state, created = opened
             contact.last_inbound_at = now
             if contact.unreachable_at is not None:
                 contact.unreachable_at = None  # a message from them means they can be reached again
@@ -117,23 +125,24 @@ class Engine:
             code = msg.start_code or links.code_in_text(msg.text)
             if code and links.valid_code(code) and links.referrer_of(code, self.services.cipher) != contact.id:
                 contact.campaign_code = code  # the latest campaign or referral a worker came through
-            state = await repo.get_state(session, contact)
             turn = Turn(
                 msg=msg,
                 text=clean(msg.text),
                 contact=contact,
                 state=state,
-                session=session,
+                store=store,
                 services=self.services,
                 now=now,
                 today=now.astimezone(self._tz).date(),
             )
             await dispatch(turn, created)
+            rows: list[dict[str, Any]] = []
             if not turn.deleted:
                 rows = [{"contact_id": contact.id, "direction": "in", "text": _loggable(msg, turn.text),
                          "intent": turn.intent}]
-                rows += [{"contact_id": contact.id, "direction": "out", "text": redact(r.text)} for r in turn.replies]
-                await repo.log_messages(session, rows)
+                rows += [{"contact_id": contact.id, "direction": "out", "text": redact(r.text), "intent": None}
+                         for r in turn.replies]  # fmt: skip
+            await store.finish(rows)
             return turn.replies
 
 

@@ -13,6 +13,7 @@ from handlers.messages import Button, IncomingMessage, Reply
 from handlers.nlu import IntentMatcher
 from storage.crypto import FieldCipher
 from storage.models import Contact, ConversationState
+from storage.turns import TurnStore
 
 
 @dataclass(slots=True)
@@ -34,13 +35,18 @@ class Turn:
     text: str  # the cleaned text of the message ("" for a button or media)
     contact: Contact
     state: ConversationState
-    session: AsyncSession
+    store: TurnStore  # this message's transaction
     services: Services
     now: datetime
     today: date
     replies: list[Reply] = field(default_factory=list)
     intent: str | None = None  # what the message was understood as, for the log
     deleted: bool = False  # the contact's data was deleted during this turn
+
+    @property
+    def session(self) -> AsyncSession:
+        """An ORM session in this message's transaction, opened on first use (most turns need none)."""
+        return self.store.session()
 
     @property
     def lang(self) -> str:

@@ -25,11 +25,7 @@ class Chat:
         self.last: list[Reply] = []
 
     async def say(self, text: str, **kw: object) -> list[Reply]:
-        msg = IncomingMessage(
-            channel=self.channel, user_id=self.user, text=text, update_id=f"u{next(_ids)}", **{**self.defaults, **kw}
-        )  # type: ignore[arg-type]
-        self.last = await self.engine.handle(msg)
-        return self.last
+        return await self.send(text=text, **kw)
 
     async def send(self, **kw: object) -> list[Reply]:
         kw.setdefault("update_id", f"u{next(_ids)}")

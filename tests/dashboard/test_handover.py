@@ -11,6 +11,7 @@ from content.render import Renderer
 from handlers.handover import request_callback
 from handlers.messages import IncomingMessage
 from handlers.turn import Services, Turn
+from storage.turns import TurnStore
 from storage import repositories as repo
 from storage.dashboard_models import CallbackRequest
 from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead, add_staff, csrf_of, login
@@ -24,7 +25,7 @@ async def _ask(db, cipher, matcher, text: str, user: str = "w1", region: str | N
         state = await repo.get_state(session, contact)
         turn = Turn(
             msg=IncomingMessage(channel="telegram", user_id=user, text=text), text=text, contact=contact, state=state,
-            session=session, services=Services(Renderer(), matcher, cipher, "Asia/Jakarta"),
+            store=TurnStore.around(session), services=Services(Renderer(), matcher, cipher, "Asia/Jakarta"),
             now=datetime(2026, 11, 25, 3, 0, tzinfo=UTC), today=date(2026, 11, 25),
         )
         await request_callback(turn)

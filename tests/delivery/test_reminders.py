@@ -11,6 +11,7 @@ from bot.delivery import reminders as rem
 from handlers import reminders as conv
 from handlers.messages import IncomingMessage, Kind
 from handlers.turn import Services, Turn
+from storage.turns import TurnStore
 from storage import repositories as repo
 from storage.campaign_models import OutboxRow, Reminder, ReminderPayment, RsvpAnswer
 from tests.delivery.helpers import make_broadcast
@@ -37,7 +38,7 @@ async def _turn(db_session, engine, contact, text="", payload=None, now=None):  
     state = await repo.get_state(db_session, contact)
     msg = IncomingMessage(channel=contact.channel, user_id=contact.external_id, text=text, payload=payload,
                           kind=Kind.BUTTON if payload else Kind.TEXT)  # fmt: skip
-    return Turn(msg=msg, text=text, contact=contact, state=state, session=db_session, services=engine.services,
+    return Turn(msg=msg, text=text, contact=contact, state=state, store=TurnStore.around(db_session), services=engine.services,
                 now=now, today=now.date())  # fmt: skip
 
 
