@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+    # Updates handled at once. More does not answer faster: the engine is CPU-bound on one
+    # core, and httpx's connection pool costs grow with the requests queued in it.
+    telegram_concurrency: int = Field(8, alias="TELEGRAM_CONCURRENCY", ge=1, le=256)
 
     whatsapp_access_token: str | None = Field(None, alias="WHATSAPP_ACCESS_TOKEN")
     whatsapp_phone_number_id: str | None = Field(None, alias="WHATSAPP_PHONE_NUMBER_ID")

@@ -70,6 +70,7 @@ class TelegramChannel:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         poll_timeout: float = 10.0,
+        concurrency: int = 8,
     ) -> None:
         self.runtime = runtime
         self.engine = runtime.engine
@@ -84,6 +85,8 @@ class TelegramChannel:
         self._reply_keyboard_open: set[int] = set()  # chats shown the "share my phone" keyboard
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._done = asyncio.Condition()
+        # Webhook updates are fed to the library by us, past its own concurrency limit.
+        self._slots = asyncio.Semaphore(concurrency)
         self._started = False
         self._active = 0
         backend.on_update(self._on_update)
@@ -134,7 +137,8 @@ class TelegramChannel:
 
     async def _feed(self, update_id: int, raw: dict[str, Any]) -> None:
         try:
-            await self.backend.feed(raw)
+            async with self._slots:
+                await self.backend.feed(raw)
         finally:
             self._inflight.discard(update_id)
 
@@ -318,10 +322,12 @@ def make_backend(settings: Settings, *, poll_timeout: float = 10.0) -> tg.Telegr
     if settings.telegram_backend == "aiogram":
         from bot.channels.telegram_aiogram import AiogramBackend
 
-        return AiogramBackend(token, root)
+        return AiogramBackend(token, root, concurrency=settings.telegram_concurrency)
     from bot.channels.telegram_ptb import PtbBackend
 
-    return PtbBackend(token, root, polling=not webhook, poll_timeout=poll_timeout)
+    return PtbBackend(
+        token, root, polling=not webhook, poll_timeout=poll_timeout, concurrency=settings.telegram_concurrency
+    )
 
 
 def make_telegram_channel(runtime: Runtime, *, poll_timeout: float = 10.0) -> TelegramChannel:
@@ -333,4 +339,5 @@ def make_telegram_channel(runtime: Runtime, *, poll_timeout: float = 10.0) -> Te
         webhook_url=url,
         webhook_secret=webhook_secret(settings) if url else None,
         poll_timeout=poll_timeout,
+        concurrency=settings.telegram_concurrency,
     )

@@ -33,8 +33,9 @@ T = TypeVar("T")
 class AiogramBackend:
     name = "aiogram"
 
-    def __init__(self, token: str, root: str) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(root))
+    def __init__(self, token: str, root: str, *, concurrency: int = 8) -> None:
+        self.concurrency = concurrency
+        session = AiohttpSession(api=TelegramAPIServer.from_base(root), limit=concurrency + 2)
         self.bot = Bot(token, session=session)
         self.dp = Dispatcher(disable_fsm=True)
         self.dp.update.outer_middleware(self._dispatch)
@@ -64,6 +65,7 @@ class AiogramBackend:
                 allowed_updates=tg.ALLOWED_UPDATES,
                 handle_signals=False,
                 close_bot_session=False,
+                tasks_concurrency_limit=self.concurrency,
             )
         )
 

@@ -33,16 +33,19 @@ T = TypeVar("T")
 class PtbBackend:
     name = "python-telegram-bot"
 
-    def __init__(self, token: str, root: str, *, polling: bool = True, poll_timeout: float = 10.0) -> None:
+    def __init__(
+        self, token: str, root: str, *, polling: bool = True, poll_timeout: float = 10.0, concurrency: int = 8
+    ) -> None:
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            # Updates run as tasks (the channel keeps each chat in order); replies need
-            # their own connections, or concurrent handlers queue for one.
-            .concurrent_updates(True)
-            .connection_pool_size(64)
+            # A few updates run at once (the channel keeps each chat in order), each with its
+            # own connection for replies. Not hundreds: httpcore scans its whole pool for
+            # every queued request, and at 256 updates that scan was most of the bot's CPU.
+            .concurrent_updates(concurrency)
+            .connection_pool_size(concurrency + 2)
             .pool_timeout(30.0)
             .get_updates_read_timeout(poll_timeout + 10.0)
         )
