@@ -45,7 +45,12 @@ _LOAD = (
     .select_from(_contacts.outerjoin(_states, _states.c.contact_id == _contacts.c.id))
     .where(_CONTACT_JOIN)
 )
-_NEW_CONTACT = insert(_contacts).returning(*_contacts.c)
+_NEW_CONTACT = {
+    # A first message from the same user handled by another process at the same moment
+    # inserts nothing here; that row is then loaded (see _load_or_create).
+    name: dml(_contacts).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(*_contacts.c)
+    for name, dml in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 _NEW_STATE = insert(_states)
 _LOG = insert(_log)
 
@@ -137,14 +142,16 @@ class TurnStore:
         self, row: Any, channel: str, external_id: str, *, language: str, now: datetime
     ) -> tuple[Contact, ConversationState, bool]:
         conn = self._connection()
-        created = row is None
+        created = False
         if row is None:
             values = {"channel": channel, "external_id": external_id, "language": language, "last_inbound_at": now}
-            row = (await conn.execute(_NEW_CONTACT, values)).mappings().one()
-            state_values = {"contact_id": row["id"], "step": None, "data": {}, "topic": None, "updated_at": now}
-            await conn.execute(_NEW_STATE, state_values)
-            state = ConversationState(**state_values)
-        elif row["state_updated_at"] is None:  # a contact without a state row (older data)
+            inserted = (await conn.execute(_NEW_CONTACT[conn.dialect.name], values)).mappings().first()
+            if inserted is None:
+                params = {"channel": channel, "external_id": external_id}
+                row = (await conn.execute(_LOAD, params)).mappings().one()
+            else:
+                row, created = inserted, True
+        if created or row["state_updated_at"] is None:  # new, or a contact without a state row
             state_values = {"contact_id": row["id"], "step": None, "data": {}, "topic": None, "updated_at": now}
             await conn.execute(_NEW_STATE, state_values)
             state = ConversationState(**state_values)

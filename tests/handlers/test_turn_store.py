@@ -58,3 +58,30 @@ async def test_a_dropped_database_connection_loses_no_message(engine, db_url: st
     async with engine.db.session() as session:
         rows = (await session.scalars(select(MessageLog.text).where(MessageLog.direction == "in"))).all()
     assert rows.count("makasih ya") == 1
+
+
+async def test_first_messages_of_one_user_in_two_processes_are_both_answered(db_url, cipher, matcher) -> None:
+    """Two processes (webhook mode behind a load balancer) get this new user's first two
+    messages at the same moment; both create the contact, one insert wins, both answer."""
+    import asyncio
+
+    from handlers.engine import Engine
+    from handlers.messages import IncomingMessage
+    from storage.db import Database
+
+    databases = [Database(db_url), Database(db_url)]
+    try:
+        engines = [Engine(db, cipher, matcher) for db in databases]
+        messages = [
+            IncomingMessage(channel="telegram", user_id="t3", text=text, update_id=f"race-{i}")
+            for i, text in enumerate(("halo", "berapa iuran minimal?"))
+        ]
+        first, second = await asyncio.gather(*(e.handle(m) for e, m in zip(engines, messages, strict=True)))
+        said = " ".join(r.text for r in first + second)
+        assert first and second and "gangguan" not in said
+        async with databases[0].session() as session:
+            contacts = (await session.scalars(select(Contact).where(Contact.external_id == "t3"))).all()
+        assert len(contacts) == 1
+    finally:
+        for db in databases:
+            await db.dispose()
