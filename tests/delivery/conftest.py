@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.channels.fake_telegram import FakeTelegram
+from tests.channels.fake_telegram_process import FakeTelegramProcess
 
 TOKEN = "123456:TEST-token"
 
@@ -57,3 +58,14 @@ def threaded_tg():  # type: ignore[no-untyped-def]
     server = ThreadedFake()
     yield server.fake
     server.close()
+
+
+@pytest.fixture
+def process_tg():  # type: ignore[no-untyped-def]
+    """The fake Bot API server in a child process: its arrival stamps are taken on an interpreter
+    the worker's CPU does not hold (see tests/channels/fake_telegram_process.py)."""
+    server = FakeTelegramProcess(TOKEN).start()
+    try:
+        yield server
+    finally:
+        server.close()

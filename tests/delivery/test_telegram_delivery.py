@@ -5,8 +5,6 @@ from __future__ import annotations
 import collections
 from datetime import UTC, datetime
 
-import pytest
-
 from bot.delivery import broadcasts
 from bot.delivery.ratelimit import ARRIVAL_MARGIN
 from storage.campaign_models import OPTED_OUT, QUIET_HOURS, SENT, SKIPPED, UNREACHABLE
@@ -17,16 +15,10 @@ from tests.delivery.helpers import T0, make_broadcast, max_in_window, rows, seed
 RATE = 200
 
 
-async def test_thousand_recipients_never_above_the_rate(db, threaded_tg) -> None:
-    if not db.url.startswith("sqlite"):
-        # Pacing does not depend on the database. On PostgreSQL, asyncpg's work on this process's
-        # GIL delays the in-process fake's arrival stamps by up to ~100 ms (CI saw 205 in 0.92 s),
-        # which measures the fake, not the pacer; the PostgreSQL delivery path is covered by the
-        # crash and two-worker tests.
-        pytest.skip("rate windows are measured on SQLite (see the comment)")
+async def test_thousand_recipients_never_above_the_rate(db, process_tg) -> None:
     await seed_contacts(db, 1000)
     bid = await make_broadcast(db)
-    fake_tg = threaded_tg
+    fake_tg = process_tg
     worker = make_worker(db, fake_tg, rate=RATE)
     await worker.start()
     try:
@@ -37,10 +29,15 @@ async def test_thousand_recipients_never_above_the_rate(db, threaded_tg) -> None
     per_chat = collections.Counter(c.params["chat_id"] for c in sends)
     assert len(per_chat) == 1000 and set(per_chat.values()) == {1}
     times = [c.at for c in sends]
-    # The fake stamps arrivals on a thread of this process, so under the GIL a stamp can lag by tens
-    # of milliseconds (two CI runs saw 208 in 1 s and 204 in 0.96 s). The pacer keeps its own margin
-    # (ARRIVAL_MARGIN); the stamps get the same again. Over the whole run the rate is exact:
-    assert max_in_window(times, 1.0 - 2 * ARRIVAL_MARGIN) <= RATE
+    # The fake runs in a process of its own: on a thread of this one, under the GIL, its arrival
+    # stamps waited for the worker and the database driver (asyncpg above all) by up to ~100 ms,
+    # and windows of 203-208 sends measured the fake, not the pacer. Its own process stamps a
+    # request when it arrives. The pacer keeps its own margin (ARRIVAL_MARGIN) between taking a
+    # token and the request arriving; the stamps get the same again, for loopback and scheduling.
+    window = 1.0 - 2 * ARRIVAL_MARGIN
+    most = max_in_window(times, window)
+    assert most <= RATE, f"{most} sends in a {window:.2f} s window"
+    # Over the whole run the rate is exact:
     elapsed = max(times) - min(times)
     assert elapsed >= (1000 - RATE) / RATE  # 1,000 sends at 200/s: the last can't come before 4 s
     states = collections.Counter(r.state for r in await rows(db, bid))
