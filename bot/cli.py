@@ -153,11 +153,16 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
         from sqlalchemy.exc import IntegrityError
 
         db = Database(settings.database_url)
+        name = " ".join(args.name.split())
         try:
             async with db.session() as session:
+                if await repo.staff_named(session, name) is not None:
+                    # The dashboard logs in by name: a second one would lock both out.
+                    print(f"error: a staff member is already called {name!r}; give a distinct name", file=sys.stderr)
+                    return -1
                 staff = await repo.add_staff(
                     session,
-                    name=args.name,
+                    name=name,
                     role=args.role,
                     telegram_id=args.telegram_id,
                     whatsapp_phone=phone,
@@ -175,7 +180,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     staff_id = asyncio.run(go())
     if staff_id < 0:
         return 1
-    print(f"added {args.role} {args.name!r} (id {staff_id})")
+    print(f"added {args.role} {' '.join(args.name.split())!r} (id {staff_id})")
     return 0
 
 

@@ -157,6 +157,12 @@ async def staff_for(session: AsyncSession, channel: str, external_id: str) -> St
     return staff
 
 
+async def staff_named(session: AsyncSession, name: str) -> Staff | None:
+    """A staff member (active or not) with exactly this name: names are the dashboard login."""
+    staff: Staff | None = await session.scalar(select(Staff).where(Staff.name == name).limit(1))
+    return staff
+
+
 async def add_staff(
     session: AsyncSession,
     *,

@@ -61,7 +61,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         except _Bad as exc:
             return await _render_list(ctx, 400, str(exc))
         async with dash.runtime.db.session() as session:
-            if await session.scalar(select(Staff.id).where(Staff.name == name)) is not None:
+            if await repo.staff_named(session, name) is not None:
                 taken = True
             else:
                 taken = False

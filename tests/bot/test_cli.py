@@ -56,6 +56,8 @@ def test_staff_add_and_bad_input(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "coordinator" in ok.stdout, ok.stderr
     dup = run(["staff", "add", "--name", "Rina 2", "--role", "coordinator", "--telegram-id", "42"], tmp_path)
     assert dup.returncode == 1 and "already" in dup.stderr
+    same_name = run(["staff", "add", "--name", " Rina ", "--role", "staff", "--telegram-id", "43"], tmp_path)
+    assert same_name.returncode == 1 and "already called 'Rina'" in same_name.stderr  # the dashboard login
     bad_area = run(["staff", "add", "--name", "X", "--role", "staff", "--area", "9999"], tmp_path)
     assert bad_area.returncode == 2 and "unknown area" in bad_area.stderr
     bad_role = run(["staff", "add", "--name", "X", "--role", "boss"], tmp_path)
