@@ -50,6 +50,9 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
         office_hours=settings.office_hours,
         telegram_username=settings.telegram_bot_username,
         whatsapp_number=settings.whatsapp_display_number,
+        reminder_days_before=settings.reminder_days_before,
+        reminder_hour=settings.reminder_hour,
+        whatsapp_daily_limit=settings.whatsapp_daily_limit,
     )
     return Runtime(settings, db, cipher, engine)
 

@@ -46,6 +46,9 @@ class Engine:
         office_hours: str | None = None,
         telegram_username: str | None = None,
         whatsapp_number: str | None = None,
+        reminder_days_before: int = 3,
+        reminder_hour: int = 9,
+        whatsapp_daily_limit: int = 250,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
@@ -56,6 +59,9 @@ class Engine:
             timezone,
             telegram_username=telegram_username,
             whatsapp_number=whatsapp_number,
+            reminder_days_before=reminder_days_before,
+            reminder_hour=reminder_hour,
+            whatsapp_daily_limit=whatsapp_daily_limit,
         )
         if office_hours:
             self.services.office_hours = office_hours

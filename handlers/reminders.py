@@ -14,16 +14,24 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from functools import cache
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import select, update
 
-from bot.delivery import reminders as rem
-from bot.delivery.settings import DeliverySettings
+from handlers.due_dates import contact_zone, next_fire, payment_period
 from handlers.text import keyword
 from handlers.turn import Turn
-from storage.campaign_models import PAID, QUEUED, SKIPPED, Broadcast, OutboxRow, Reminder, ReminderPayment, RsvpAnswer
+from storage.campaign_models import (
+    PAID,
+    QUEUED,
+    SKIPPED,
+    Broadcast,
+    OutboxRow,
+    Reminder,
+    ReminderPayment,
+    RsvpAnswer,
+)
 
 ASK_STEP = "reminder:day"
 ASK_WORDS = {"ingatkan saya", "ingatkan", "ingetin", "ingetin saya", "ingatkan bayar", "pengingat", "remind me", "reminder"}
@@ -32,11 +40,6 @@ PAID_WORDS = {"sudah bayar", "udah bayar", "sdh bayar", "dah bayar", "sudah diba
 STOP_WORDS = {"stop pengingat", "berhenti pengingat", "matikan pengingat", "stop reminder", "stop reminders"}
 _CANCEL = {"batal", "cancel", "gak jadi", "ga jadi", "tidak jadi", "nggak jadi", "/batal"}
 _DAY = re.compile(r"^(?:tgl|tanggal|tanggal\s+ke|day|the)?\s*(\d{1,2})(?:\s*(?:st|nd|rd|th))?$")
-
-
-@cache
-def _settings() -> DeliverySettings:
-    return DeliverySettings()
 
 
 def offer(turn: Turn) -> None:
@@ -108,12 +111,12 @@ async def _reminder(turn: Turn) -> Reminder | None:
 
 
 async def _save(turn: Turn, day: int) -> None:
-    s = _settings()
+    s = turn.services
     turn.state.step = None
     turn.intent = "reminder_set"
-    zone = rem.zone_of(turn.contact, turn.services.timezone)
+    zone = _zone(turn)
     now = _aware(turn.now)
-    nxt = rem.next_fire(now, day, zone, s.reminder_days_before, s.reminder_hour)
+    nxt = next_fire(now, day, zone, s.reminder_days_before, s.reminder_hour)
     reminder = await _reminder(turn)
     if reminder is None:
         reminder = Reminder(contact_id=turn.contact.id, day_of_month=day)
@@ -132,8 +135,8 @@ async def paid(turn: Turn) -> None:
     if reminder is None or not reminder.active:
         turn.say("reminder_paid_no_reminder", buttons=[turn.button("reminder_yes", "rem:ask")])
         return
-    local = _aware(turn.now).astimezone(rem.zone_of(turn.contact, turn.services.timezone)).date()
-    period = rem.payment_period(local, reminder.day_of_month, _settings().reminder_days_before)
+    local = _aware(turn.now).astimezone(_zone(turn)).date()
+    period = payment_period(local, reminder.day_of_month, turn.services.reminder_days_before)
     known = await turn.session.scalar(
         select(ReminderPayment.id).where(ReminderPayment.reminder_id == reminder.id, ReminderPayment.period == period)
     )
@@ -178,6 +181,10 @@ async def _rsvp(turn: Turn, rest: str) -> None:
     else:
         row.answer, row.answered_at = answer, turn.now
     turn.say("rsvp_thanks", answer=answer, changed=row is not None)
+
+
+def _zone(turn: Turn) -> ZoneInfo:
+    return contact_zone(turn.contact.timezone, turn.contact.region_code, turn.services.timezone)
 
 
 def _aware(value: datetime) -> datetime:

@@ -20,10 +20,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from content import regions
-from handlers import occupations
+from handlers import lead_form, occupations
 from handlers.messages import Button
 from handlers.text import keyword
-from handlers import lead_form
 from handlers.turn import Turn
 from storage import repositories as repo
 from storage.models import Contact, Lead, LeadEvent, Staff
@@ -356,7 +355,8 @@ async def _show_preview(turn: Turn, draft: dict[str, Any], area: str | None) -> 
     try:
         p = await broadcasts.preview(
             turn.session, turn.services.renderer, segment=segment, channels=channels, template=draft.get("template"),
-            text=draft.get("text"), variables=draft.get("variables") or {}, now=turn.now, daily_limit=_daily_limit(),
+            text=draft.get("text"), variables=draft.get("variables") or {}, now=turn.now,
+            daily_limit=turn.services.whatsapp_daily_limit,
         )  # fmt: skip
     except Exception as exc:  # a template variable it cannot use, most often
         _broadcast_end(turn)
@@ -471,12 +471,6 @@ def _date_typed(text: str) -> date | None:
         except ValueError:
             continue
     return None
-
-
-def _daily_limit() -> int:
-    from bot.delivery.settings import DeliverySettings
-
-    return DeliverySettings().whatsapp_daily_limit
 
 
 # -- helpers ----------------------------------------------------------------------------------

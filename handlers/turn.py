@@ -27,6 +27,9 @@ class Services:
     office_hours: str = "Senin-Jumat 08.00-16.00"  # when a callback can be expected (BPU_OFFICE_HOURS)
     telegram_username: str | None = None  # for invitation links (TELEGRAM_BOT_USERNAME)
     whatsapp_number: str | None = None  # for click-to-chat links (WHATSAPP_DISPLAY_NUMBER)
+    reminder_days_before: int = 3  # BPU_REMINDER_DAYS_BEFORE
+    reminder_hour: int = 9  # BPU_REMINDER_HOUR, local time
+    whatsapp_daily_limit: int = 250  # WHATSAPP_DAILY_LIMIT, for a staff broadcast's estimate
 
 
 @dataclass(slots=True)

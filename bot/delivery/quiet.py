@@ -3,27 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
-
-from content.regions import timezone_for
-
-
-@cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def contact_zone(timezone: str | None, region_code: str | None, default: str) -> ZoneInfo:
-    """The contact's zone: the one stored with them, else their region's, else BPU_TIMEZONE."""
-    if timezone:
-        try:
-            return _zone(timezone)
-        except (KeyError, ValueError):
-            pass
-    if region_code:
-        return _zone(timezone_for(region_code))
-    return _zone(default)
 
 
 def in_quiet_hours(local: datetime, quiet: tuple[int, int]) -> bool:

@@ -37,13 +37,15 @@ from sqlalchemy import select
 from bot.channels.whatsapp_window import can_send_free_form
 from bot.delivery import digest, outbox
 from bot.delivery import reminders as rem
-from bot.delivery.quiet import contact_zone, next_allowed
+from bot.delivery.quiet import next_allowed
 from bot.delivery.ratelimit import ChatSpacing, Pacer
 from bot.delivery.senders import FAILED as S_FAILED
 from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
-from bot.delivery.senders import OK, RETRY, UNREACHABLE as S_UNREACHABLE, Job, Result, Sender
+from bot.delivery.senders import OK, RETRY, Job, Result, Sender
+from bot.delivery.senders import UNREACHABLE as S_UNREACHABLE
 from bot.delivery.settings import DeliverySettings
 from content.render import Renderer
+from handlers.due_dates import contact_zone
 from handlers.messages import Button
 from storage.campaign_models import (
     CANCELLED,

@@ -11,9 +11,9 @@ from content.render import Renderer
 from handlers.handover import request_callback
 from handlers.messages import IncomingMessage
 from handlers.turn import Services, Turn
-from storage.turns import TurnStore
 from storage import repositories as repo
 from storage.dashboard_models import CallbackRequest
+from storage.turns import TurnStore
 from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead, add_staff, csrf_of, login
 
 

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.delivery import reminders as rem
+from handlers import due_dates
 from handlers import reminders as conv
 from handlers.messages import IncomingMessage, Kind
-from handlers.turn import Services, Turn
-from storage.turns import TurnStore
+from handlers.turn import Turn
 from storage import repositories as repo
 from storage.campaign_models import OutboxRow, Reminder, ReminderPayment, RsvpAnswer
+from storage.turns import TurnStore
 from tests.delivery.helpers import make_broadcast
 
 WIT = ZoneInfo("Asia/Jayapura")
@@ -22,16 +23,16 @@ WIT = ZoneInfo("Asia/Jayapura")
 def test_fire_dates_across_a_month_boundary() -> None:
     # Pays on the 2nd; 3 days before = 29 November (30-day month); 09:00 WIT = 00:00 UTC.
     after = datetime(2026, 11, 20, tzinfo=UTC)
-    f = rem.next_fire(after, 2, WIT, 3, 9)
+    f = due_dates.next_fire(after, 2, WIT, 3, 9)
     assert (f.stage, f.due, f.at) == ("before", date(2026, 12, 2), datetime(2026, 11, 29, 0, 0, tzinfo=UTC))
-    f2 = rem.next_fire(f.at, 2, WIT, 3, 9)
+    f2 = due_dates.next_fire(f.at, 2, WIT, 3, 9)
     assert (f2.stage, f2.due, f2.at.astimezone(WIT).date()) == ("due", date(2026, 12, 2), date(2026, 12, 2))
     # The 31st in February is its last day; 3 days before is 25 February.
-    f3 = rem.next_fire(datetime(2027, 2, 1, tzinfo=UTC), 31, WIT, 3, 9)
+    f3 = due_dates.next_fire(datetime(2027, 2, 1, tzinfo=UTC), 31, WIT, 3, 9)
     assert (f3.due, f3.at.astimezone(WIT).date()) == (date(2027, 2, 28), date(2027, 2, 25))
-    assert rem.payment_period(date(2026, 11, 30), 2, 3) == "2026-12"
-    assert rem.payment_period(date(2026, 12, 5), 2, 3) == "2026-12"
-    assert rem.payment_period(date(2026, 12, 1), 20, 3) == "2026-11"
+    assert due_dates.payment_period(date(2026, 11, 30), 2, 3) == "2026-12"
+    assert due_dates.payment_period(date(2026, 12, 5), 2, 3) == "2026-12"
+    assert due_dates.payment_period(date(2026, 12, 1), 20, 3) == "2026-11"
 
 
 async def _turn(db_session, engine, contact, text="", payload=None, now=None):  # type: ignore[no-untyped-def]

@@ -169,9 +169,7 @@ async def _wa_contacts(engine: Any, n: int, region: str) -> None:
         )
 
 
-async def test_broadcast_template_area_preview_confirm(engine: Any, seeded: dict[str, int],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("WHATSAPP_DAILY_LIMIT", "250")
+async def test_broadcast_template_area_preview_confirm(engine: Any, seeded: dict[str, int]) -> None:
     await _wa_contacts(engine, 5, "3673")  # Kota Serang, never wrote: outside the 24-hour window
     await _wa_contacts(engine, 2, "3672")
     petugas = _chat(engine, "103")

@@ -1,0 +1,90 @@
+"""When a monthly contribution falls due, and the zone a worker's dates are in.
+
+Pure date logic, shared by the conversation (handlers/reminders.py: "ingatkan saya", "sudah
+bayar") and the delivery side (bot/delivery/reminders.py: the periodic tick).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from content.regions import timezone_for
+
+BEFORE, DUE = "before", "due"
+
+
+def due_in(year: int, month: int, day: int) -> date:
+    """The due date in a month: the day, or the month's last day when it is shorter."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def add_months(year: int, month: int, n: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + n
+    return index // 12, index % 12 + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    at: datetime  # UTC
+    stage: str
+    due: date
+
+
+def fires_from(local_day: date, day: int, days_before: int) -> list[tuple[date, str, date]]:
+    """(fire date, stage, due date) for the due dates from the month before `local_day` on, in order."""
+    out = []
+    for n in range(-1, 3):
+        y, m = add_months(local_day.year, local_day.month, n)
+        due = due_in(y, m, day)
+        if days_before > 0:
+            out.append((due - timedelta(days=days_before), BEFORE, due))
+        out.append((due, DUE, due))
+    return sorted(out)
+
+
+def next_fire(after: datetime, day: int, zone: ZoneInfo, days_before: int, hour: int) -> Fire:
+    """The first reminder strictly after the instant `after`."""
+    local_day = after.astimezone(zone).date()
+    for fire_day, stage, due in fires_from(local_day, day, days_before):
+        at = datetime.combine(fire_day, time(hour), tzinfo=zone).astimezone(UTC)
+        if at > after:
+            return Fire(at, stage, due)
+    raise AssertionError("a month always has a due date")
+
+
+def payment_period(today: date, day: int, days_before: int) -> str:
+    """The month a "sudah bayar" said today is for: the coming due date when its reminders have
+    started (within `days_before` days), else the due date just past."""
+    for n in (0, 1):
+        y, m = add_months(today.year, today.month, n)
+        due = due_in(y, m, day)
+        if due >= today:
+            if (due - today).days <= days_before:
+                return due.strftime("%Y-%m")
+            break
+    y, m = today.year, today.month
+    due = due_in(y, m, day)
+    if due > today:
+        y, m = add_months(y, m, -1)
+    return date(y, m, 1).strftime("%Y-%m")
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def contact_zone(timezone: str | None, region_code: str | None, default: str) -> ZoneInfo:
+    """The contact's zone: the one stored with them, else their region's, else BPU_TIMEZONE."""
+    if timezone:
+        try:
+            return _zone(timezone)
+        except (KeyError, ValueError):
+            pass
+    if region_code:
+        return _zone(timezone_for(region_code))
+    return _zone(default)
