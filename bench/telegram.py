@@ -17,7 +17,7 @@ for the same replies, which isolates what our engine and adapter add.
 
 Modes:
   default         the fake Bot API server, the update injection and the timing run in a child
-                  process (`python -m bench.telegram_fake`, see there); the bot under test runs
+                  process (`python -m bench._telegram_fake`, see there); the bot under test runs
                   alone in this process. This is the default because in production the Bot API
                   is not in our process: sharing one event loop and one core (the GIL) with the
                   fake charges the fake's CPU, and its scheduling, to the bot under test, and not
@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.telegram_fake import ROUND_TIMEOUT, run_round
+from bench._telegram_fake import ROUND_TIMEOUT, run_round
 from tests.channels.fake_telegram import FakeTelegram
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ class _SameProcess:
 class _ChildProcess:
     """The fake, the injection and the timing in a child process, driven by JSON lines.
 
-    A plain subprocess running `python -m bench.telegram_fake` rather than multiprocessing
+    A plain subprocess running `python -m bench._telegram_fake` rather than multiprocessing
     with "spawn": the pipes are asyncio streams here, so waiting for the child costs this event
     loop (the bot's) nothing (a multiprocessing Connection blocks, and would need a thread in
     the process we measure); nothing is pickled and this module is not re-imported as
@@ -139,7 +139,7 @@ class _ChildProcess:
     @classmethod
     async def start(cls) -> _ChildProcess:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.telegram_fake",
+            sys.executable, "-m", "bench._telegram_fake",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=_ROOT,
             limit=64 * 1024 * 1024,  # a round's latencies come back in one line
         )  # fmt: skip
@@ -156,10 +156,10 @@ class _ChildProcess:
         assert self.process.stdout is not None
         line = await self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"bench.telegram_fake exited (status {await self.process.wait()})")
+            raise RuntimeError(f"bench._telegram_fake exited (status {await self.process.wait()})")
         message: dict[str, Any] = json.loads(line)
         if "error" in message:
-            raise RuntimeError(f"bench.telegram_fake: {message['error']}")
+            raise RuntimeError(f"bench._telegram_fake: {message['error']}")
         return message
 
     async def _send(self, message: dict[str, Any]) -> None:

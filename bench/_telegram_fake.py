@@ -1,7 +1,8 @@
 """The load side of bench/telegram.py: the fake Bot API server, update injection and timing.
 
-`bench.telegram` starts this module as a child process (`python -m bench.telegram_fake`) so
-that the fake server's CPU is not charged to the bot under test. It speaks line-delimited
+`bench.telegram` starts this module as a child process (`python -m bench._telegram_fake`) so
+that the fake server's CPU is not charged to the bot under test (the leading underscore keeps
+it out of `make bench`, which runs every other module here). It speaks line-delimited
 JSON: the first line it writes is `{"root": ..., "token": ...}`; then, for each command read
 from stdin, one reply line on stdout:
 
