@@ -119,16 +119,18 @@ def _nav(turn: Turn, back: bool = True) -> list[Button]:
 
 def prompt(turn: Turn, step: str) -> None:
     form = _form(turn)
+    # Filled in by a coordinator in person: the prompts speak of the worker ("peserta"), not to them.
+    in_person = _field_entry(turn) is not None
     if step == "consent":
         turn.say(
             "form_consent_in_person" if _field_entry(turn) else "form_consent",
             buttons=[turn.button("agree", "f:consent:yes"), turn.button("disagree", "f:consent:no")],
         )
     elif step in ("name", "nik", "dob"):
-        turn.say(f"form_{step}", buttons=_nav(turn, back=step != "name" or not _consented_here(turn)))
+        turn.say(f"form_{step}", in_person=in_person, buttons=_nav(turn, back=step != "name" or not _consented_here(turn)))
     elif step == "phone":
         buttons = []
-        own = _field_entry(turn) is None  # in person, the chat's own number is the coordinator's
+        own = not in_person  # in person, the chat's own number is the coordinator's
         if turn.msg.phone_hint and own:
             buttons.append(turn.button("use_this_number", "f:phone:hint"))
         turn.say(
@@ -136,11 +138,12 @@ def prompt(turn: Turn, step: str) -> None:
             has_hint=bool(turn.msg.phone_hint) and own,
             hint=mask_phone(turn.msg.phone_hint or ""),
             request_phone=own,
+            in_person=in_person,
             buttons=buttons + _nav(turn),
         )
     elif step == "kabkota":
         buttons = [Button(r.name, f"f:kabkota:{r.code}") for r in regions.outreach_kabkota()]
-        turn.say("form_kabkota", buttons=buttons + _nav(turn))
+        turn.say("form_kabkota", in_person=in_person, buttons=buttons + _nav(turn))
     elif step == "kecamatan":
         kabkota = regions.get(form["kabkota"])
         options = regions.kecamatan_of(form["kabkota"])
@@ -149,7 +152,7 @@ def prompt(turn: Turn, step: str) -> None:
     elif step == "occupation":
         buttons = [Button(occupations.label(c["key"], turn.lang) or c["key"], f"f:occupation:{c['key']}")
                    for c in occupations.categories()]  # fmt: skip
-        turn.say("form_occupation", buttons=buttons + _nav(turn))
+        turn.say("form_occupation", in_person=in_person, buttons=buttons + _nav(turn))
     elif step == "income":
         amounts = (1_000_000, 1_500_000, 2_000_000, 3_000_000)
         buttons = [Button(_rp(a), f"f:income:{a}") for a in amounts]
@@ -159,6 +162,7 @@ def prompt(turn: Turn, step: str) -> None:
         three = calculator.contribution(form["income"], 3)
         turn.say(
             "form_programmes",
+            in_person=in_person,
             two=two,
             three=three,
             buttons=[turn.button("programmes_2", "f:programmes:2"), turn.button("programmes_3", "f:programmes:3"),
@@ -166,7 +170,7 @@ def prompt(turn: Turn, step: str) -> None:
         )  # fmt: skip
     elif step == "continue":
         buttons = [turn.button(f"continue_{o}", f"f:continue:{o}") for o in CONTINUE_OPTIONS]
-        turn.say("form_continue", buttons=buttons + _nav(turn))
+        turn.say("form_continue", in_person=in_person, buttons=buttons + _nav(turn))
     elif step == "summary":
         _summary(turn)
 
@@ -427,6 +431,7 @@ def _summary(turn: Turn) -> None:
     turn.save_data(form_editing=False)
     turn.say(
         "form_summary",
+        in_person=_field_entry(turn) is not None,
         name=form["name"],
         nik=mask_nik(nik),
         dob=date.fromisoformat(form["dob"]),

@@ -36,6 +36,7 @@ def _sample_context(dash: Dashboard) -> dict[str, Any]:
         kabkota="Kota Serang",
         has_hint=False,
         hint="",
+        in_person=False,
         continue_via="visit",
         occupation=occupations.label("transport", "id"),
         occupation_known=True,

@@ -11,19 +11,31 @@ from tests.factories import Chat
 
 
 async def fill(chat: Chat) -> None:
+    # The coordinator types for the worker: the prompts speak of "peserta", never "-mu" / "kamu".
     await chat.press("Setuju")
-    await chat.say("Asep Saepudin")
-    await chat.say("3604011203800007")
-    await chat.say("12-03-1980")
+    prompts = [chat.text]
+    for answer in ("Asep Saepudin", "3604011203800007", "12-03-1980"):
+        await chat.say(answer)
+        prompts.append(chat.text)
     assert "Pakai nomor ini" not in chat.labels()  # the chat's own number is the coordinator's
     await chat.say("0813 1111 2222")
+    prompts.append(chat.text)
     await chat.press("Kab. Serang")
     await chat.say("cinangka")
+    prompts.append(chat.text)
     await chat.press("Nelayan")
     await chat.say("1 juta")
+    prompts.append(chat.text)
     await chat.press("2 program")
+    prompts.append(chat.text)
     await chat.press("Didatangi")
-    assert "Asep Saepudin" in chat.text
+    assert "Asep Saepudin" in chat.text and "data peserta" in chat.text
+    prompts.append(chat.text)
+    said = "\n".join(prompts)
+    for asked in ("nama lengkap* peserta", "NIK* peserta", "tanggal lahir* peserta", "nomor HP* peserta",
+                  "Peserta tinggal", "pekerjaan* peserta", "Peserta mau ikut", "bagaimana peserta"):  # fmt: skip
+        assert asked in said, asked
+    assert "mu?" not in said and "kamu" not in said.lower()
     await chat.press("Kirim")
 
 
