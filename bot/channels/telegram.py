@@ -108,8 +108,11 @@ class TelegramChannel:
         self._started = True
 
     async def stop(self) -> None:
-        await self.backend.shutdown()  # polling stops first: no new updates come in
+        # No new updates, then the ones under way finish their replies, then the connections
+        # close: a restart loses no bubble of an answer being sent.
+        await self.backend.stop_receiving()
         await self.drain()
+        await self.backend.shutdown()
         self._started = False
 
     def describe(self) -> str:

@@ -72,13 +72,16 @@ class AiogramBackend:
     async def feed(self, raw: dict[str, Any]) -> None:
         await self.dp.feed_raw_update(self.bot, raw)
 
-    async def shutdown(self) -> None:
+    async def stop_receiving(self) -> None:
         if self._polling is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
             self._polling = None
+
+    async def shutdown(self) -> None:
+        await self.stop_receiving()
         if not self._closed:
             self._closed = True
             await self.bot.session.close()

@@ -336,6 +336,8 @@ class TelegramBackend(Protocol):
 
     async def feed(self, raw: dict[str, Any]) -> None: ...  # a webhook update, through the library
 
+    async def stop_receiving(self) -> None: ...  # stop polling; sending still works; safe twice
+
     async def shutdown(self) -> None: ...  # stop polling, close connections; safe twice
 
     async def send_message(self, chat_id: int, text: str, markup: Markup) -> int: ...

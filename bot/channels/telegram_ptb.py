@@ -82,14 +82,17 @@ class PtbBackend:
     async def feed(self, raw: dict[str, Any]) -> None:
         await self.app.process_update(Update.de_json(raw, self.app.bot))
 
+    async def stop_receiving(self) -> None:
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()  # waits for the handlers it started (polling)
+
     async def shutdown(self) -> None:
         if not self._initialized:
             return
         self._initialized = False
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
+        await self.stop_receiving()
         with contextlib.suppress(ptb_error.TelegramError):
             await self.app.shutdown()
 

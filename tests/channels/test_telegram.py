@@ -342,6 +342,23 @@ async def test_flood_control_waits_and_retries(tg: TelegramDriver) -> None:
     assert [c.status for c in tg.fake.calls_of("sendMessage")][:2] == [429, 200]
 
 
+async def test_stopping_finishes_the_replies_under_way(tg: TelegramDriver) -> None:
+    """A restart while a reply is being sent (here: waiting out a 429) loses no bubble: the
+    channel stops taking updates, lets those under way finish, and only then closes."""
+    chat = tg.uid("st")
+    tg.fake.fail("sendMessage", 429, retry_after=1, chat_id=chat)
+    await tg.fake.inject(tg.message("st", text="halo"))
+    for _ in range(500):
+        if tg.fake.calls_of("sendMessage"):
+            break
+        await asyncio.sleep(0.01)
+    assert tg.fake.calls_of("sendMessage"), "the reply never started"
+    await tg.channel.stop()
+    sent = tg.fake.messages_to(chat)
+    assert len(sent) == 3 and "BPJS Ketenagakerjaan" in sent[0].text
+    assert tg.channel.stats.send_failures == 0
+
+
 async def test_staff_commands(tg: TelegramDriver) -> None:
     await contract.scenario_lead_form(tg, user="worker")  # a lead in Kota Serang (3673)
     async with tg.runtime.db.session() as session:
