@@ -6,6 +6,10 @@ cost about 5 ms of CPU per message on PostgreSQL (unit of work, statement genera
 session per message); as Core statements built once it costs about a third of that, and
 the bot's throughput is bounded by exactly this CPU (bench/telegram.py).
 
+On PostgreSQL a message takes two statements besides BEGIN and COMMIT: one records the update
+and loads the contact (a first contact adds one that creates it), one writes what changed and
+the log; on SQLite, where a statement costs no round trip, plain statements do the same.
+
 Handlers still see ORM objects: the contact and its state are detached instances built
 from the loaded row. A handler that needs more (the lead form, staff commands, deleting a
 contact) asks the turn for its session; that session is opened on this same connection and
@@ -21,7 +25,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, literal, select, update
+from sqlalchemy import Table, and_, bindparam, exists, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -88,6 +92,49 @@ def _open_in_one_statement() -> Any:
 _OPEN_PG = _open_in_one_statement()
 
 
+def _create_in_one_statement() -> Any:
+    """PostgreSQL: a first contact and its empty state in one round trip; no row when another
+    process created the contact at the same moment."""
+    values = {name: bindparam(name) for name in ("channel", "external_id", "language", "last_inbound_at", "created_at")}
+    contact = (
+        pg_insert(_contacts)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(*_contacts.c)
+        .cte("new_contact")
+    )
+    state = insert(_states).from_select(
+        ["contact_id", "data", "updated_at"],
+        select(contact.c.id, bindparam("data", type_=_states.c.data.type), bindparam("created_at")),
+    )
+    return select(contact).add_cte(state.cte("new_state"))
+
+
+_CREATE_PG = _create_in_one_statement()
+
+
+@cache
+def _finish_pg(contact_fields: tuple[str, ...], state_fields: tuple[str, ...]) -> Any:
+    """PostgreSQL: what the turn changed and its message log in one round trip (data-modifying
+    CTEs), built once per set of changed fields. The names come from our own tables."""
+    ctes = []
+    binds = [bindparam(f"c_{name}", type_=_contacts.c[name].type) for name in contact_fields]
+    binds += [bindparam(f"s_{name}", type_=_states.c[name].type) for name in state_fields]
+    if contact_fields:
+        sets = ", ".join(f"{name} = :c_{name}" for name in contact_fields)
+        ctes.append(f"touched_contact AS (UPDATE contacts SET {sets} WHERE id = CAST(:pk AS INTEGER))")
+    if state_fields:
+        sets = ", ".join([f"{name} = :s_{name}" for name in state_fields] + ["updated_at = :now"])
+        ctes.append(f"touched_state AS (UPDATE conversation_states SET {sets} WHERE contact_id = CAST(:pk AS INTEGER))")
+    log = (
+        "INSERT INTO message_log (contact_id, direction, text, intent, created_at) "
+        "SELECT CAST(:pk AS INTEGER), u.direction, u.text, u.intent, CAST(:now AS TIMESTAMP WITH TIME ZONE) "
+        "FROM unnest(CAST(:directions AS VARCHAR[]), CAST(:texts AS TEXT[]), CAST(:intents AS VARCHAR[])) "
+        "AS u(direction, text, intent)"
+    )
+    return text((f"WITH {', '.join(ctes)} " if ctes else "") + log).bindparams(*binds)
+
+
 @cache
 def _update_statement(table: Table, key: str, fields: tuple[str, ...]) -> Any:
     """UPDATE table SET <fields> WHERE <key> = :pk, built once per set of changed fields."""
@@ -143,17 +190,25 @@ class TurnStore:
     ) -> tuple[Contact, ConversationState, bool]:
         conn = self._connection()
         created = False
+        state_made = False
         if row is None:
             values = {"channel": channel, "external_id": external_id, "language": language, "last_inbound_at": now}
-            inserted = (await conn.execute(_NEW_CONTACT[conn.dialect.name], values)).mappings().first()
+            if conn.dialect.name == "postgresql":
+                values |= {"created_at": utcnow(), "data": {}}
+                inserted = (await conn.execute(_CREATE_PG, values)).mappings().first()
+                state_made = True
+            else:
+                inserted = (await conn.execute(_NEW_CONTACT[conn.dialect.name], values)).mappings().first()
             if inserted is None:
                 params = {"channel": channel, "external_id": external_id}
                 row = (await conn.execute(_LOAD, params)).mappings().one()
+                state_made = False
             else:
                 row, created = inserted, True
         if created or row["state_updated_at"] is None:  # new, or a contact without a state row
             state_values = {"contact_id": row["id"], "step": None, "data": {}, "topic": None, "updated_at": now}
-            await conn.execute(_NEW_STATE, state_values)
+            if not state_made:
+                await conn.execute(_NEW_STATE, state_values)
             state = ConversationState(**state_values)
         else:
             state = ConversationState(
@@ -182,10 +237,13 @@ class TurnStore:
 
     async def finish(self, log_rows: Sequence[dict[str, Any]]) -> None:
         """Write what the turn changed, and its message log rows."""
-        if self._session is not None:
-            await self._session.flush()  # the ORM tracks the attached contact and state
-        elif self._contact is not None and self._state is not None:
+        if self._session is None and self._contact is not None and self._state is not None:
+            if self._connection().dialect.name == "postgresql":
+                await self._finish_in_one_statement(self._contact, self._state, log_rows)
+                return
             await self._write_changes(self._contact, self._state)
+        elif self._session is not None:
+            await self._session.flush()  # the ORM tracks the attached contact and state
         if log_rows:
             now = utcnow()
             rows = [{"intent": None, "created_at": now, **row} for row in log_rows]
@@ -198,13 +256,37 @@ class TurnStore:
         if self._session is not None and self.conn is not None:
             await self._session.close()  # joined to our transaction: closing it commits nothing
 
+    def _changes(self, contact: Contact, state: ConversationState) -> tuple[dict[str, Any], dict[str, Any]]:
+        return (
+            {n: v for n in CONTACT_FIELDS if (v := getattr(contact, n)) != self._before[n]},
+            {n: v for n in STATE_FIELDS if (v := getattr(state, n)) != self._state_before[n]},
+        )
+
+    async def _finish_in_one_statement(
+        self, contact: Contact, state: ConversationState, log_rows: Sequence[dict[str, Any]]
+    ) -> None:
+        contact_changes, state_changes = self._changes(contact, state)
+        if not (contact_changes or state_changes or log_rows):
+            return
+        assert all(row["contact_id"] == contact.id for row in log_rows)
+        statement = _finish_pg(tuple(sorted(contact_changes)), tuple(sorted(state_changes)))
+        params: dict[str, Any] = {
+            "pk": contact.id,
+            "now": utcnow(),
+            "directions": [row["direction"] for row in log_rows],
+            "texts": [row["text"] for row in log_rows],
+            "intents": [row.get("intent") for row in log_rows],
+        }
+        params |= {f"c_{n}": v for n, v in contact_changes.items()}
+        params |= {f"s_{n}": v for n, v in state_changes.items()}
+        await self._connection().execute(statement, params)
+
     async def _write_changes(self, contact: Contact, state: ConversationState) -> None:
         conn = self._connection()
-        changed = {n: v for n in CONTACT_FIELDS if (v := getattr(contact, n)) != self._before[n]}
-        if changed:
-            statement = _update_statement(_contacts, "id", tuple(sorted(changed)))
-            await conn.execute(statement, {"pk": contact.id, **{f"new_{n}": v for n, v in changed.items()}})
-        changed = {n: v for n in STATE_FIELDS if (v := getattr(state, n)) != self._state_before[n]}
+        contact_changes, changed = self._changes(contact, state)
+        if contact_changes:
+            statement = _update_statement(_contacts, "id", tuple(sorted(contact_changes)))
+            await conn.execute(statement, {"pk": contact.id, **{f"new_{n}": v for n, v in contact_changes.items()}})
         if changed:
             statement = _update_statement(_states, "contact_id", tuple(sorted(changed)))
             await conn.execute(statement, {"pk": state.contact_id, **{f"new_{n}": v for n, v in changed.items()}})
