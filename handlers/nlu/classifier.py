@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -34,14 +35,33 @@ _NOT_TOPICS = frozenset({"greet", "thanks_bye", "out_of_scope"})
 _MODEL_CODE = ("features.py", "normalize.py", "training.py", "model.py", "resources.py")
 
 
+# Short messages repeat across workers ("halo", "makasih", "iya", "menu"): their predictions are
+# kept, the most recent RECENT_SIZE of them. Long ones rarely repeat and may carry personal data.
+RECENT_LENGTH = 40
+RECENT_SIZE = 4096
+
+
 class IntentClassifier:
     """Implements `IntentMatcher`."""
 
     def __init__(self, model: LinearModel, lexicon: Lexicon) -> None:
         self._model = model
         self._normalize = Normalizer(lexicon, model.vocabulary)
+        self._recent: OrderedDict[str, Prediction] = OrderedDict()
 
     def predict(self, text: str) -> Prediction:
+        keep = isinstance(text, str) and len(text) <= RECENT_LENGTH
+        if keep and (known := self._recent.get(text)) is not None:
+            self._recent.move_to_end(text)
+            return known
+        prediction = self._predict(text)
+        if keep:
+            self._recent[text] = prediction
+            if len(self._recent) > RECENT_SIZE:
+                self._recent.popitem(last=False)
+        return prediction
+
+    def _predict(self, text: str) -> Prediction:
         # The engine calls this on every message; whatever a message contains, a crash here
         # would lose the worker's turn, so any failure becomes "not understood".
         try:

@@ -138,3 +138,23 @@ def test_corrupt_cache_is_retrained(tmp_path, monkeypatch) -> None:
         assert LinearModel.load(path).classes  # rewritten
     finally:
         clf.load_default.cache_clear()
+
+
+def test_short_messages_are_remembered_and_the_memory_is_bounded(
+    classifier: IntentClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clf, "RECENT_SIZE", 3)
+    fresh = IntentClassifier(classifier._model, load_lexicon())
+    computed: list[str] = []
+    real = fresh._predict
+    monkeypatch.setattr(fresh, "_predict", lambda text: computed.append(text) or real(text))
+    first = fresh.predict("halo")
+    assert fresh.predict("halo") == first and computed == ["halo"]  # the second one is remembered
+    long = "saya mau tanya soal iuran bulanan untuk ojek online di serang"
+    fresh.predict(long)
+    fresh.predict(long)
+    assert computed.count(long) == 2  # long messages are not kept (rarely repeated, may be personal)
+    for text in ("a", "b", "c"):
+        fresh.predict(text)
+    fresh.predict("halo")
+    assert computed.count("halo") == 2  # pushed out by three newer ones: at most RECENT_SIZE kept
