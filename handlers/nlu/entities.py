@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 
 from handlers.nlu.normalize import MAX_CHARS, default_normalizer
 from handlers.nlu.resources import CONTENT_DIR, load_numbers, read_yaml
+
+SHORT = 40  # characters: messages this short repeat across workers ("sy ojol", "2 juta", "halo")
+
+
+T = TypeVar("T")
+
+
+def _remember_short(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """Keep the answers for the last 4,096 short messages; long ones rarely repeat and may be personal."""
+    remembered = lru_cache(maxsize=4096)(parse)
+
+    @wraps(parse)
+    def parse_text(text: str) -> T:
+        return remembered(text) if isinstance(text, str) and len(text) <= SHORT else parse(text)
+
+    return parse_text
+
 
 # ---------------------------------------------------------------- money
 
@@ -132,6 +150,7 @@ def _plain_amount(token: str | None, value: float) -> bool:
     return value == int(value)
 
 
+@_remember_short
 def parse_money(text: str) -> int | None:
     """The first amount of rupiah in `text`: "1,5 jt", "Rp 2.000.000", "dua juta", "500rb" -> int."""
     if not isinstance(text, str):
@@ -154,6 +173,7 @@ _ALL = re.compile(r"\b(?:semua|semuanya|lengkap|komplit|full|sekalian semua)\b")
 _MINIMUM = re.compile(r"\b(?:minimal|minimum|termurah|paling murah|dasar|yang wajib|wajib saja|wajibnya)\b")
 
 
+@_remember_short
 def parse_programmes(text: str) -> int | None:
     """2 (JKK + JKM) or 3 (with JHT) when the message says which: "3 program", "plus jht", "jkk jkm saja"."""
     if not isinstance(text, str):
@@ -198,6 +218,7 @@ def _occupation_phrases() -> tuple[tuple[tuple[str, ...], str], ...]:
     return tuple(sorted(((p, k) for p, k in phrases.items() if p), key=lambda pk: -len(pk[0])))
 
 
+@_remember_short
 def parse_occupation(text: str) -> str | None:
     """The occupation category key (content/occupations.yaml) a message names: "sy ojol" -> "transport"."""
     if not isinstance(text, str):
