@@ -25,7 +25,20 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, literal, select, text, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -56,6 +69,7 @@ _NEW_CONTACT = {
     for name, dml in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 _NEW_STATE = insert(_states)
+_STATE_ROW = ("contact_id", "step", "data", "topic", "updated_at")
 _LOG = insert(_log)
 
 
@@ -78,15 +92,48 @@ _RECORD_UPDATE = {name: _record_update(name) for name in ("postgresql", "sqlite"
 
 
 def _open_in_one_statement() -> Any:
-    """PostgreSQL: record the update and load the contact with its state in one round trip.
+    """PostgreSQL: record the update, and load the contact with its state, or create both for a
+    first contact, in one round trip.
 
-    A data-modifying CTE runs exactly once whatever the outer query reads; `fresh` is false
-    for an update seen before, and the contact columns are NULL for a first contact.
+    Data-modifying CTEs run exactly once whatever the outer query reads, and every part sees
+    the same snapshot: the contact is inserted only when the update is fresh and the load finds
+    none. `fresh` is false for an update seen before; `created` is true for a first contact.
+    The contact columns are NULL when another process created the contact at the same moment
+    (the insert yields to it); the caller then loads it.
     """
     fresh = _RECORD_UPDATE["postgresql"].cte("fresh")
+    new_at = bindparam("new_at", type_=_contacts.c.created_at.type)
+    first = select(
+        bindparam("new_channel", type_=_contacts.c.channel.type),
+        bindparam("new_external_id", type_=_contacts.c.external_id.type),
+        bindparam("new_language", type_=_contacts.c.language.type),
+        new_at,
+        new_at,
+    ).where(exists(select(fresh.c.id)), ~exists(select(_contacts.c.id).where(_CONTACT_JOIN)))
+    contact = (
+        pg_insert(_contacts)
+        .from_select(["channel", "external_id", "language", "last_inbound_at", "created_at"], first)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(*_contacts.c)
+        .cte("new_contact")
+    )
+    state = insert(_states).from_select(
+        ["contact_id", "data", "updated_at"],
+        select(contact.c.id, bindparam("new_data", type_=_states.c.data.type), new_at),
+    ).cte("new_state")
+    loaded = (
+        select(*_contacts.c, *_STATE_COLUMNS)
+        .select_from(_contacts.outerjoin(_states, _states.c.contact_id == _contacts.c.id))
+        .where(_CONTACT_JOIN)
+    )
+    made = select(*contact.c, *(null().label(column.name) for column in _STATE_COLUMNS))
+    found = union_all(loaded, made).subquery("found")
     one = select(literal(1).label("one")).subquery("one")
-    joined = one.outerjoin(_contacts, _CONTACT_JOIN).outerjoin(_states, _states.c.contact_id == _contacts.c.id)
-    return select(exists(select(fresh.c.id)).label("fresh"), *_contacts.c, *_STATE_COLUMNS).select_from(joined)
+    return (
+        select(exists(select(fresh.c.id)).label("fresh"), exists(select(contact.c.id)).label("created"), *found.c)
+        .select_from(one.outerjoin(found, true()))
+        .add_cte(state)
+    )
 
 
 _OPEN_PG = _open_in_one_statement()
@@ -172,10 +219,13 @@ class TurnStore:
         if platform_id is None:
             row = (await conn.execute(_LOAD, params)).mappings().first()
         elif conn.dialect.name == "postgresql":
-            params |= {"platform_id": platform_id, "received_at": utcnow()}
+            params |= {"platform_id": platform_id, "received_at": utcnow(), "new_channel": channel,
+                       "new_external_id": external_id, "new_language": language, "new_at": now, "new_data": {}}
             row = (await conn.execute(_OPEN_PG, params)).mappings().one()
             if not row["fresh"]:
                 return None
+            if row["created"]:
+                return self._build(row, self._empty_state(row["id"], now), created=True)
             if row["id"] is None:
                 row = None
         else:
@@ -206,10 +256,9 @@ class TurnStore:
             else:
                 row, created = inserted, True
         if created or row["state_updated_at"] is None:  # new, or a contact without a state row
-            state_values = {"contact_id": row["id"], "step": None, "data": {}, "topic": None, "updated_at": now}
+            state = self._empty_state(row["id"], now)
             if not state_made:
-                await conn.execute(_NEW_STATE, state_values)
-            state = ConversationState(**state_values)
+                await conn.execute(_NEW_STATE, {name: getattr(state, name) for name in _STATE_ROW})
         else:
             state = ConversationState(
                 contact_id=row["id"],
@@ -218,6 +267,16 @@ class TurnStore:
                 topic=row["state_topic"],
                 updated_at=row["state_updated_at"],
             )
+        return self._build(row, state, created=created)
+
+    @staticmethod
+    def _empty_state(contact_id: int, now: datetime) -> ConversationState:
+        return ConversationState(contact_id=contact_id, step=None, data={}, topic=None, updated_at=now)
+
+    def _build(
+        self, row: Any, state: ConversationState, *, created: bool
+    ) -> tuple[Contact, ConversationState, bool]:
+        """The turn's contact and state as detached ORM objects, and what they were, to see changes."""
         contact = Contact(**{name: row[name] for name in CONTACT_FIELDS})
         contact.state = state
         make_transient_to_detached(contact)
