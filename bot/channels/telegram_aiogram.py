@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -114,6 +115,8 @@ class AiogramBackend:
         )
 
 
+# Menus repeat in most answers; building (and validating) their models each time cost a few percent of a send.
+@lru_cache(maxsize=512)
 def _inline(keyboard: tg.InlineKeyboard) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dtm
 import warnings
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from telegram import (
@@ -127,6 +128,8 @@ class PtbBackend:
         )
 
 
+# Menus repeat in most answers; ptb's objects are immutable, so one serves every send.
+@lru_cache(maxsize=512)
 def _inline(keyboard: tg.InlineKeyboard) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in keyboard.rows]
