@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -58,3 +59,12 @@ async def get_broadcast(db: Database, broadcast_id: int) -> Broadcast:
         b = await session.get(Broadcast, broadcast_id)
         assert b is not None
         return b
+
+
+async def run_worker(worker: Any, timeout: float = 20) -> None:
+    """Start the delivery worker, let it send all it can, and stop it (also when that times out)."""
+    await worker.start()
+    try:
+        await worker.run_until_idle(timeout=timeout)
+    finally:
+        await worker.stop()

@@ -14,6 +14,7 @@ from storage.campaign_models import OutboxRow
 from storage.dashboard_models import CallbackRequest
 from storage.models import Contact, Staff
 from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead
+from tests.delivery.helpers import run_worker
 
 NOW = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # 07:30 WIB
 OLD = NOW - timedelta(days=3)
@@ -118,11 +119,7 @@ async def test_the_worker_delivers_the_digest_to_the_coordinators_chat(db, ciphe
     await add_lead(db, cipher, kecamatan=KASEMEN, created_at=OLD)
     assert await digest.send_digests(db, None, NOW) == 1
     worker = make_worker(db, fake_tg, rate=None, clock=lambda: NOW + timedelta(minutes=1))
-    await worker.start()
-    try:
-        await worker.run_until_idle(timeout=20)
-    finally:
-        await worker.stop()
+    await run_worker(worker, timeout=20)
     (sent,) = fake_tg.messages_to(700100)
     assert "Koor Kota" in sent.text and "<b>1</b> calon peserta baru" in sent.text
     (row, _), = await _rows(db)

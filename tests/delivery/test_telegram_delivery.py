@@ -10,7 +10,7 @@ from bot.delivery.ratelimit import ARRIVAL_MARGIN
 from storage.campaign_models import OPTED_OUT, QUIET_HOURS, SENT, SKIPPED, UNREACHABLE
 from storage.models import Contact
 from tests.delivery.conftest import make_worker
-from tests.delivery.helpers import T0, make_broadcast, max_in_window, rows, seed_contacts
+from tests.delivery.helpers import T0, make_broadcast, max_in_window, rows, run_worker, seed_contacts
 
 RATE = 200
 
@@ -20,11 +20,7 @@ async def test_thousand_recipients_never_above_the_rate(db, process_tg) -> None:
     bid = await make_broadcast(db)
     fake_tg = process_tg
     worker = make_worker(db, fake_tg, rate=RATE)
-    await worker.start()
-    try:
-        await worker.run_until_idle(timeout=30)
-    finally:
-        await worker.stop()
+    await run_worker(worker, timeout=30)
     sends = fake_tg.calls_of("sendMessage")
     per_chat = collections.Counter(c.params["chat_id"] for c in sends)
     assert len(per_chat) == 1000 and set(per_chat.values()) == {1}
@@ -54,11 +50,7 @@ async def test_skipped_with_their_reason(db, fake_tg) -> None:
     now = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
     bid = await make_broadcast(db, now, quiet_policy="skip")
     worker = make_worker(db, fake_tg, rate=None, quiet=(21, 7), clock=lambda: now)
-    await worker.start()
-    try:
-        await worker.run_until_idle(timeout=20)
-    finally:
-        await worker.stop()
+    await run_worker(worker, timeout=20)
     by_external = {}
     async with db.session() as session:
         for r in await rows(db, bid):
@@ -81,11 +73,7 @@ async def test_quiet_hours_defer_by_default(db, fake_tg) -> None:
     now = datetime(2026, 11, 25, 13, 30, tzinfo=UTC)  # 22:30 WIT
     bid = await make_broadcast(db, now)
     worker = make_worker(db, fake_tg, rate=None, quiet=(21, 7), clock=lambda: now)
-    await worker.start()
-    try:
-        await worker.run_until_idle(timeout=10)
-    finally:
-        await worker.stop()
+    await run_worker(worker, timeout=10)
     assert fake_tg.calls_of("sendMessage") == []
     for r in await rows(db, bid):
         assert (r.state, r.reason) == ("queued", QUIET_HOURS)
@@ -99,11 +87,7 @@ async def test_a_429_storm_is_absorbed_without_loss(db, fake_tg) -> None:
     fake_tg.fail("sendMessage", 429, retry_after=1, times=25)
     fake_tg.fail("sendMessage", 500, times=3)
     worker = make_worker(db, fake_tg, rate=None)
-    await worker.start()
-    try:
-        await worker.run_until_idle(timeout=30)
-    finally:
-        await worker.stop()
+    await run_worker(worker, timeout=30)
     delivered = collections.Counter(c.params["chat_id"] for c in fake_tg.calls_of("sendMessage") if c.status == 200)
     print(collections.Counter((r.state, r.reason, r.attempts) for r in await rows(db, bid)))
     assert len(delivered) == 60 and set(delivered.values()) == {1}
@@ -125,7 +109,5 @@ async def test_preview_counts_and_cancel(db, fake_tg) -> None:
     async with db.session() as session:
         assert await broadcasts.cancel(session, bid, T0) == 3
     worker = make_worker(db, fake_tg, rate=None)
-    await worker.start()
-    await worker.run_until_idle(timeout=10)
-    await worker.stop()
+    await run_worker(worker, timeout=10)
     assert fake_tg.calls_of("sendMessage") == []

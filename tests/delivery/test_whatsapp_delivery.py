@@ -20,7 +20,7 @@ from bot.delivery.ratelimit import ARRIVAL_MARGIN
 from storage.campaign_models import NO_TEMPLATE, SENT, SKIPPED, UNREACHABLE
 from storage.models import Contact
 from tests.channels.fake_graph import FakeGraph
-from tests.delivery.helpers import T0, make_broadcast, max_in_window, rows, seed_contacts
+from tests.delivery.helpers import T0, make_broadcast, max_in_window, rows, run_worker, seed_contacts
 
 PHONE_ID = "109876543210"
 START = 6281200000000
@@ -68,14 +68,6 @@ def make_worker(db: Any, engine: Any, cipher: Any, graph: FakeGraph, *, template
     return DeliveryWorker(db, {"whatsapp": sender}, settings=settings, clock=clock, **kw)
 
 
-async def run(worker: Any, timeout: float = 20) -> None:
-    await worker.start()
-    try:
-        await worker.run_until_idle(timeout=timeout)
-    finally:
-        await worker.stop()
-
-
 async def by_number(db: Any, broadcast_id: int) -> dict[str, tuple[str, str | None]]:
     out = {}
     async with db.session() as session:
@@ -90,7 +82,7 @@ async def test_window_decides_text_or_template(db: Any, engine: Any, cipher: Any
     await seed_contacts(db, 2, channel="whatsapp", start=START + 10, **OUTSIDE)
     await seed_contacts(db, 1, channel="whatsapp", start=START + 20, last_inbound_at=None)  # never wrote
     bid = await make_broadcast(db, channels=("whatsapp",), text="Sosialisasi BPU Sabtu.\nDi kelurahan.")
-    await run(make_worker(db, engine, cipher, graph, templates={"broadcast": "kabar_bpu_v2:id"}))
+    await run_worker(make_worker(db, engine, cipher, graph, templates={"broadcast": "kabar_bpu_v2:id"}))
     for n in (START, START + 1):
         [body] = graph.messages_to(str(n))
         assert body["type"] == "text" and body["text"]["body"] == "Sosialisasi BPU Sabtu.\nDi kelurahan."
@@ -110,7 +102,7 @@ async def test_outside_the_window_without_a_template_is_skipped(
     await seed_contacts(db, 1, channel="whatsapp", start=START, **INSIDE)
     await seed_contacts(db, 2, channel="whatsapp", start=START + 10, **OUTSIDE)
     bid = await make_broadcast(db, channels=("whatsapp",))
-    await run(make_worker(db, engine, cipher, graph, templates={"reminder": "iuran_reminder_v1:id"}))
+    await run_worker(make_worker(db, engine, cipher, graph, templates={"reminder": "iuran_reminder_v1:id"}))
     assert await by_number(db, bid) == {
         str(START): (SENT, None),
         str(START + 10): (SKIPPED, NO_TEMPLATE),
@@ -125,7 +117,7 @@ async def test_errors_131047_131026(db: Any, engine: Any, cipher: Any, graph: Fa
     graph.fail_next(131047, to=str(START))
     graph.fail_next(131026, to=str(START + 1))
     bid = await make_broadcast(db, channels=("whatsapp",))
-    await run(make_worker(db, engine, cipher, graph, templates={"broadcast": "kabar_bpu_v2:id"}))
+    await run_worker(make_worker(db, engine, cipher, graph, templates={"broadcast": "kabar_bpu_v2:id"}))
     result = await by_number(db, bid)
     assert result[str(START)] == (SENT, None)
     assert [b["type"] for b in graph.messages_to(str(START))] == ["template"]
@@ -140,7 +132,7 @@ async def test_errors_131047_131026(db: Any, engine: Any, cipher: Any, graph: Fa
     await seed_contacts(db, 1, channel="whatsapp", start=START + 50, **INSIDE)
     graph.fail_next(131047, to=str(START + 50))
     bid2 = await make_broadcast(db, channels=("whatsapp",), text="Kabar kedua.")
-    await run(make_worker(db, engine, cipher, graph))
+    await run_worker(make_worker(db, engine, cipher, graph))
     assert (await by_number(db, bid2))[str(START + 50)] == (SKIPPED, NO_TEMPLATE)
 
 
@@ -149,7 +141,7 @@ async def test_130429_is_retried_without_loss(db: Any, engine: Any, cipher: Any,
     graph.fail_next(130429, times=5)
     bid = await make_broadcast(db, channels=("whatsapp",))
     worker = make_worker(db, engine, cipher, graph)
-    await run(worker)
+    await run_worker(worker)
     delivered = collections.Counter(s.recipient for s in graph.sent if s.wamid)
     assert len(delivered) == 12 and set(delivered.values()) == {1}
     assert {(r.state, r.attempts) for r in await rows(db, bid)} == {(SENT, 1)}  # a 429 is not an attempt
@@ -165,7 +157,7 @@ async def test_pacing_never_above_whatsapp_rate_per_second(
     await seed_contacts(db, 28, channel="whatsapp", start=START, **INSIDE)
     bid = await make_broadcast(db, channels=("whatsapp",))
     settings = DeliverySettings(WHATSAPP_RATE_PER_SECOND=rate, BROADCAST_HEADROOM=0.0)  # type: ignore[call-arg]
-    await run(make_worker(db, engine, cipher, graph, settings=settings))
+    await run_worker(make_worker(db, engine, cipher, graph, settings=settings))
     times = [graph.times[id(s)] for s in graph.sent]  # type: ignore[attr-defined]
     assert len(times) == 28 and max_in_window(times, 1.0 - ARRIVAL_MARGIN) <= rate
     assert max(times) - min(times) >= 28 / rate - 1.2  # paced, not a burst
