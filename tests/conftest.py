@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from storage.migrate import upgrade
@@ -26,6 +27,12 @@ PG_SKIP = (
     f"{PG_ENV}=postgresql://postgres@127.0.0.1:5432/test make test"
 )
 TEST_SECRET = "test-secret-key-not-for-production"
+
+# CI runs the property tests derandomized: the same inputs every run, so a red run is never luck.
+# Locally they explore; whatever they find is added as an explicit @example, so it fails everywhere after.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def _pg_admin(sql: str) -> None:

@@ -40,6 +40,10 @@ def _remember_short(parse: Callable[[str], T]) -> Callable[[str], T]:
 _MONEY_TOKEN = re.compile(r"\d[\d.,]{0,24}|[^\W\d_]+")
 _REDUPLICATION = re.compile(r"\b(?!rp2|idr2)([^\W\d_]{2,})2\b")  # "kira2" is "kira-kira", not a 2
 _CURRENCY = frozenset({"rp", "idr", "rupiah", "perak"})
+# A minus sign before a number makes it negative, which no income or contribution is; a dash
+# after a number ("1-2 jt", "2 - 3 juta") is a range, and stays one.
+_NEGATIVE_SIGN = re.compile(r"(?<!\d)(?<!\d\s)[-\u2212\u2013]\s*(?=\d)")
+_MINUS = "minus"
 _HALF = "setengah"
 _YEARS = range(1900, 2101)
 _MAX_BARE_DIGITS = 9  # a longer bare number is a phone number or a NIK, not an amount
@@ -138,7 +142,8 @@ def _amount_at(tokens: Sequence[str], start: int) -> int | None:
         return None
     if a.last_unit is None and not currency and not _plain_amount(a.bare, a.value()):
         return None
-    return round(a.value())
+    amount = round(a.value())
+    return amount if amount >= 1 else None  # "Rp0,4" rounds to nothing: not an amount
 
 
 def _plain_amount(token: str | None, value: float) -> bool:
@@ -156,8 +161,11 @@ def parse_money(text: str) -> int | None:
     if not isinstance(text, str):
         return None
     plain = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
+    plain = _NEGATIVE_SIGN.sub(f" {_MINUS} ", plain)
     tokens = _MONEY_TOKEN.findall(_REDUPLICATION.sub(r"\1 \1", plain))
     for start in range(len(tokens)):
+        if start and tokens[start - 1] == _MINUS:
+            continue  # "-1 jt", "minus 1 juta": not an amount anyone earns or pays
         amount = _amount_at(tokens, start)
         if amount is not None:
             return amount
