@@ -22,9 +22,13 @@ QUEUED = "queued"  # waiting for its time (not_before) and a worker
 CLAIMED = "claimed"  # reserved by a worker, not attempted yet: safe to give back
 SENDING = "sending"  # the platform may have it: never sent again automatically
 SENT = "sent"
-FAILED = "failed"  # gave up (reason/last_error say why); `interrupted` = a crash mid-send
+# The request may have reached the platform but no answer says so (a timeout after it was
+# written, a crash mid-send): may have arrived, so never sent again without a person deciding.
+UNCERTAIN = "uncertain"
+FAILED = "failed"  # the platform surely does not have it and trying again will not help (or gave up)
 SKIPPED = "skipped"  # not sent on purpose, `reason` says why
-STATES = (QUEUED, CLAIMED, SENDING, SENT, FAILED, SKIPPED)
+STATES = (QUEUED, CLAIMED, SENDING, SENT, UNCERTAIN, FAILED, SKIPPED)
+FINISHED = (SENT, UNCERTAIN, FAILED, SKIPPED)  # a worker is done with these rows
 
 # Reasons (skipped, failed, or a deferral noted on a queued row).
 OPTED_OUT = "opted_out"
@@ -34,7 +38,8 @@ NO_TEMPLATE = "no_template"  # WhatsApp, outside the 24-hour window, no approved
 CANCELLED = "cancelled"
 PAID = "paid"
 REMINDER_OFF = "reminder_off"
-INTERRUPTED = "interrupted"
+INTERRUPTED = "interrupted"  # uncertain: the worker stopped (a crash) between the request and its answer
+NO_ANSWER = "no_answer"  # uncertain: the request went out and no answer came back that says what became of it
 DAILY_LIMIT = "daily_limit"  # deferred to a later day by WHATSAPP_DAILY_LIMIT
 
 KIND_BROADCAST = "broadcast"
