@@ -51,16 +51,20 @@ class Campaigns:
 
             # Retries belong to the worker, behind the pacer; the client must not retry on its own.
             senders["whatsapp"] = WhatsAppSender(make_whatsapp_channel(runtime, retry_delays=()))
+        # One clock for the conversation, the scheduler and the worker: "sudah bayar" on a day
+        # and the reminder of that day are judged on the same calendar (and tests can move it).
+        clock = runtime.engine.clock
         worker = None
         if senders:
             worker = DeliveryWorker(
                 runtime.db, senders, settings=ds, renderer=runtime.engine.services.renderer,
-                quiet=parse_quiet_hours(s.quiet_hours), default_tz=s.timezone,
+                quiet=parse_quiet_hours(s.quiet_hours), default_tz=s.timezone, clock=clock,
             )  # fmt: skip
         scheduler = CampaignScheduler(
             runtime.db,
             settings=ds,
             default_tz=s.timezone,
+            clock=clock,
             on_queued=worker.wake if worker else None,
             followup_hours=s.followup_hours,
         )

@@ -526,7 +526,9 @@ _ROW_COLS = tuple(_OUT.c[name] for name in _ROW_FIELDS)
 _CONTACT_FIELDS = (
     "id", "external_id", "language", "timezone", "region_code", "opted_out_at", "unreachable_at", "last_inbound_at",
 )  # fmt: skip
-_CONTACT_COLS = tuple(_CON.c[name].label(f"contact_{name}") for name in _CONTACT_FIELDS)
+# Labelled apart from the outbox's own columns: `contact_id` is one of them (a label of the
+# same name made every claim of a reminder fail with "Ambiguous column name").
+_CONTACT_COLS = tuple(_CON.c[name].label(f"c_{name}") for name in _CONTACT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
