@@ -35,3 +35,8 @@ def juta(amount: int, lang: str = "id") -> str:
     millions = amount / 1_000_000
     shown = format_decimal(millions, format="#,##0.#", locale=_LOCALES.get(lang, "id_ID"))
     return f"Rp{shown} {'juta' if lang == 'id' else 'million'}"
+
+
+def month_year(day: date, lang: str = "id") -> str:
+    """The contribution month as workers say it: 'Januari 2027' ('January 2027')."""
+    return format_date(day, format="LLLL y", locale=_LOCALES.get(lang, "id_ID"))

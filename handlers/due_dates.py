@@ -7,6 +7,7 @@ bayar") and the delivery side (bot/delivery/reminders.py: the periodic tick).
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -88,3 +89,53 @@ def contact_zone(timezone: str | None, region_code: str | None, default: str) ->
     if region_code:
         return _zone(timezone_for(region_code))
     return _zone(default)
+
+
+# ---------------------------------------------------------------- the month a question names
+
+_MONTHS = {
+    1: ("januari", "january", "jan"), 2: ("februari", "pebruari", "february", "feb"),
+    3: ("maret", "march", "mar"), 4: ("april", "apr"), 5: ("mei", "may"), 6: ("juni", "june", "jun"),
+    7: ("juli", "july", "jul"), 8: ("agustus", "august", "agu", "agt", "aug"),
+    9: ("september", "sept", "sep"), 10: ("oktober", "october", "okt", "oct"),
+    11: ("november", "nopember", "nov"), 12: ("desember", "december", "des", "dec"),
+}  # fmt: skip
+_MONTH_WORD = {word: month for month, words in _MONTHS.items() for word in words}
+# "may" and "mar" are also everyday words: they name a month only beside a year.
+_NEEDS_YEAR = frozenset({"may", "mar", "jun", "jul", "sep"})
+_MONTH_YEAR = re.compile(r"\b([a-z]+)\s+(20\d\d)\b")
+_YEAR = re.compile(r"\b(20\d\d)\b")
+_NEXT_MONTH = re.compile(r"\b(bulan depan|next month)\b")
+_THIS_MONTH = re.compile(r"\b(bulan ini|this month)\b")
+_NEXT_YEAR = re.compile(r"\b(tahun depan|next year)\b")
+
+
+def named_month(text: str, today: date) -> date | None:
+    """The first day of the contribution month a question names, or None when it names none.
+
+    `text` is normalised (lower case, slang resolved). "bulan depan", "januari 2027", "april"
+    (the next April from today), "tahun depan" and "2027" (January of that year, the first month
+    priced differently in a new year), "bulan ini". A past month is not a month to price.
+    """
+    this = today.replace(day=1)
+    if _THIS_MONTH.search(text):
+        return this
+    if _NEXT_MONTH.search(text):
+        return date(*add_months(today.year, today.month, 1), 1)
+    for word, year in _MONTH_YEAR.findall(text):
+        if word in _MONTH_WORD:
+            named = date(int(year), _MONTH_WORD[word], 1)
+            return named if named >= this else None
+    for word in text.split():
+        if word in _MONTH_WORD and word not in _NEEDS_YEAR:
+            month = _MONTH_WORD[word]
+            return date(today.year + (month < today.month), month, 1)
+    if _NEXT_YEAR.search(text):
+        return date(today.year + 1, 1, 1)
+    year = _YEAR.search(text)
+    if year:
+        named_year = int(year.group(1))
+        if named_year == today.year:
+            return this
+        return date(named_year, 1, 1) if named_year > today.year else None
+    return None

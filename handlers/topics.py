@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from content.formatting import juta
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from content.facts import load_facts
+from content.formatting import juta, month_year
 from handlers import calculator, handover, lead_form, occupations, rights
+from handlers.due_dates import named_month
 from handlers.messages import Button
 from handlers.nlu import entities
 from handlers.nlu.classifier import LOW_CONFIDENCE
+from handlers.nlu.normalize import default_normalizer
 from handlers.turn import Turn
 from storage import repositories as repo
 
@@ -21,16 +29,15 @@ MENU = (
 )
 # Intents answered by a template of the same name and nothing else.
 PLAIN = {
-    "benefits_overview",
-    "benefit_jkk",
     "benefit_jkm",
     "benefit_jht",
-    "eligibility",
     "payment",
     "claim",
     "office_contact",
     "thanks_bye",
 }
+# Intents answered by a template of the same name with figures worked out for the worker.
+WORKED = {"benefits_overview", "benefit_jkk", "eligibility"}
 # Follow-ups offered under each answer, so a worker can go on without typing.
 NEXT: dict[str, tuple[str, ...]] = {
     "benefits_overview": ("benefit_jkk", "benefit_jkm", "benefit_jht"),
@@ -42,6 +49,15 @@ NEXT: dict[str, tuple[str, ...]] = {
     "claim": ("benefit_jkk", "benefit_jkm", "office_contact"),
     "office_contact": ("register", "human"),
     "out_of_scope": ("benefits_overview", "contribution", "register"),
+    # Answers to a precise question, under the intent they belong to.
+    "not_for_bpu": ("benefit_jht", "contribution", "register"),
+    "lapse": ("payment", "contribution"),
+    "payment_due": ("payment", "contribution"),
+    "payment_place": ("payment", "contribution"),
+    "claim_window": ("claim", "benefit_jkk"),
+    "jkk_not_home": ("benefit_jkk", "benefit_jkm"),
+    "scholarship": ("benefit_jkk", "benefit_jkm"),
+    "contribution_amount": ("contribution", "register"),
 }
 _EXAMPLE_INCOMES = (1_500_000, 2_000_000, 3_000_000)  # quick answers to "what is your income?"
 _SHORT_FOLLOW_UP_WORDS = 6
@@ -58,7 +74,18 @@ def topic_button(turn: Turn, intent: str) -> Button:
 
 def greet(turn: Turn, *, first_time: bool) -> None:
     turn.state.topic = None
-    turn.say("greet", first_time=first_time, name=turn.contact.display_name, buttons=menu_buttons(turn))
+    turn.say("greet", first_time=first_time, name=turn.contact.display_name, cheapest=_cheapest(turn.today),
+             my=_month_words(turn), buttons=menu_buttons(turn))  # fmt: skip
+
+
+def _cheapest(today: date) -> dict[str, object]:
+    """This month's smallest contribution, by sector when the relief differs: the greeting and the
+    overview say "from RpX" and must say the price a worker would pay now."""
+    minimum = calculator.minimum_income()
+    split = calculator.by_sector(minimum, 2, today)
+    if split is None:
+        return {"quote": calculator.quote(minimum, 2, today, False), "transport": None, "others": None}
+    return {"quote": None, "transport": split[0], "others": split[1]}
 
 
 def menu(turn: Turn, *, intro: bool) -> None:
@@ -73,15 +100,200 @@ def set_language(turn: Turn, lang: str) -> None:
     turn.say("language_set", buttons=menu_buttons(turn))
 
 
+# ---------------------------------------------------------------- precise questions
+#
+# The classifier files "bisa ikut jaminan pensiun?" under eligibility and "udah 4 bulan ga bayar,
+# kalau kecelakaan ditanggung?" under benefit_jkk: right topic, wrong answer. These cues, read on
+# the normalised text, pick the answer a precise question needs; the first that matches wins, so
+# the order is part of the rule (a pension question is never answered "you can join").
+
+_WORD = r"(?:^|(?<=\s))"
+_END = r"(?=\s|$)"
+
+
+def _any(*words: str) -> re.Pattern[str]:
+    return re.compile(_WORD + "(?:" + "|".join(words) + ")" + _END)
+
+
+_NOT_FOR_BPU = _any("jp", "jkp", "pensiun", "pension", "pensions", "kehilangan pekerjaan", "job loss",
+                    "unemployment benefit")  # fmt: skip
+_JHT = _any("jht")
+_WITHDRAW = _any("cair", "cairkan", "dicairkan", "pencairan", "mencairkan", "ambil", "diambil", "tarik",
+                 "ditarik", "withdraw", "withdrawn", "take out", "klaim", "claim")  # fmt: skip
+_PAY = _any("bayar", "bayarnya", "membayar", "dibayar", "setor", "iuran", "iurannya", "pay", "paying", "paid",
+            "payment", "contribution", "contributions")  # fmt: skip
+_UNPAID = re.compile(
+    _WORD + r"(?:(?:tidak|belum|telat|lupa|nunggak|menunggak|berhenti)(?:\s+\w+){0,3}\s+(?:bayar|membayar|iuran)"
+    r"|nunggak|menunggak|tunggakan|tidak aktif|nonaktif|non aktif"
+    r"|not paid|unpaid|haven t paid|havent paid|have not paid|didn t pay|did not pay|stop paying|stopped paying|missed"
+    r"|lapsed|lapse|inactive|without paying)" + _END
+)
+_MONTHS_COUNT = re.compile(_WORD + r"(\d{1,2})\s+(?:bulan|months?)" + _END)
+_DUE = _any("jatuh tempo", "batas bayar", "batas waktu", "batas pembayaran", "paling lambat", "tanggal berapa",
+            "deadline", "due", "due date", "telat bayar", "terlambat bayar", "late")  # fmt: skip
+_ACCIDENT = _any("kecelakaan", "celaka", "jatuh", "luka", "kecelakaan kerja", "accident", "hurt", "injured",
+                 "fell", "ditanggung", "covered", "jkk")  # fmt: skip
+_CLAIM = _any("klaim", "claim", "lapor", "laporan", "melapor", "report", "diklaim", "ngeklaim")
+_LATE = _any("lalu", "yang lalu", "kemarin", "lewat", "kadaluarsa", "kedaluwarsa", "kedaluarsa", "batas",
+             "berapa lama", "masih bisa", "telat", "terlambat", "ago", "too late", "deadline", "still",
+             "expire", "expired", "time limit")  # fmt: skip
+_HOME = _any("rumah", "dirumah", "home")
+_OFF_DUTY = _any("libur", "cuti", "minggu", "tidak kerja", "tidak bekerja", "bukan kerja", "istirahat",
+                 "day off", "off", "weekend", "not working", "holiday")  # fmt: skip
+_SCHOLARSHIP = _any("beasiswa", "scholarship", "scholarships", "school grant", "school grants", "biaya sekolah")
+_DEATH = _any("meninggal", "wafat", "mati", "tewas", "die", "dies", "died", "death", "passed away")
+_DISABLED = _any("cacat", "disabled", "disability", "lumpuh")
+_WORK_ACCIDENT = _any("kecelakaan", "kecelakaan kerja", "accident", "work accident", "jkk")
+_AGE = re.compile(_WORD + r"(?:(?:umur|usia|umurnya|usianya|age|aged)\s+(\d{1,3})|(\d{1,3})\s+(?:tahun|years?\s+old|yo))"
+                  + _END)  # fmt: skip
+_JOIN = _any("ikut", "daftar", "mendaftar", "join", "register", "bisa", "boleh", "masih bisa", "eligible")
+_PREPAY = re.compile(_WORD + r"(\d{1,2})\s+(?:bulan|months?)" + _END)
+_AT_ONCE = _any("sekaligus", "langsung", "dimuka", "di muka", "di depan", "in advance", "upfront", "at once",
+                "advance")  # fmt: skip
+_YEAR_AT_ONCE = re.compile(_WORD + r"(?:setahun|1 tahun|satu tahun|a year|one year|12 bulan)" + _END)
+_INCLUDED = _any("termasuk", "sudah termasuk", "include", "includes", "included", "itu apa", "untuk apa", "buat apa",
+                 "what is", "for what", "apa saja")  # fmt: skip
+_THIS_CHAT = _any("sini", "bot", "chat ini", "bot ini", "whatsapp ini", "telegram", "here", "this chat")
+_PLACE_WORDS = _any("di", "lewat", "pakai", "via", "ke", "at", "through", "using", "with", "by", "in")
+_HOW_MUCH = _any("berapa", "how much", "harga", "biaya", "cost", "price")
+_AGE_RANGE = range(15, 121)
+
+
+def _normalise(text: str) -> str:
+    # The lexicon reads Sundanese "can" as "belum" (not yet); in "can I ..." it is English.
+    return default_normalizer()(re.sub(r"(?i)\bcan(?=\s+(?:i|we|you|my|he|she|they)\b)", "could", text))
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    names: tuple[str, ...]  # the places of the payment list a worker named
+    status: str  # "yes", "not_confirmed" or "no" (this chat)
+
+
+def payment_place(norm: str) -> Place | None:
+    """The payment place a question names, checked against facts.yaml's payment list."""
+    if not _PAY.search(norm) or not _PLACE_WORDS.search(norm):
+        return None
+    payment = load_facts()["payment"]
+    listed = {*payment["banks"], *payment["wallets"], *payment["retail"]}
+    found: list[str] = []
+    for name, words in payment["aliases"].items():
+        if any(re.search(_WORD + re.escape(w) + _END, norm) for w in words):
+            found.append(name)
+    if found:
+        confirmed = tuple(n for n in found if n in listed)
+        return Place(confirmed, "yes") if confirmed else Place(tuple(found), "not_confirmed")
+    if _THIS_CHAT.search(norm) and not payment["this_chat_collects"]:
+        return Place((), "no")
+    return None
+
+
+def _stated_amount(money: int, month: date) -> dict[str, object] | None:
+    """A contribution figure the bot states ("16800 itu termasuk jht?"), not an income: which
+    programmes and price it is, at the minimum income."""
+    minimum = calculator.minimum_income()
+    for programmes in (2, 3):
+        normal = calculator.contribution(minimum, programmes)
+        for transport in (False, True):
+            relief = calculator.relief_for(normal, month, transport)
+            if money in (normal.total, relief.total if relief else None):
+                return {"amount": money, "programmes": programmes, "relieved": money != normal.total,
+                        "two": calculator.contribution(minimum, 2), "three": calculator.contribution(minimum, 3)}
+    return None
+
+
+async def _precise(turn: Turn, norm: str, intent: str, money: int | None) -> bool:
+    """Answer a precise question, or return False for the engine's usual answer."""
+    if _NOT_FOR_BPU.search(norm) and not _JHT.search(norm):
+        return _say_topic(turn, "not_for_bpu")
+    if _JHT.search(norm) and _WITHDRAW.search(norm) and not _NOT_FOR_BPU.search(norm):
+        return _say_topic(turn, "benefit_jht")
+    if _UNPAID.search(norm) and (_PAY.search(norm) or _ACCIDENT.search(norm) or "aktif" in norm):
+        count = _MONTHS_COUNT.search(norm)
+        return _say_topic(turn, "lapse", unpaid=int(count.group(1)) if count else None,
+                          accident=bool(_ACCIDENT.search(norm)))  # fmt: skip
+    if _HOME.search(norm) and _OFF_DUTY.search(norm) and _ACCIDENT.search(norm):
+        return _say_topic(turn, "jkk_not_home")
+    if _CLAIM.search(norm) and _LATE.search(norm) and not _PAY.search(norm):
+        return _say_topic(turn, "claim_window")
+    if _SCHOLARSHIP.search(norm):
+        return _say_topic(turn, "scholarship", levels=load_facts()["benefits"]["scholarship"]["levels"])
+    if _DEATH.search(norm) and _WORK_ACCIDENT.search(norm) or _DISABLED.search(norm):
+        return _say_topic(turn, "benefit_jkk", **_jkk_context(turn, money))
+    place = payment_place(norm)
+    if place is not None:
+        return _say_topic(turn, "payment_place", place=place, payment=load_facts()["payment"])
+    if _DUE.search(norm) and _PAY.search(norm):
+        month = named_month(norm, turn.today) or turn.today.replace(day=1)
+        return _say_topic(turn, "payment_due", month=month_year(month, turn.lang), deadline=calculator.due_date(month))
+    if money is not None and money < calculator.minimum_income():
+        stated = _stated_amount(money, named_month(norm, turn.today) or turn.today)
+        if stated is not None and (_INCLUDED.search(norm) or _JHT.search(norm)):
+            return _say_topic(turn, "contribution_amount", **stated)
+    if intent in ("eligibility", "register") or (intent == "contribution" and _JOIN.search(norm)):
+        age = _age(norm)
+        if age is not None and (intent == "eligibility" or _JOIN.search(norm)):
+            return _say_topic(turn, "eligibility", age=age)
+    return False
+
+
+def _age(norm: str) -> int | None:
+    match = _AGE.search(norm)
+    if match is None:
+        return None
+    age = int(match.group(1) or match.group(2))
+    return age if age in _AGE_RANGE else None
+
+
+def _say_topic(turn: Turn, topic: str, **context: object) -> bool:
+    turn.intent = turn.intent or topic
+    turn.state.topic = topic
+    buttons = [topic_button(turn, nxt) for nxt in NEXT.get(topic, ())]
+    buttons.append(turn.button("menu", "menu"))
+    turn.say(topic, buttons=buttons, **context)
+    return True
+
+
+def _jkk_context(turn: Turn, money: int | None) -> dict[str, object]:
+    """The JKK death and disability amounts for the worker's income (said or remembered), else
+    for the minimum income as an example."""
+    remembered = (turn.data.get("calc") or {}).get("income")
+    minimum = calculator.minimum_income()
+    income = money if money is not None and money >= minimum else remembered
+    known = income is not None and income >= minimum
+    base = int(income) if known else minimum
+    return {"death": calculator.death_by_accident(base), "disability": calculator.total_disability(base),
+            "income_known": known}  # fmt: skip
+
+
+def _worked(turn: Turn, intent: str) -> dict[str, object]:
+    if intent == "benefit_jkk":
+        return _jkk_context(turn, None)
+    if intent == "benefits_overview":
+        return {"cheapest": _cheapest(turn.today), "my": _month_words(turn)}
+    return {}
+
+
 async def understand(turn: Turn) -> None:
     text = turn.text
     prediction = turn.services.matcher.predict(text)
     money = entities.parse_money(text)
     programmes = entities.parse_programmes(text)
     occupation = entities.parse_occupation(text)
+    norm = _normalise(text)
+    month = named_month(norm, turn.today)
     short = len(text.split()) <= _SHORT_FOLLOW_UP_WORDS
     unsure = prediction.confidence < LOW_CONFIDENCE
-    entity = money is not None or programmes is not None or occupation is not None
+
+    if await _precise(turn, norm, prediction.intent, money):
+        return
+    prepay = _prepay_months(norm)
+    if prepay is not None and (prediction.intent in ("contribution", "payment") or turn.state.topic == "contribution"
+                               or _PAY.search(norm) or _HOW_MUCH.search(norm)):
+        turn.intent = "contribution"
+        await calculate(turn, income=money, programmes=programmes, occupation=occupation, month=month, prepay=prepay)
+        return
+    entity = money is not None or programmes is not None or occupation is not None or month is not None
 
     wants_calc = prediction.intent == "contribution" and entity
     # "kalau 3 program?", "sy ojol" right after a quote refine it; "sy ojol bisa ikut ga?" is a new question.
@@ -93,7 +305,7 @@ async def understand(turn: Turn) -> None:
     bare_amount = money is not None and (unsure or short and prediction.intent in ("greet", "out_of_scope"))
     if wants_calc or follow_up or bare_amount:
         turn.intent = "contribution"
-        await calculate(turn, income=money, programmes=programmes, occupation=occupation)
+        await calculate(turn, income=money, programmes=programmes, occupation=occupation, month=month)
         return
     if unsure:
         await _not_sure(turn, prediction.ranking, prediction.intent, prediction.confidence)
@@ -102,6 +314,17 @@ async def understand(turn: Turn) -> None:
     if prediction.intent == "out_of_scope":
         await _log_unanswered(turn, prediction.intent, prediction.confidence)
     await answer(turn, prediction.intent)
+
+
+def _prepay_months(norm: str) -> int | None:
+    """3, 6 or 12 when the question is about paying that many months at once."""
+    if _YEAR_AT_ONCE.search(norm) and (_AT_ONCE.search(norm) or _PAY.search(norm)):
+        return 12
+    match = _PREPAY.search(norm)
+    if match and _AT_ONCE.search(norm):
+        months = int(match.group(1))
+        return months if months in calculator.prepay_options() else None
+    return None
 
 
 async def answer(turn: Turn, intent: str) -> None:
@@ -126,14 +349,14 @@ async def answer(turn: Turn, intent: str) -> None:
         turn.state.topic = intent
         await handover.request_callback(turn, [topic_button(turn, "register"), turn.button("menu", "menu")])
         return
-    if intent not in PLAIN and intent != "out_of_scope":
+    if intent not in PLAIN and intent not in WORKED and intent != "out_of_scope":
         turn.say("stale_button")
         menu(turn, intro=False)
         return
     turn.state.topic = intent
     buttons = [topic_button(turn, nxt) for nxt in NEXT.get(intent, ())]
     buttons.append(turn.button("menu", "menu"))
-    turn.say(intent, buttons=buttons)
+    turn.say(intent, buttons=buttons, **_worked(turn, intent))
 
 
 async def calculate(
@@ -142,8 +365,11 @@ async def calculate(
     income: int | None = None,
     programmes: int | None = None,
     occupation: str | None = None,
+    month: date | None = None,
+    prepay: int | None = None,
 ) -> None:
-    """Quote the contribution, remembering income, programmes and occupation for follow-ups."""
+    """Quote the contribution for a contribution month (this one unless the worker named one),
+    remembering income, programmes, occupation and month for follow-ups."""
     turn.state.topic = "contribution"
     remembered = dict(turn.data.get("calc") or {})
     if income is not None:
@@ -152,40 +378,91 @@ async def calculate(
         remembered["programmes"] = programmes
     if occupation is not None:
         remembered["occupation"] = occupation
+    if month is not None:
+        remembered["month"] = month.isoformat()
     turn.save_data(calc=remembered)
+    month = _remembered_month(turn, remembered)
+    count = remembered.get("programmes", 2)
+    transport = occupations.is_transport(remembered.get("occupation"))
 
-    if "income" not in remembered:
-        _minimum(turn, remembered.get("programmes", 2), remembered.get("occupation"))
-        return
     minimum = calculator.minimum_income()
-    if remembered["income"] < minimum:
+    if "income" in remembered and remembered["income"] < minimum:
         turn.say("contribution_below_minimum", income=remembered["income"], minimum=minimum)
         return
-    transport = occupations.is_transport(remembered.get("occupation"))
-    quote = calculator.quote(remembered["income"], remembered.get("programmes", 2), turn.today, transport)
+    base = remembered.get("income", minimum)
+    if prepay is not None:
+        _prepay(turn, base, count, month, transport, prepay, income_known="income" in remembered)
+        return
+    if "income" not in remembered:
+        _minimum(turn, count, remembered.get("occupation"), month)
+        return
+    quote = calculator.quote(base, count, month, transport)
+    split = calculator.by_sector(base, count, month) if transport is None else None
     turn.say(
         "contribution_quote",
         quote=quote,
         transport=transport,
+        split=split,
+        month=month_year(month, turn.lang),
+        this_month=month == turn.today.replace(day=1),
+        my=_month_words(turn),
         occupation=occupations.label(remembered.get("occupation"), turn.lang),
         buttons=_calc_buttons(turn, quote.normal.programmes),
     )
 
 
-def _minimum(turn: Turn, programmes: int, occupation: str | None) -> None:
+def _month_words(turn: Turn) -> Callable[[date], str]:
+    """For templates: a date's contribution month in words ("Januari 2027")."""
+    return lambda day: month_year(day, turn.lang)
+
+
+def _remembered_month(turn: Turn, remembered: dict[str, object]) -> date:
+    """The month named in this conversation, unless it has passed: then this month."""
+    this = turn.today.replace(day=1)
+    named = remembered.get("month")
+    month = date.fromisoformat(str(named)) if named else this
+    return month if month >= this else this
+
+
+def _prepay(turn: Turn, income: int, programmes: int, month: date, transport: bool | None, months: int,
+            *, income_known: bool) -> None:  # fmt: skip
+    if transport is None:
+        totals = {"transport": calculator.prepay(income, programmes, month, months, True),
+                  "others": calculator.prepay(income, programmes, month, months, False)}  # fmt: skip
+        if totals["transport"].total == totals["others"].total:
+            totals = {"all": totals["others"]}
+    else:
+        totals = {"transport" if transport else "others": calculator.prepay(income, programmes, month, months, transport)}
+    first = next(iter(totals.values()))
+    turn.say(
+        "contribution_prepay",
+        totals=totals,
+        months=months,
+        first=month_year(first.first, turn.lang),
+        last=month_year(first.last, turn.lang),
+        income=income,
+        income_known=income_known,
+        programmes=programmes,
+        normal=calculator.contribution(income, programmes),
+        buttons=_calc_buttons(turn, programmes),
+    )
+
+
+def _minimum(turn: Turn, programmes: int, occupation: str | None, month: date) -> None:
     minimum = calculator.minimum_income()
     transport = occupations.is_transport(occupation)
-    quote = calculator.quote(minimum, programmes, turn.today, transport)
-    other = calculator.relief_for(quote.normal, turn.today, False)
-    by_transport = calculator.relief_for(quote.normal, turn.today, True)
+    quote = calculator.quote(minimum, programmes, month, transport)
+    split = calculator.by_sector(minimum, programmes, month) if transport is None else None
     buttons = [Button(juta(amount, turn.lang), f"calc:i={amount}") for amount in _EXAMPLE_INCOMES]
     turn.say(
         "contribution_minimum",
         quote=quote,
         occupation_known=occupation is not None,
         transport=transport,
-        relief_other=other,
-        relief_transport=by_transport,
+        split=split,
+        month=month_year(month, turn.lang),
+        this_month=month == turn.today.replace(day=1),
+        my=_month_words(turn),
         buttons=buttons + _calc_buttons(turn, programmes)[:1],
     )
 

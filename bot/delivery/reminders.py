@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import formatting
 from content.render import Renderer
-from handlers.calculator import BelowMinimum, quote
+from handlers.calculator import BelowMinimum, due_date, quote
 from handlers.due_dates import BEFORE, DUE, contact_zone, next_fire
 from handlers.messages import Button
 from storage.campaign_models import (
@@ -119,29 +119,36 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def amount_for(lead: Lead | None, today: date) -> int | None:
-    """What the worker pays this month, from the calculator (relief included when it applies)."""
+def amount_for(lead: Lead | None, month: date) -> int | None:
+    """What the worker pays for the contribution month containing `month` (relief included when
+    that month is inside their window): a reminder sent on 29 December for January prices January."""
     if lead is None:
         return None
     try:
-        q = quote(int(lead.declared_income), int(lead.programmes), today, lead.is_transport)
+        q = quote(int(lead.declared_income), int(lead.programmes), month, lead.is_transport)
     except (BelowMinimum, ValueError):
         return None
-    return q.relief.total if q.relief is not None else q.normal.total
+    return q.total
 
 
 def render(
     renderer: Renderer, lang: str, payload: dict[str, Any], lead: Lead | None, today: date
 ) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
-    """Text, buttons and WhatsApp template variables of one reminder occurrence."""
+    """Text, buttons and WhatsApp template variables of one reminder occurrence.
+
+    `due` is the worker's own pay day; the reminder is for the contribution month it falls in,
+    whose payment is due on the 15th (bpu-facts §11): that date is what the reminder calls due.
+    """
     stage = payload.get("stage", DUE)
     due = date.fromisoformat(payload["due"])
-    amount = amount_for(lead, today)
+    amount = amount_for(lead, due)
+    deadline = due_date(due)
     template = "reminder_before" if stage == BEFORE else "reminder_due"
-    text = "\n\n".join(renderer.render(template, lang, today=today, amount=amount, due=due, days=(due - today).days))
+    text = "\n\n".join(renderer.render(template, lang, today=today, amount=amount, due=due, days=(due - today).days,
+                                         deadline=deadline, month=formatting.month_year(due, lang)))  # fmt: skip
     buttons = (
         Button(renderer.label("reminder_paid", lang), "rem:paid"),
         Button(renderer.label("reminder_stop", lang), "rem:stop"),
     )
-    variables = (formatting.rupiah(amount, lang) if amount else "-", formatting.long_date(due, lang))
+    variables = (formatting.rupiah(amount, lang) if amount else "-", formatting.long_date(deadline, lang))
     return text, buttons, variables
