@@ -158,8 +158,10 @@ def prompt(turn: Turn, step: str) -> None:
         buttons = [Button(_rp(a), f"f:income:{a}") for a in amounts]
         turn.say("form_income", minimum=calculator.minimum_income(), buttons=buttons + _nav(turn))
     elif step == "programmes":
-        two = calculator.contribution(form["income"], 2)
-        three = calculator.contribution(form["income"], 3)
+        # Priced like the summary: this month, with the relief of the worker's sector when it applies.
+        transport = occupations.is_transport(form.get("occupation"))
+        two = calculator.quote(form["income"], 2, turn.today, transport)
+        three = calculator.quote(form["income"], 3, turn.today, transport)
         turn.say(
             "form_programmes",
             in_person=in_person,

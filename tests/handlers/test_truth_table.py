@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from handlers.messages import Kind
 from tests.conftest import TEST_SECRET, Clock
 from tests.factories import Chat
 
@@ -82,7 +83,8 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "id", "bisa bayar di kantor pos?", ("belum bisa kami pastikan", "Kantor Pos"), ()),
     (DEC, "en", "can i pay with gopay?", ("Yes.", "GoPay"), ()),
     (DEC, "id", "bisa bayar iuran lewat sini?", ("Tidak bisa", "tidak pernah menerima uang"), ()),
-    (DEC, "id", "bayar iurannya lewat mana?", ("NIK", "Alfamart", "BRImo"), ("minimarket", "kantor pos")),
+    (DEC, "id", "bayar iurannya lewat mana?", ("NIK", "Alfamart", "BRImo", "tanggal 15", "Kantor Pos belum bisa"),
+     ("minimarket",)),
     (DEC, "en", "can I pay at the post office?", ("cannot yet confirm", "175"), ("Yes.",)),
     # -- eligibility with an age (wrong item 11)
     (DEC, "id", "umur 66 bisa ikut?", ("belum bisa kami pastikan", "65", "175"), ("Bisa!", "bisa ikut, kalau")),
@@ -162,3 +164,27 @@ def test_the_table_is_large_and_bilingual() -> None:
     assert len(CASES) >= 60
     assert sum(1 for c in CASES if c[1] == "en") >= 15
     assert {c[0] for c in CASES} >= {FEB, JUN, DEC, JAN, APR}
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize(("day", "occupation", "shown", "hidden"), [
+    (DEC, "Pedagang", "Rp10.900", None),  # 1,5 juta: Rp21.800, relieved Rp10.900 to 31 Dec 2026
+    (JAN, "Pedagang", "Rp21.800", "Rp10.900"),
+    (JAN, "Ojek", "Rp10.900", None),
+])  # fmt: skip
+async def test_the_form_prices_programmes_like_its_summary(module_engine, day: str, occupation: str, shown: str,
+                                                           hidden: str | None) -> None:  # fmt: skip
+    engine, clock = module_engine
+    clock.now = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC).replace(hour=3)
+    chat = Chat(engine, user=f"form-{day}-{occupation}")
+    await chat.say("mau daftar")
+    await chat.press("Setuju")
+    for answer in ("Siti Aminah", "3673015508900001", "15-08-1990"):
+        await chat.say(answer)
+    await chat.send(kind=Kind.CONTACT, contact_phone="+6281234567890")
+    await chat.press("Kota Serang")
+    await chat.say("kec. taktakan")
+    await chat.press(occupation)
+    await chat.say("1,5 jt")
+    assert "program" in chat.text and shown in chat.text, chat.text
+    assert hidden is None or hidden not in chat.text, chat.text
