@@ -115,11 +115,16 @@ def _any(*words: str) -> re.Pattern[str]:
     return re.compile(_WORD + "(?:" + "|".join(words) + ")" + _END)
 
 
-_NOT_FOR_BPU = _any("jp", "jkp", "pensiun", "pension", "pensions", "kehilangan pekerjaan", "job loss",
-                    "unemployment benefit")  # fmt: skip
+# "pensiun" alone is also being retired ("sy udah pensiun PNS, bisa ikut?"): only the programme counts.
+_NOT_FOR_BPU = _any("jp", "jkp", "pension", "pensions", "kehilangan pekerjaan", "job loss", "unemployment benefit",
+                    r"(?:jaminan|program|dana|uang|tunjangan|iuran|manfaat|dapat|ikut|asuransi|gaji) pensiun")
 _JHT = _any("jht")
 _WITHDRAW = _any("cair", "cairkan", "dicairkan", "pencairan", "mencairkan", "ambil", "diambil", "tarik",
-                 "ditarik", "withdraw", "withdrawn", "take out", "klaim", "claim")  # fmt: skip
+                 "ditarik", "withdraw", "withdrawn", "take out")
+_WHEN = _any("kapan", "when", "umur berapa", "usia berapa", "what age")
+# How to claim (documents, where, how long) is the claim answer; the JHT answer says when.
+_HOW = _any("cara", "bagaimana", "how", "dimana", "where", "syarat", "persyaratan", "dokumen", "proses", "lama",
+            "paklaring")
 _PAY = _any("bayar", "bayarnya", "membayar", "dibayar", "setor", "iuran", "iurannya", "pay", "paying", "paid",
             "payment", "contribution", "contributions")  # fmt: skip
 _UNPAID = re.compile(
@@ -134,7 +139,7 @@ _DUE = _any("jatuh tempo", "batas bayar", "batas waktu", "batas pembayaran", "pa
 _ACCIDENT = _any("kecelakaan", "celaka", "jatuh", "luka", "kecelakaan kerja", "accident", "hurt", "injured",
                  "fell", "ditanggung", "covered", "jkk")  # fmt: skip
 _CLAIM = _any("klaim", "claim", "lapor", "laporan", "melapor", "report", "diklaim", "ngeklaim")
-_LATE = _any("lalu", "yang lalu", "kemarin", "lewat", "kadaluarsa", "kedaluwarsa", "kedaluarsa", "batas",
+_LATE = _any("lalu", "yang lalu", "kemarin", "sudah lewat", "lewat waktu", "kadaluarsa", "kedaluwarsa", "kedaluarsa", "batas",
              "berapa lama", "masih bisa", "telat", "terlambat", "ago", "too late", "deadline", "still",
              "expire", "expired", "time limit")  # fmt: skip
 _HOME = _any("rumah", "dirumah", "home")
@@ -144,6 +149,7 @@ _SCHOLARSHIP = _any("beasiswa", "scholarship", "scholarships", "school grant", "
 _DEATH = _any("meninggal", "wafat", "mati", "tewas", "die", "dies", "died", "death", "passed away")
 _DISABLED = _any("cacat", "disabled", "disability", "lumpuh")
 _WORK_ACCIDENT = _any("kecelakaan", "kecelakaan kerja", "accident", "work accident", "jkk")
+_NOT_ACCIDENT = re.compile(_WORD + r"(?:bukan|tidak|not|no)\s+(?:karena\s+|because of\s+|from\s+|a\s+)?(?:kecelakaan|accident)")
 _AGE = re.compile(_WORD + r"(?:(?:umur|usia|umurnya|usianya|age|aged)\s+(\d{1,3})|(\d{1,3})\s+(?:tahun|years?\s+old|yo))"
                   + _END)  # fmt: skip
 _JOIN = _any("ikut", "daftar", "mendaftar", "join", "register", "bisa", "boleh", "masih bisa", "eligible")
@@ -206,19 +212,19 @@ async def _precise(turn: Turn, norm: str, intent: str, money: int | None) -> boo
     """Answer a precise question, or return False for the engine's usual answer."""
     if _NOT_FOR_BPU.search(norm) and not _JHT.search(norm):
         return _say_topic(turn, "not_for_bpu")
-    if _JHT.search(norm) and _WITHDRAW.search(norm) and not _NOT_FOR_BPU.search(norm):
+    if _JHT.search(norm) and _WITHDRAW.search(norm) and _WHEN.search(norm) and not _HOW.search(norm):
         return _say_topic(turn, "benefit_jht")
-    if _UNPAID.search(norm) and (_PAY.search(norm) or _ACCIDENT.search(norm) or "aktif" in norm):
+    if _UNPAID.search(norm) and (_PAY.search(norm) or _ACCIDENT.search(norm) or "aktif" in norm) and not _JHT.search(norm):
         count = _MONTHS_COUNT.search(norm)
         return _say_topic(turn, "lapse", unpaid=int(count.group(1)) if count else None,
                           accident=bool(_ACCIDENT.search(norm)))  # fmt: skip
     if _HOME.search(norm) and _OFF_DUTY.search(norm) and _ACCIDENT.search(norm):
         return _say_topic(turn, "jkk_not_home")
-    if _CLAIM.search(norm) and _LATE.search(norm) and not _PAY.search(norm):
+    if _CLAIM.search(norm) and _LATE.search(norm) and not (_PAY.search(norm) or _JHT.search(norm) or _DEATH.search(norm)):
         return _say_topic(turn, "claim_window")
     if _SCHOLARSHIP.search(norm):
         return _say_topic(turn, "scholarship", levels=load_facts()["benefits"]["scholarship"]["levels"])
-    if _DEATH.search(norm) and _WORK_ACCIDENT.search(norm) or _DISABLED.search(norm):
+    if _DEATH.search(norm) and _WORK_ACCIDENT.search(norm) and not _NOT_ACCIDENT.search(norm) or _DISABLED.search(norm):
         return _say_topic(turn, "benefit_jkk", **_jkk_context(turn, money))
     place = payment_place(norm)
     if place is not None:

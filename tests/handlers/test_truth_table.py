@@ -114,6 +114,12 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "id", "sy ojol bayar 6 bulan sekaligus berapa", ("Rp67.200", "4 bulan dengan potongan"), ()),
     (JUN, "id", "bayar iuran 3 bulan sekaligus berapa", ("Rp25.200",), ()),
     (DEC, "en", "how much if I pay 12 months at once?", ("Rp168.000", "Rp193.200"), ()),
+    # -- words with two meanings: retired is not the pension programme, "lewat" is also "via"
+    (DEC, "id", "sy udah pensiun pns msh bisa jd peserta bpu?", ("NIK",), ("Jaminan Pensiun (JP)* dan",)),
+    (DEC, "id", "kalo meninggal biasa bukan kecelakaan ditanggung ga", ("Rp42 juta",), ("Rp70 juta",)),
+    (DEC, "id", "klaim lwt jmo bisa?", ("JMO",), ("Masih bisa",)),
+    (DEC, "id", "cara klaim jht gmn", ("56 tahun", "aplikasi JMO"), ()),
+    (DEC, "id", "bayar pake bri bisa?", ("Bisa.", "BRImo", "BRILink"), ()),
     # -- the greeting and the overview say this month's price (wrong item 9)
     (DEC, "id", "halo", ("Rp8.400",), ("mulai *Rp16.800*",)),
     (JAN, "id", "halo", ("Rp8.400", "Rp16.800", "ojek"), ()),
