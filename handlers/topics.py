@@ -79,13 +79,11 @@ def greet(turn: Turn, *, first_time: bool) -> None:
 
 
 def _cheapest(today: date) -> dict[str, object]:
-    """This month's smallest contribution, by sector when the relief differs: the greeting and the
-    overview say "from RpX" and must say the price a worker would pay now."""
+    """This month's smallest contribution for each sector: the greeting and the overview say
+    "from RpX" and must say the price a worker would pay now (one price when both pay the same)."""
     minimum = calculator.minimum_income()
-    split = calculator.by_sector(minimum, 2, today)
-    if split is None:
-        return {"quote": calculator.quote(minimum, 2, today, False), "transport": None, "others": None}
-    return {"quote": None, "transport": split[0], "others": split[1]}
+    transport, others = (calculator.quote(minimum, 2, today, sector) for sector in (True, False))
+    return {"transport": transport, "others": others, "same": transport.total == others.total}
 
 
 def menu(turn: Turn, *, intro: bool) -> None:

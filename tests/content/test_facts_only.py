@@ -68,11 +68,10 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
                     out.setdefault("contribution_prepay", []).append(
                         {"totals": {"all": p}, "months": months, "first": "x", "last": "y", "income": income,
                          "income_known": True, "programmes": count, "normal": q.normal})  # fmt: skip
-        cheapest = calculator.by_sector(minimum, 2, month)
+        t, o = (calculator.quote(minimum, 2, month, sector) for sector in (True, False))
         for name in ("greet", "benefits_overview"):
-            out.setdefault(name, []).append({"cheapest": {"quote": None if cheapest else calculator.quote(
-                minimum, 2, month, False), "transport": cheapest and cheapest[0], "others": cheapest and cheapest[1]},
-                "first_time": True, "name": None})  # fmt: skip
+            out.setdefault(name, []).append({"cheapest": {"transport": t, "others": o, "same": t.total == o.total},
+                                             "first_time": True, "name": None})  # fmt: skip
         for day in (1, 5, 15, 20, 31):
             due = month.replace(day=min(day, 28))
             for today in (due, date.fromordinal(due.toordinal() - 3)):

@@ -88,7 +88,7 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "en", "can I pay at the post office?", ("cannot yet confirm", "175"), ("Yes.",)),
     # -- eligibility with an age (wrong item 11)
     (DEC, "id", "umur 66 bisa ikut?", ("belum bisa kami pastikan", "65", "175"), ("Bisa!", "bisa ikut, kalau")),
-    (DEC, "id", "sy 40 th bisa daftar ga?", ("40 tahun bisa ikut",), ()),
+    (DEC, "id", "sy 40 th bisa daftar ga?", ("40 tahun masih di bawah batas 65",), ()),
     (DEC, "en", "I am 70 years old, can I join?", ("cannot yet confirm", "65"), ("Yes, you can",)),
     (DEC, "id", "sy ojol bisa ikut ga?", ("NIK", "di bawah 65"), ("Bisa!",)),
     # -- contributions for the month paid for (wrong items 5, 7, 8)
