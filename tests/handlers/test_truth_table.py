@@ -108,6 +108,9 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
      ("paling sedikit *Rp1.000.000*",)),
     (DEC, "id", "iuran 3 program penghasilan 1 juta", ("Rp36.800", "JKK + JKM + JHT", "Rp28.400"),
      ("Rp36.800 per bulan untuk JKK + JKM",)),
+    (DEC, "id", "iuran minimal kalau pakai jht berapa", ("Rp36.800", "3 program (JKK + JKM + JHT)", "Rp28.400",
+                                                      "JHT tidak dipotong"), ("Rp36.800 per bulan* untuk JKK + JKM",)),
+    (DEC, "en", ("income 2 juta contribution 3 programmes", "next month?"), ("January 2027", "Rp66.800", "Rp53.400"), ()),
     (DEC, "en", "is 36800 with jht included?", ("includes JHT", "Rp16.800"), ()),
     # -- prepaying 3, 6 or 12 months: only the months inside the window are discounted
     (DEC, "id", "sy petani, kalau bayar 12 bulan sekaligus berapa?", ("Rp193.200", "1 bulan dengan potongan"), ()),
