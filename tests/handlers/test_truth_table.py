@@ -197,3 +197,41 @@ async def test_the_form_prices_programmes_like_its_summary(module_engine, day: s
     await chat.say("1,5 jt")
     assert "program" in chat.text and shown in chat.text, chat.text
     assert hidden is None or hidden not in chat.text, chat.text
+
+
+def test_a_reminder_prices_the_month_it_reminds_about() -> None:
+    """Sent on 29 December 2026 for a farmer's January: Rp16.800 (no relief in January), due the 15th."""
+    from bot.delivery import reminders
+    from content.render import Renderer
+    from storage.models import Lead
+
+    farmer = Lead(declared_income=1_000_000, programmes=2, is_transport=False)
+    text, _, variables = reminders.render(Renderer(), "id", {"stage": "before", "due": "2027-01-01"}, farmer,
+                                          date(2026, 12, 29))  # fmt: skip
+    assert "Rp16.800" in text and "Rp8.400" not in text and "Januari 2027" in text
+    assert "15 Januari 2027" in text and "jatuh tempo" not in text and "minimarket" not in text
+    assert variables == ("Rp16.800", "15 Januari 2027")
+    rider = Lead(declared_income=1_000_000, programmes=2, is_transport=True)
+    text, _, _ = reminders.render(Renderer(), "en", {"stage": "due", "due": "2027-01-20"}, rider, date(2027, 1, 20))
+    assert "Rp8.400" in text and "has passed (15 January 2027)" in text
+
+
+@pytest.mark.parametrize(("said", "month"), [
+    ("bulan depan", date(2027, 1, 1)), ("januari 2027", date(2027, 1, 1)), ("tahun depan", date(2027, 1, 1)),
+    ("april 2027", date(2027, 4, 1)), ("april", date(2027, 4, 1)), ("bulan ini", date(2026, 12, 1)),
+    ("2027", date(2027, 1, 1)), ("maret 2026", None), ("may i pay", None), ("iuran 2 juta", None),
+])  # fmt: skip
+def test_the_month_a_question_names(said: str, month: date | None) -> None:
+    from handlers.due_dates import named_month
+
+    assert named_month(said, date(2026, 12, 20)) == month
+
+
+def test_prepaying_discounts_only_the_months_inside_the_window() -> None:
+    from handlers import calculator
+
+    farmer = calculator.prepay(1_000_000, 2, date(2026, 12, 1), 12, False)
+    assert (farmer.total, farmer.discounted) == (8_400 + 11 * 16_800, 1)
+    rider = calculator.prepay(1_000_000, 3, date(2026, 12, 1), 6, True)
+    assert (rider.total, rider.discounted) == (4 * 28_400 + 2 * 36_800, 4)
+    assert calculator.death_by_accident(2_000_000).total == 96_000_000 + 12_000_000 + 10_000_000
