@@ -3,7 +3,10 @@
 Each message is handled in one database transaction: the update is recorded by its
 platform id, the contact and its conversation state are loaded, a handler runs, and
 state, lead and (masked) message log are written together. An error rolls all of it
-back, so nothing half-written stays, and the worker gets a kind answer.
+back, so nothing half-written stays, and the worker gets a kind answer; except when the
+database is out of reach and the channel holds the message in its inbox (`held=True`):
+then `DatabaseUnavailable` tells the channel to handle it again later, and the worker is
+not told to send again a question that will be answered anyway.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from content.render import Renderer
 from handlers import lead_form, links, referral, reminders, rights, staff, topics
@@ -32,6 +36,28 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+# What a database out of reach raises: refused or lost connections, a locked SQLite file, an
+# exhausted pool. The driver's own errors (OSError from a socket) may come through unwrapped.
+_OUTAGE = (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError)
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached while handling a message the channel holds in its
+    inbox. Nothing was written; the channel keeps the message and handles it again later."""
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when `exc`, or an error it was raised from, says the database is out of reach."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (DatabaseUnavailable, *_OUTAGE)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        seen.add(id(current))
+        current = current.__cause__
+    return False
 
 
 class Engine:
@@ -78,7 +104,9 @@ class Engine:
             self._locks[key] = lock
         return lock
 
-    async def handle(self, msg: IncomingMessage) -> list[Reply]:
+    async def handle(self, msg: IncomingMessage, *, held: bool = False) -> list[Reply]:
+        """The replies to `msg`. `held`: the channel keeps `msg` until it is handled (an inbox), so
+        a database outage raises `DatabaseUnavailable` instead of answering with an apology."""
         async with self._lock(msg.channel, msg.user_id):
             try:
                 try:
@@ -96,7 +124,10 @@ class Engine:
                     log.info("update %s/%s handled elsewhere", msg.channel, msg.update_id)
                     return []
                 log.exception("integrity error handling a message")
-            except Exception:
+            except Exception as exc:
+                if held and is_database_outage(exc):
+                    log.warning("database unavailable (%s); %s update kept for later", type(exc).__name__, msg.channel)
+                    raise DatabaseUnavailable(type(exc).__name__) from exc
                 log.exception("error handling a message on %s", msg.channel)
             return self._apology(msg)
 
