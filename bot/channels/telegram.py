@@ -3,11 +3,19 @@ engine's replies out, through python-telegram-bot or aiogram (`TELEGRAM_BACKEND`
 
 The backend only makes library calls; what an update means and how replies are laid out
 is decided in telegram_common, so both backends behave the same.
+
+No update is acknowledged before it is kept in the inbox (telegram_inbox.py): the webhook
+answers 200 after the commit (503 when the database cannot take it: Telegram sends it again),
+and polling confirms a batch with the next getUpdates offset only once the batch is kept. An
+update whose handling meets a database outage is not answered with an apology: it is handled
+again, with growing pauses, once the database is back; the chat's next updates wait behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -25,7 +33,9 @@ from starlette.routing import BaseRoute, Route
 
 from bot.channels import telegram_common as tg
 from bot.channels.telegram_common import Blocked, InlineKeyboard, Outgoing, RetryAfter, TelegramError
+from bot.channels.telegram_inbox import TelegramInbox
 from bot.settings import Settings
+from handlers.engine import is_database_outage
 from handlers.messages import Reply
 from storage import repositories as repo
 
@@ -39,6 +49,7 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 MAX_UPDATE_BYTES = 1_000_000
 RETRIES_ON_429 = 2
 MAX_WAIT_ON_429 = 60.0
+RETRY_DELAYS = (1.0, 30.0)  # seconds: the first and the longest pause while the database is out of reach
 _SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Shown in Telegram's command menu (setMyCommands), per language.
 COMMAND_DESCRIPTIONS = {
@@ -71,22 +82,35 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         poll_timeout: float = 10.0,
         concurrency: int = 8,
+        retry_delays: tuple[float, float] = RETRY_DELAYS,
+        serving_address: tuple[str, int] | None = None,
     ) -> None:
+        """`retry_delays`: the first and the longest pause before trying the database (or the Bot
+        API) again. `serving_address`: where our HTTP server listens; in webhook mode setWebhook
+        waits until it accepts connections, so Telegram's first POST finds the route."""
         self.runtime = runtime
         self.engine = runtime.engine
         self.backend = backend
+        self.inbox = TelegramInbox(runtime.db, runtime.cipher)
         self.webhook_url = webhook_url
         self.secret = webhook_secret or ""
         self.poll_timeout = poll_timeout
+        self.retry_delays = retry_delays
+        self.serving_address = serving_address
         self.stats = tg.Stats()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._inflight: set[int] = set()
+        # Webhook: the update ids being kept or handled, each with whether it was kept.
+        self._inflight: dict[int, asyncio.Future[bool]] = {}
+        self._deferred: set[int] = set()  # update ids whose handling met a database outage
         self._told_groups: set[int] = set()  # groups already told that the bot works in private
         self._reply_keyboard_open: set[int] = set()  # chats shown the "share my phone" keyboard
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._done = asyncio.Condition()
-        # Webhook updates are fed to the library by us, past its own concurrency limit.
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(concurrency)  # TELEGRAM_CONCURRENCY: updates handled at once
+        self._stopping = asyncio.Event()
+        self._resumed = asyncio.Event()  # rows left from before start are queued first
+        self._receiver: asyncio.Task[None] | None = None  # the polling loop, or the webhook setter
+        self._offset: int | None = None  # polling: the next getUpdates offset (all below are kept)
         self._started = False
         self._active = 0
         backend.on_update(self._on_update)
@@ -99,19 +123,31 @@ class TelegramChannel:
         return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]
 
     async def start(self) -> None:
-        await self.backend.initialize()
+        self._stopping.clear()
+        self._resumed.clear()
+        await self.backend.initialize()  # from here the library can process updates
         await self._set_commands()
+        self._spawn(self._resume())
         if self.webhook_url:
-            await self.backend.set_webhook(self.webhook_url, self.secret)
+            # Not awaited: during startup our HTTP server is not listening yet.
+            self._receiver = asyncio.create_task(self._set_webhook_when_serving())
         else:
-            await self.backend.start_polling(self.poll_timeout)
+            await self.backend.delete_webhook()
+            self._receiver = asyncio.create_task(self._poll())
         self._started = True
 
     async def stop(self) -> None:
         # No new updates, then the ones under way finish their replies, then the connections
-        # close: a restart loses no bubble of an answer being sent.
-        await self.backend.stop_receiving()
+        # close: a restart loses no bubble of an answer being sent. Updates still waiting for
+        # the database stay in the inbox for the next start.
+        self._stopping.set()
+        if self._receiver is not None:
+            self._receiver.cancel()
+            await asyncio.gather(self._receiver, return_exceptions=True)
+            self._receiver = None
+        await self._confirm_offset()
         await self.drain()
+        await self.inbox.close()
         await self.backend.shutdown()
         self._started = False
 
@@ -119,7 +155,7 @@ class TelegramChannel:
         how = f"webhook {self.webhook_url}" if self.webhook_url else "long polling"
         return f"{how} ({self.backend.name})"
 
-    # -- receiving --------------------------------------------------------------------------
+    # -- receiving: webhook -----------------------------------------------------------------
 
     async def _webhook(self, request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -133,17 +169,166 @@ class TelegramChannel:
             update_id = int(raw["update_id"])
         except (ValueError, TypeError, KeyError):
             return JSONResponse({"ok": False, "description": "not an update"}, status_code=400)
-        if update_id not in self._inflight:  # a retry while the first delivery is still running
-            self._inflight.add(update_id)
-            self._spawn(self._feed(update_id, raw))
-        return JSONResponse({"ok": True})
+        kept = self._inflight.get(update_id)
+        if kept is None:
+            kept = self._inflight[update_id] = asyncio.get_running_loop().create_future()
+            self._spawn(self._keep_and_handle(update_id, raw, kept))
+        # A retry while the first delivery is still running gets the first one's answer.
+        if await asyncio.shield(kept):
+            return JSONResponse({"ok": True})
+        return JSONResponse({"ok": False, "description": "database unavailable, send again"}, status_code=503)
 
-    async def _feed(self, update_id: int, raw: dict[str, Any]) -> None:
+    async def _keep_and_handle(self, update_id: int, raw: dict[str, Any], kept: asyncio.Future[bool]) -> None:
+        """Its own task: a client that hangs up cannot cancel the write halfway."""
         try:
-            async with self._slots:
-                await self.backend.feed(raw)
+            try:
+                (inbox_id,) = await self.inbox.keep([raw])
+            except Exception as exc:
+                log.warning("telegram: update not kept (database: %s); answered 503, Telegram sends it again",
+                            type(exc).__name__)  # fmt: skip
+                kept.set_result(False)
+                return
+            kept.set_result(True)
+            await self._handle(inbox_id, raw)
         finally:
-            self._inflight.discard(update_id)
+            if not kept.done():
+                kept.set_result(False)
+            self._inflight.pop(update_id, None)
+
+    async def _set_webhook_when_serving(self) -> None:
+        assert self.webhook_url
+        if self.serving_address is not None:
+            await _wait_listening(*self.serving_address)
+        attempt = 0
+        while True:
+            try:
+                await self.backend.set_webhook(self.webhook_url, self.secret)
+                return
+            except tg.BadRequest as exc:
+                log.error("telegram setWebhook refused: %s", exc)
+                return
+            except TelegramError as exc:
+                attempt += 1
+                log.warning("telegram setWebhook failed (%s); trying again", exc)
+                await self._pause(attempt)
+
+    # -- receiving: polling -----------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        """Long polling of our own over the library's getUpdates: a batch is kept in the inbox
+        (one transaction) before the next call confirms it with a higher offset."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                updates = await self.backend.get_updates(self._offset, self.poll_timeout)
+            except Exception as exc:
+                failures += 1
+                log.warning("telegram getUpdates failed (%s: %s); trying again", type(exc).__name__, exc)
+                await self._pause(failures)
+                continue
+            failures = 0
+            if not updates:
+                continue
+            ids = await self._keep(updates)
+            if ids is None:
+                return  # stopping before the batch was kept: Telegram sends it again
+            self._offset = max(int(u["update_id"]) for u in updates) + 1
+            for inbox_id, raw in zip(ids, updates, strict=True):
+                self._spawn(self._handle(inbox_id, raw))
+
+    async def _keep(self, updates: Sequence[dict[str, Any]]) -> list[int] | None:
+        """The batch's inbox ids, trying again while the database cannot take it (the offset
+        stays, so nothing is confirmed); None when the channel stops first."""
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                return await self.inbox.keep(updates)
+            except Exception as exc:
+                attempt += 1
+                log.warning("telegram: %d updates not kept (database: %s); polling paused",
+                            len(updates), type(exc).__name__)  # fmt: skip
+                await self._pause(attempt)
+        return None
+
+    async def _confirm_offset(self) -> None:
+        """Tell Telegram the last batch was received, so that a restart does not get it again
+        (harmless if it did: each update id is answered once)."""
+        offset, self._offset = self._offset, None
+        if self.webhook_url or offset is None:
+            return
+        try:
+            await asyncio.wait_for(self.backend.get_updates(offset, 0), 5.0)
+        except Exception as exc:
+            log.info("telegram: last offset not confirmed (%s: %s)", type(exc).__name__, exc)
+
+    # -- handling ---------------------------------------------------------------------------
+
+    async def _resume(self) -> None:
+        """Queue the updates kept before a crash or restart, ahead of any new one."""
+        attempt = 0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    rows = await self.inbox.left()
+                    break
+                except Exception as exc:
+                    attempt += 1
+                    log.warning("telegram: inbox not readable yet (database: %s)", type(exc).__name__)
+                    await self._pause(attempt)
+            else:
+                return
+            for inbox_id, raw in rows:
+                self._spawn(self._handle(inbox_id, raw, resumed=True))
+            if rows:
+                log.info("telegram: %d updates kept from before the start are handled now", len(rows))
+        finally:
+            self._resumed.set()
+
+    async def _handle(self, inbox_id: int, raw: dict[str, Any], *, resumed: bool = False) -> None:
+        """Handle a kept update until it is done, then let its inbox row go. While the database is
+        out of reach it is tried again, later and later; the chat's next updates wait behind it."""
+        if not resumed:
+            await self._resumed.wait()
+        async with self._chat_lock(tg.chat_of(raw)):
+            attempt = 0
+            while True:
+                async with self._slots:
+                    done = await self._feed(raw)
+                if done:
+                    self.inbox.handled(inbox_id)
+                    return
+                if self._stopping.is_set():
+                    return  # kept in the inbox: handled on the next start
+                attempt += 1
+                await self._pause(attempt)
+
+    def _chat_lock(self, chat_id: int | None) -> asyncio.Lock:
+        if chat_id is None:
+            return asyncio.Lock()
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = self._locks[chat_id] = asyncio.Lock()
+        return lock
+
+    async def _feed(self, raw: dict[str, Any]) -> bool:
+        """Through the library to `_on_update`; False when the database was out of reach."""
+        update_id = raw.get("update_id")
+        try:
+            await self.backend.feed(raw)
+        except Exception:
+            log.exception("telegram: the library could not read update %s; dropped", update_id)
+            return True
+        if update_id in self._deferred:
+            self._deferred.discard(update_id)
+            return False
+        return True
+
+    async def _pause(self, attempt: int) -> None:
+        """Back off before try `attempt` + 1 (1 s, 2 s, 4 s... up to 30 s); cut short by stop()."""
+        first, most = self.retry_delays
+        delay = min(first * 2 ** (attempt - 1), most)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -164,13 +349,20 @@ class TelegramChannel:
 
     async def _on_update(self, update: Any) -> None:
         self._active += 1
+        deferred = False
         try:
             await self.process(tg.read_update(update))
-        except Exception:
-            log.exception("telegram update could not be processed")
+        except Exception as exc:
+            if is_database_outage(exc):
+                deferred = True
+                self._deferred.add(int(update.update_id))
+                self.stats.deferred += 1
+            else:
+                log.exception("telegram update could not be processed")
         finally:
             self._active -= 1
-            self.stats.processed += 1
+            if not deferred:
+                self.stats.processed += 1
             async with self._done:
                 self._done.notify_all()
 
@@ -178,11 +370,7 @@ class TelegramChannel:
         inbound = tg.decide(ev)
         if inbound.chat_id is None:
             return
-        lock = self._locks.get(inbound.chat_id)
-        if lock is None:
-            lock = self._locks[inbound.chat_id] = asyncio.Lock()
-        async with lock:  # one chat's updates are answered in order, never interleaved
-            await self._process(inbound)
+        await self._process(inbound)
 
     async def _process(self, inbound: tg.Inbound) -> None:
         chat_id = inbound.chat_id
@@ -201,7 +389,7 @@ class TelegramChannel:
             if chat_id in self._told_groups:
                 return
             self._told_groups.add(chat_id)
-        replies = await self.engine.handle(inbound.message)
+        replies = await self.engine.handle(inbound.message, held=True)
         if replies:
             await self.deliver(chat_id, inbound.message.user_id, replies)
 
@@ -258,10 +446,14 @@ class TelegramChannel:
 
     async def _share_label(self, user_id: str) -> str:
         lang = "id"
-        async with self.runtime.db.session() as session:
-            contact = await repo.get_contact(session, tg.CHANNEL, user_id)
-            if contact is not None and contact.language:
-                lang = contact.language
+        try:
+            async with self.runtime.db.session() as session:
+                contact = await repo.get_contact(session, tg.CHANNEL, user_id)
+                if contact is not None and contact.language:
+                    lang = contact.language
+        except Exception as exc:
+            # The answer is already recorded: a label in the default language beats a lost answer.
+            log.warning("telegram: worker's language not read (%s)", type(exc).__name__)
         return self.engine.services.renderer.label("share_phone", lang)
 
     async def _set_commands(self) -> None:
@@ -316,31 +508,80 @@ def _kept_secret(path: Path) -> str:
     return secret
 
 
-def make_backend(settings: Settings, *, poll_timeout: float = 10.0) -> tg.TelegramBackend:
+def make_backend(settings: Settings) -> tg.TelegramBackend:
     token = settings.telegram_bot_token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    _redact_token_in_logs(token)
     root = settings.telegram_api_base_url.rstrip("/")
-    webhook = bool(settings.telegram_webhook_url)
     if settings.telegram_backend == "aiogram":
         from bot.channels.telegram_aiogram import AiogramBackend
 
         return AiogramBackend(token, root, concurrency=settings.telegram_concurrency)
     from bot.channels.telegram_ptb import PtbBackend
 
-    return PtbBackend(
-        token, root, polling=not webhook, poll_timeout=poll_timeout, concurrency=settings.telegram_concurrency
-    )
+    return PtbBackend(token, root, concurrency=settings.telegram_concurrency)
 
 
-def make_telegram_channel(runtime: Runtime, *, poll_timeout: float = 10.0) -> TelegramChannel:
+def make_telegram_channel(
+    runtime: Runtime, *, poll_timeout: float = 10.0, retry_delays: tuple[float, float] = RETRY_DELAYS
+) -> TelegramChannel:
     settings = runtime.settings
     url = webhook_url(settings)
     return TelegramChannel(
         runtime,
-        make_backend(settings, poll_timeout=poll_timeout),
+        make_backend(settings),
         webhook_url=url,
         webhook_secret=webhook_secret(settings) if url else None,
         poll_timeout=poll_timeout,
         concurrency=settings.telegram_concurrency,
+        retry_delays=retry_delays,
+        serving_address=_serving_address(settings, url) if url else None,
     )
+
+
+def _serving_address(settings: Settings, url: str) -> tuple[str, int]:
+    """Where our HTTP server listens: BPU_HTTP_HOST/PORT, or the webhook URL itself when it
+    points at this machine (a local Bot API server, the tests)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host == "localhost" or _is_loopback(host):
+        return host, parts.port or (443 if parts.scheme == "https" else 80)
+    listen = settings.http_host
+    if listen in ("", "0.0.0.0"):
+        listen = "127.0.0.1"
+    elif listen == "::":
+        listen = "::1"
+    return listen, settings.http_port
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def _wait_listening(host: str, port: int, *, give_up_after: float = 10.0) -> None:
+    """Until a TCP connection to host:port is accepted: the HTTP server starts listening only
+    after the channels have started. Past `give_up_after` seconds, go on anyway (logged)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    while loop.time() < deadline:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return
+    log.warning("telegram: nothing listens on %s:%s yet; setting the webhook anyway", host, port)
+
+
+def _redact_token_in_logs(token: str) -> None:
+    for name in ("httpx", __name__):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, tg.RedactToken) and f.token == token for f in logger.filters):
+            logger.addFilter(tg.RedactToken(token))

@@ -1,13 +1,13 @@
 """The aiogram (v3) backend: library calls only, decisions in telegram_common.
 
-The Dispatcher is a transport here: one outer middleware on `update` passes every update
-to the channel. FSM is disabled: conversation state is in our database.
+The Dispatcher is a transport here: one outer middleware on `update` passes every update fed
+to it to the channel. The channel long-polls with the Bot's own getUpdates (not the Dispatcher's
+polling) so that it can keep each update in its inbox before confirming it. FSM is disabled:
+conversation state is in our database.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -35,13 +35,11 @@ class AiogramBackend:
     name = "aiogram"
 
     def __init__(self, token: str, root: str, *, concurrency: int = 8) -> None:
-        self.concurrency = concurrency
         session = AiohttpSession(api=TelegramAPIServer.from_base(root), limit=concurrency + 2)
         self.bot = Bot(token, session=session)
         self.dp = Dispatcher(disable_fsm=True)
         self.dp.update.outer_middleware(self._dispatch)
         self._handler: tg.UpdateHandler | None = None
-        self._polling: asyncio.Task[None] | None = None
         self._closed = False
 
     def on_update(self, handler: tg.UpdateHandler) -> None:
@@ -56,33 +54,25 @@ class AiogramBackend:
     async def initialize(self) -> None:
         await _call(self.bot.me)
 
-    async def start_polling(self, timeout: float) -> None:
-        # aiogram does not remove a webhook by itself, and getUpdates fails while one is set.
+    async def delete_webhook(self) -> None:
         await _call(self.bot.delete_webhook)
-        self._polling = asyncio.create_task(
-            self.dp.start_polling(
-                self.bot,
-                polling_timeout=max(int(timeout), 1),
+
+    async def get_updates(self, offset: int | None, timeout: float) -> list[dict[str, Any]]:
+        seconds = int(timeout)  # 0: a short poll, which only confirms the offset
+        updates = await _call(
+            lambda: self.bot.get_updates(
+                offset=offset,
+                timeout=seconds,
                 allowed_updates=tg.ALLOWED_UPDATES,
-                handle_signals=False,
-                close_bot_session=False,
-                tasks_concurrency_limit=self.concurrency,
+                request_timeout=int(self.bot.session.timeout) + seconds,
             )
         )
+        return [update.model_dump(mode="json", exclude_unset=True, by_alias=True) for update in updates]
 
     async def feed(self, raw: dict[str, Any]) -> None:
         await self.dp.feed_raw_update(self.bot, raw)
 
-    async def stop_receiving(self) -> None:
-        if self._polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dp.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-            self._polling = None
-
     async def shutdown(self) -> None:
-        await self.stop_receiving()
         if not self._closed:
             self._closed = True
             await self.bot.session.close()

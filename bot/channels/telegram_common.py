@@ -9,6 +9,7 @@ either into a `TgEvent` and no library type goes further.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -250,6 +251,27 @@ def _read_message(uid: int, kind: str, message: Any) -> TgEvent:
     )
 
 
+def chat_of(raw: dict[str, Any]) -> int | None:
+    """The chat an update (as JSON) belongs to: the same chat `read_update` finds, read before
+    the update reaches a library, so that one chat's updates are handled in order."""
+    for kind in ("message", "edited_message", "my_chat_member"):
+        part = raw.get(kind)
+        if isinstance(part, dict):
+            return _id(part.get("chat"))
+    query = raw.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return _id(message["chat"])
+        return _id(query.get("from"))
+    return None
+
+
+def _id(part: Any) -> int | None:
+    value = part.get("id") if isinstance(part, dict) else None
+    return value if isinstance(value, int) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """What to do with one update."""
@@ -327,18 +349,21 @@ class TelegramBackend(Protocol):
     name: str
 
     def on_update(self, handler: UpdateHandler) -> None:
-        """Every update the library receives (polling or `feed`) goes to `handler`."""
+        """Every update given to `feed` goes through the library to `handler`, in the same task."""
         ...
 
-    async def initialize(self) -> None: ...  # getMe; the token is checked here
+    async def initialize(self) -> None: ...  # getMe (the token is checked here); then `feed` works
 
-    async def start_polling(self, timeout: float) -> None: ...  # deleteWebhook, then getUpdates
+    async def delete_webhook(self) -> None: ...  # before polling: getUpdates fails while one is set
 
-    async def feed(self, raw: dict[str, Any]) -> None: ...  # a webhook update, through the library
+    async def get_updates(self, offset: int | None, timeout: float) -> list[dict[str, Any]]:
+        """One long poll (getUpdates, ALLOWED_UPDATES); the updates as Bot API JSON. Calling it
+        with `offset` confirms every update below it: Telegram will not send those again."""
+        ...
 
-    async def stop_receiving(self) -> None: ...  # stop polling; sending still works; safe twice
+    async def feed(self, raw: dict[str, Any]) -> None: ...  # an update (Bot API JSON), through the library
 
-    async def shutdown(self) -> None: ...  # stop polling, close connections; safe twice
+    async def shutdown(self) -> None: ...  # close connections; safe twice
 
     async def send_message(self, chat_id: int, text: str, markup: Markup) -> int: ...
 
@@ -351,8 +376,28 @@ class TelegramBackend(Protocol):
     async def set_commands(self, commands: list[tuple[str, str]], language_code: str | None) -> None: ...
 
 
+class RedactToken(logging.Filter):
+    """Writes <token> where the bot token would appear in a log line: httpx logs every request
+    URL at INFO, and a Bot API URL holds the token."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token and self.token in message:
+            record.msg, record.args = redact_token(message, self.token), None
+        return True
+
+
+def redact_token(text: str, token: str) -> str:
+    return text.replace(token, "<token>") if token else text
+
+
 @dataclass
 class Stats:
     processed: int = 0  # updates handled to the end (for tests and the benchmark)
+    deferred: int = 0  # times an update met a database outage and was kept to be handled later
     send_failures: int = 0
     extra: dict[str, int] = field(default_factory=dict)

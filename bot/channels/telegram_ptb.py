@@ -1,7 +1,9 @@
 """The python-telegram-bot (v22) backend: library calls only, decisions in telegram_common.
 
-The Application is a transport here: one TypeHandler passes every update to the channel.
-No ConversationHandler and no persistence: conversation state is in our database.
+The Application is a transport here: one TypeHandler passes every update fed to it to the
+channel. The channel long-polls with the Bot's own getUpdates (no Updater) so that it can keep
+each update in its inbox before confirming it. No ConversationHandler and no persistence:
+conversation state is in our database.
 """
 
 from __future__ import annotations
@@ -34,24 +36,22 @@ T = TypeVar("T")
 class PtbBackend:
     name = "python-telegram-bot"
 
-    def __init__(
-        self, token: str, root: str, *, polling: bool = True, poll_timeout: float = 10.0, concurrency: int = 8
-    ) -> None:
+    def __init__(self, token: str, root: str, *, concurrency: int = 8) -> None:
+        self.token = token
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            # A few updates run at once (the channel keeps each chat in order), each with its
-            # own connection for replies. Not hundreds: httpcore scans its whole pool for
-            # every queued request, and at 256 updates that scan was most of the bot's CPU.
-            .concurrent_updates(concurrency)
+            # The channel polls and feeds updates itself (it keeps each one in its inbox first), so
+            # no Updater. A few updates run at once (TELEGRAM_CONCURRENCY, bounded by the channel),
+            # each with its own connection for replies. Not hundreds: httpcore scans its whole pool
+            # for every queued request, and at 256 updates that scan was most of the bot's CPU.
+            .updater(None)
             .connection_pool_size(concurrency + 2)
             .pool_timeout(30.0)
-            .get_updates_read_timeout(poll_timeout + 10.0)
+            .get_updates_read_timeout(10.0)  # getUpdates adds its long-poll timeout to this
         )
-        if not polling:
-            builder = builder.updater(None)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self._handler: tg.UpdateHandler | None = None
         self._initialized = False
@@ -65,35 +65,32 @@ class PtbBackend:
             await self._handler(update)
 
     async def initialize(self) -> None:
-        await _call(self.app.initialize)
+        try:
+            await _call(self.app.initialize)
+        except tg.TelegramError as exc:
+            # python-telegram-bot names the token in the error of a rejected getMe.
+            raise tg.TelegramError(tg.redact_token(str(exc), self.token)) from None
         self._initialized = True
 
-    async def start_polling(self, timeout: float) -> None:
-        assert self.app.updater is not None, "built for webhook mode"
-        # The updater calls deleteWebhook first, then long-polls getUpdates.
-        await _call(
-            lambda: self.app.updater.start_polling(  # type: ignore[union-attr]
-                poll_interval=0.0,
-                timeout=dtm.timedelta(seconds=timeout),
-                allowed_updates=tg.ALLOWED_UPDATES,
+    async def delete_webhook(self) -> None:
+        await _call(self.app.bot.delete_webhook)
+
+    async def get_updates(self, offset: int | None, timeout: float) -> list[dict[str, Any]]:
+        updates = await _call(
+            lambda: self.app.bot.get_updates(
+                offset=offset, timeout=dtm.timedelta(seconds=timeout), allowed_updates=tg.ALLOWED_UPDATES
             )
         )
-        await self.app.start()
+        return [update.to_dict() for update in updates]
 
     async def feed(self, raw: dict[str, Any]) -> None:
+        # A TypeHandler blocks by default: the handler has run when process_update returns.
         await self.app.process_update(Update.de_json(raw, self.app.bot))
-
-    async def stop_receiving(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()  # waits for the handlers it started (polling)
 
     async def shutdown(self) -> None:
         if not self._initialized:
             return
         self._initialized = False
-        await self.stop_receiving()
         with contextlib.suppress(ptb_error.TelegramError):
             await self.app.shutdown()
 
@@ -117,8 +114,6 @@ class PtbBackend:
         await _call(
             lambda: self.app.bot.set_webhook(url, secret_token=secret, allowed_updates=tg.ALLOWED_UPDATES)
         )
-        if not self.app.running:
-            await self.app.start()
 
     async def set_commands(self, commands: list[tuple[str, str]], language_code: str | None) -> None:
         await _call(

@@ -97,6 +97,8 @@ class FakeTelegram:
         self.port = 0
         self._closing = False
         self.on_send: Any = None  # called with each Sent (the benchmark timestamps replies)
+        self.on_set_webhook: Any = None  # called with the URL once setWebhook has set it
+        self.slow_once: dict[int, float] = {}  # chat id -> seconds the next sendMessage to it takes
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -249,6 +251,8 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: secret token contains unallowed characters")
         self.webhook_url = params.get("url") or None
         self.webhook_secret = secret
+        if self.on_set_webhook is not None and self.webhook_url:
+            self.on_set_webhook(self.webhook_url)
         return True
 
     async def _m_deletewebhook(self, params: dict[str, Any]) -> bool:
@@ -279,6 +283,8 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: chat not found")
         if not isinstance(text, str) or not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
+        if chat_id in self.slow_once:
+            await asyncio.sleep(self.slow_once.pop(chat_id))
         parse_mode = params.get("parse_mode")
         visible = _visible(text, parse_mode)
         if len(visible.encode("utf-16-le")) // 2 > 4096:

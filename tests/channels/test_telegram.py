@@ -203,6 +203,10 @@ async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any
                 break
             await asyncio.sleep(0.01)
         assert server.started, "the HTTP server did not start"
+        for _ in range(500):  # setWebhook waits until the HTTP server listens
+            if mode != "webhook" or fake.webhook_url:
+                break
+            await asyncio.sleep(0.01)
         yield TelegramDriver(fake, channel, runtime, f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True

@@ -1,0 +1,109 @@
+"""Telegram updates kept in the database from before they are acknowledged until they are handled.
+
+Telegram forgets an update once it is acknowledged: a webhook POST answered 200, or a polled
+update below the offset of the next getUpdates. So an update is first written (encrypted: it may
+hold a NIK) to the `webhook_inbox` table, the one WhatsApp's notifications use, and only after
+that commit is it acknowledged. Its row is removed when it has been handled; a row left by a crash
+is handled when the channel starts again (the engine answers each update id once, so a row handled
+twice answers nothing the second time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
+
+from bot.channels.telegram_common import CHANNEL
+from storage.crypto import FieldCipher
+from storage.db import Database
+from storage.outbound import WebhookInbox
+
+log = logging.getLogger(__name__)
+
+REMOVE_EVERY = 0.2  # seconds: handled rows are removed in batches, not one commit per update
+
+
+class TelegramInbox:
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+        self.db = db
+        self.cipher = cipher
+        self._handled: list[int] = []
+        self._remover: asyncio.Task[None] | None = None
+
+    async def keep(self, updates: Sequence[dict[str, Any]]) -> list[int]:
+        """Write a batch of updates in one transaction; their row ids, in the same order.
+        Raises whatever the database raises: then nothing was kept, nothing may be acknowledged."""
+        bodies = [self.cipher.encrypt(json.dumps(u, separators=(",", ":"))) for u in updates]
+        try:
+            return await self._insert(bodies)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # A pooled connection the server dropped (a restart, an outage now over): the pool
+            # is renewed, and one more try goes to a fresh connection.
+            return await self._insert(bodies)
+
+    async def _insert(self, bodies: Sequence[bytes]) -> list[int]:
+        rows = [WebhookInbox(channel=CHANNEL, body=body) for body in bodies]
+        async with self.db.session() as session:
+            session.add_all(rows)
+            await session.flush()
+            return [row.id for row in rows]
+
+    async def left(self) -> list[tuple[int, dict[str, Any]]]:
+        """The rows not handled yet (a crash, a restart), oldest first. A row that cannot be read
+        (the secret key changed) is dropped: it could never be handled."""
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(WebhookInbox.id, WebhookInbox.body)
+                    .where(WebhookInbox.channel == CHANNEL)
+                    .order_by(WebhookInbox.id)
+                )
+            ).all()
+        kept: list[tuple[int, dict[str, Any]]] = []
+        for inbox_id, body in rows:
+            try:
+                kept.append((inbox_id, json.loads(self.cipher.decrypt(body))))
+            except Exception:
+                log.error("telegram: inbox row %s cannot be read; dropped", inbox_id)
+                self.handled(inbox_id)
+        return kept
+
+    def handled(self, inbox_id: int) -> None:
+        """The row's update was handled: remove the row soon, with others handled meanwhile."""
+        self._handled.append(inbox_id)
+        if self._remover is None or self._remover.done():
+            self._remover = asyncio.create_task(self._remove_soon())
+
+    async def _remove_soon(self) -> None:
+        await asyncio.sleep(REMOVE_EVERY)
+        await self.remove_handled()
+
+    async def remove_handled(self) -> bool:
+        """Remove the rows of handled updates; False when the database could not (they are tried
+        again with the next batch; if the process stops first, they are handled again on start,
+        which answers nothing twice)."""
+        batch, self._handled = self._handled, []
+        if not batch:
+            return True
+        try:
+            async with self.db.session() as session:
+                await session.execute(delete(WebhookInbox).where(WebhookInbox.id.in_(batch)))
+        except Exception as exc:
+            self._handled = batch + self._handled
+            log.warning("telegram: %d handled inbox rows not removed yet (%s)", len(batch), type(exc).__name__)
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._remover is not None and not self._remover.done():
+            self._remover.cancel()
+            await asyncio.gather(self._remover, return_exceptions=True)
+        await self.remove_handled()
