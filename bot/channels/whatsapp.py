@@ -5,7 +5,8 @@ is parsed (missing: 401, wrong: 403). The body is then written, encrypted, to th
 and only when that commit succeeds does Meta get its 200; if the database cannot take it, Meta
 gets a 503 and delivers again. Handling runs in the background; the inbox row is deleted when
 it is done, and rows left by a crash are handled when the channel starts again. Each wamid is
-answered once: the engine records it before handling.
+answered once: the engine records it before handling. A message whose handling meets a database
+outage is handled again once the database is back, never answered with an apology.
 
 Plain httpx, not pywa: pywa 4.5 hard-codes https://graph.facebook.com as its base URL
 (GraphAPI.__init__ overwrites the session's base_url), so it cannot be pointed at a local Graph
@@ -36,6 +37,7 @@ from bot.channels.whatsapp_format import render
 from bot.channels.whatsapp_graph import GraphClient, SendResult, status_for_error
 from bot.channels.whatsapp_payloads import Inbound, Notification, Status, parse_notification
 from bot.channels.whatsapp_window import TemplateConfig, can_send_free_form, load_templates
+from handlers.engine import DatabaseUnavailable
 from handlers.messages import Button, IncomingMessage, Kind, Reply
 from storage import outbound
 from storage import repositories as repo
@@ -54,6 +56,7 @@ CHANNEL = "whatsapp"
 PATH = "/webhook/whatsapp"
 MAX_BODY = 1_000_000  # Meta batches at most a few hundred KB per POST
 MAX_MENUS = 50_000  # numbered menus remembered (in memory: one per recent user)
+RETRY_DELAYS = (1.0, 30.0)  # seconds: the first and the longest pause while the database is out of reach
 
 
 class WhatsAppChannel:
@@ -211,13 +214,27 @@ class WhatsAppChannel:
     async def _answer(self, inbound: Inbound) -> list[SendResult]:
         # One user's messages are answered in order: their replies never interleave.
         async with self._lock(inbound.user_id):
-            replies = await self.engine.handle(self.to_incoming(inbound))
+            replies = await self._handle_held(self.to_incoming(inbound))
             if not replies:
                 return []
             to = inbound.group_id or inbound.user_id
             return await self.send_replies(
                 inbound.user_id, replies, to=to, group=bool(inbound.group_id), record=False
             )
+
+    async def _handle_held(self, msg: IncomingMessage) -> list[Reply]:
+        """The engine's replies. The notification is in the inbox, so a database outage is not
+        answered with an apology: the message is tried again, later and later, and the user's
+        next messages wait behind it. Stopping first leaves it in the inbox for the next start."""
+        delay, longest = RETRY_DELAYS
+        while True:
+            try:
+                return await self.engine.handle(msg, held=True)
+            except DatabaseUnavailable:
+                if self._stopped:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
 
     def to_incoming(self, inbound: Inbound) -> IncomingMessage:
         text, payload, kind = inbound.text, inbound.payload, inbound.kind
