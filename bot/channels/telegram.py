@@ -15,17 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
-import os
-import re
 import secrets
 import weakref
 from collections.abc import Coroutine, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,6 +29,13 @@ from starlette.routing import BaseRoute, Route
 from bot.channels import telegram_common as tg
 from bot.channels.telegram_common import Blocked, InlineKeyboard, Outgoing, RetryAfter, TelegramError
 from bot.channels.telegram_inbox import TelegramInbox
+from bot.channels.telegram_webhook import (
+    WEBHOOK_PATH,
+    serving_address,
+    wait_listening,
+    webhook_secret,
+    webhook_url,
+)
 from bot.settings import Settings
 from handlers.engine import is_database_outage
 from handlers.messages import Reply
@@ -44,13 +46,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhook/telegram"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 MAX_UPDATE_BYTES = 1_000_000
 RETRIES_ON_429 = 2
 MAX_WAIT_ON_429 = 60.0
 RETRY_DELAYS = (1.0, 30.0)  # seconds: the first and the longest pause while the database is out of reach
-_SECRET_CHARS = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Shown in Telegram's command menu (setMyCommands), per language.
 COMMAND_DESCRIPTIONS = {
     "id": {
@@ -198,7 +198,7 @@ class TelegramChannel:
     async def _set_webhook_when_serving(self) -> None:
         assert self.webhook_url
         if self.serving_address is not None:
-            await _wait_listening(*self.serving_address)
+            await wait_listening(*self.serving_address)
         attempt = 0
         while True:
             try:
@@ -472,42 +472,6 @@ def _description(runtime: Runtime, name: str, lang: str) -> str:
         return COMMAND_DESCRIPTIONS[lang][name]
 
 
-def webhook_url(settings: Settings) -> str | None:
-    """TELEGRAM_WEBHOOK_URL as given, or with /webhook/telegram added when it has no path."""
-    url = settings.telegram_webhook_url
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.path in ("", "/"):
-        parts = parts._replace(path=WEBHOOK_PATH)
-    return urlunsplit(parts)
-
-
-def webhook_secret(settings: Settings) -> str:
-    """TELEGRAM_WEBHOOK_SECRET, or one generated once and kept in a 0600 file beside the database."""
-    if settings.telegram_webhook_secret:
-        if not _SECRET_CHARS.match(settings.telegram_webhook_secret):
-            raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
-        return settings.telegram_webhook_secret
-    base = settings.secret_file()
-    path = base.with_name(base.name.removesuffix(".secret") + ".telegram-secret")
-    return _kept_secret(path)
-
-
-def _kept_secret(path: Path) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    secret = secrets.token_urlsafe(32)  # only A-Z a-z 0-9 _ -, as setWebhook requires
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process wrote it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret + "\n")
-    return secret
-
-
 def make_backend(settings: Settings) -> tg.TelegramBackend:
     token = settings.telegram_bot_token
     if not token:
@@ -536,48 +500,8 @@ def make_telegram_channel(
         poll_timeout=poll_timeout,
         concurrency=settings.telegram_concurrency,
         retry_delays=retry_delays,
-        serving_address=_serving_address(settings, url) if url else None,
+        serving_address=serving_address(settings, url) if url else None,
     )
-
-
-def _serving_address(settings: Settings, url: str) -> tuple[str, int]:
-    """Where our HTTP server listens: BPU_HTTP_HOST/PORT, or the webhook URL itself when it
-    points at this machine (a local Bot API server, the tests)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if host == "localhost" or _is_loopback(host):
-        return host, parts.port or (443 if parts.scheme == "https" else 80)
-    listen = settings.http_host
-    if listen in ("", "0.0.0.0"):
-        listen = "127.0.0.1"
-    elif listen == "::":
-        listen = "::1"
-    return listen, settings.http_port
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-async def _wait_listening(host: str, port: int, *, give_up_after: float = 10.0) -> None:
-    """Until a TCP connection to host:port is accepted: the HTTP server starts listening only
-    after the channels have started. Past `give_up_after` seconds, go on anyway (logged)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + give_up_after
-    while loop.time() < deadline:
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-        except OSError:
-            await asyncio.sleep(0.02)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return
-    log.warning("telegram: nothing listens on %s:%s yet; setting the webhook anyway", host, port)
 
 
 def _redact_token_in_logs(token: str) -> None:
