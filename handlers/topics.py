@@ -117,7 +117,7 @@ def _any(*words: str) -> re.Pattern[str]:
 _NOT_FOR_BPU = _any("jp", "jkp", "pension", "pensions", "kehilangan pekerjaan", "job loss", "unemployment benefit",
                     r"(?:jaminan|program|dana|uang|tunjangan|iuran|manfaat|dapat|ikut|asuransi|gaji) pensiun")
 _JHT = _any("jht")
-_WITHDRAW = _any("cair", "cairkan", "dicairkan", "pencairan", "mencairkan", "ambil", "diambil", "tarik",
+_WITHDRAW = _any("cair", "cairkan", "dicairkan", "cairin", "dicairin", "pencairan", "mencairkan", "ambil", "diambil", "tarik",
                  "ditarik", "withdraw", "withdrawn", "take out")
 _WHEN = _any("kapan", "when", "umur berapa", "usia berapa", "what age")
 # How to claim (documents, where, how long) is the claim answer; the JHT answer says when.
@@ -148,8 +148,10 @@ _DEATH = _any("meninggal", "wafat", "mati", "tewas", "die", "dies", "died", "dea
 _DISABLED = _any("cacat", "disabled", "disability", "lumpuh")
 _WORK_ACCIDENT = _any("kecelakaan", "kecelakaan kerja", "accident", "work accident", "jkk")
 _NOT_ACCIDENT = re.compile(_WORD + r"(?:bukan|tidak|not|no)\s+(?:karena\s+|because of\s+|from\s+|a\s+)?(?:kecelakaan|accident)")
-_AGE = re.compile(_WORD + r"(?:(?:umur|usia|umurnya|usianya|age|aged)\s+(\d{1,3})|(\d{1,3})\s+(?:tahun|years?\s+old|yo))"
-                  + _END)  # fmt: skip
+# "umur 66", "usia 64 tahun", "I'm 70": an age. "40 tahun" alone may be years of membership, so it
+# counts only when the question is about joining.
+_AGE = re.compile(_WORD + r"(?:umur|usia|umurnya|usianya|age|aged|i m|im|i am)\s+(\d{1,3})" + _END)
+_YEARS_OLD = re.compile(_WORD + r"(\d{1,3})\s+(?:tahun|years?\s+old|yo)" + _END)
 _JOIN = _any("ikut", "daftar", "mendaftar", "join", "register", "bisa", "boleh", "masih bisa", "eligible")
 _PREPAY = re.compile(_WORD + r"(\d{1,2})\s+(?:bulan|months?)" + _END)
 _AT_ONCE = _any("sekaligus", "langsung", "dimuka", "di muka", "di depan", "in advance", "upfront", "at once",
@@ -234,18 +236,17 @@ async def _precise(turn: Turn, norm: str, intent: str, money: int | None) -> boo
         stated = _stated_amount(money, named_month(norm, turn.today) or turn.today)
         if stated is not None and (_INCLUDED.search(norm) or _JHT.search(norm)):
             return _say_topic(turn, "contribution_amount", **stated)
-    if intent in ("eligibility", "register") or (intent == "contribution" and _JOIN.search(norm)):
-        age = _age(norm)
-        if age is not None and (intent == "eligibility" or _JOIN.search(norm)):
-            return _say_topic(turn, "eligibility", age=age)
+    age = _age(norm, about_joining=intent in ("eligibility", "register"))
+    if age is not None and (intent in ("eligibility", "register") or _JOIN.search(norm)):
+        return _say_topic(turn, "eligibility", age=age)
     return False
 
 
-def _age(norm: str) -> int | None:
-    match = _AGE.search(norm)
+def _age(norm: str, *, about_joining: bool) -> int | None:
+    match = _AGE.search(norm) or (_YEARS_OLD.search(norm) if about_joining else None)
     if match is None:
         return None
-    age = int(match.group(1) or match.group(2))
+    age = int(match.group(1))
     return age if age in _AGE_RANGE else None
 
 

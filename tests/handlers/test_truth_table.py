@@ -48,7 +48,7 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "en", "when is the contribution due each month?", ("day 15", "15 December 2026"), ()),
     (DEC, "id", "batas bayar iuran bulan depan", ("15 Januari 2027",), ()),
     # -- claims: 5 years, the 2x24 hours are an employer's duty (wrong item 2)
-    (DEC, "id", "kecelakaan 2 bulan lalu masih bisa klaim?", ("Masih bisa", "5 tahun", "pemberi kerja"),
+    (DEC, "id", "kecelakaan 2 bulan lalu masih bisa klaim?", ("masih bisa diajukan", "5 tahun", "pemberi kerja"),
      ("paling lambat 2x24",)),
     (DEC, "id", "gimana cara klaim?", ("5 tahun", "Laporkan", "online"), ("paling lambat 2x24",)),
     (DEC, "en", "my accident was 3 months ago, can I still claim?", ("5 years",), ("within 2x24",)),
@@ -123,6 +123,15 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "id", "klaim lwt jmo bisa?", ("JMO",), ("Masih bisa",)),
     (DEC, "id", "cara klaim jht gmn", ("56 tahun", "aplikasi JMO"), ()),
     (DEC, "id", "bayar pake bri bisa?", ("Bisa.", "BRImo", "BRILink"), ()),
+    # -- regional and slang phrasings
+    (DEC, "id", "sabaraha iuran bulan payun", ("Januari 2027", "Rp8.400", "Rp16.800"), ()),
+    (DEC, "id", "iuran taun ngarep piro", ("Januari 2027",), ()),
+    (DEC, "id", "kalo kecelakaan kerja trus meninggal, anak istri dapet brp? gaji sy 2,5jt",
+     ("Rp142 juta", "Rp120 juta", "Rp140 juta"), ()),
+    (DEC, "id", "jht bs dicairin kpn", ("56 tahun", "berhenti bekerja"), ()),
+    (DEC, "en", "I'm 66, can I still register?", ("cannot yet confirm", "under 65"), ()),
+    (DEC, "id", "sudah ikut 10 tahun, jht bisa diambil kapan?", ("10 tahun", "30%"), ("di bawah batas",)),
+    (DEC, "id", "brp lama batas ngajuin klaim kecelakaan", ("5 tahun",), ("Masih bisa.",)),
     # -- the greeting and the overview say this month's price (wrong item 9)
     (DEC, "id", "halo", ("Rp8.400",), ("mulai *Rp16.800*",)),
     (JAN, "id", "halo", ("Rp8.400", "Rp16.800", "ojek"), ()),
