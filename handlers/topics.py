@@ -114,40 +114,83 @@ def _any(*words: str) -> re.Pattern[str]:
 
 
 # "pensiun" alone is also being retired ("sy udah pensiun PNS, bisa ikut?"): only the programme counts.
-_NOT_FOR_BPU = _any("jp", "jkp", "pension", "pensions", "kehilangan pekerjaan", "job loss", "unemployment benefit",
-                    r"(?:jaminan|program|dana|uang|tunjangan|iuran|manfaat|dapat|ikut|asuransi|gaji) pensiun")
+_NOT_FOR_BPU = _any(
+    "jp",
+    "jkp",
+    "pension",
+    "pensions",
+    "kehilangan pekerjaan",
+    "job loss",
+    "unemployment benefit",
+    r"(?:jaminan|program|dana|uang|tunjangan|iuran|manfaat|dapat|ikut|asuransi|gaji) pensiun",
+)
 _JHT = _any("jht")
-_WITHDRAW = _any("cair", "cairkan", "dicairkan", "cairin", "dicairin", "pencairan", "mencairkan", "ambil", "diambil", "tarik",
-                 "ditarik", "withdraw", "withdrawn", "take out")
+_WITHDRAW = _any(
+    "cair",
+    "cairkan",
+    "dicairkan",
+    "cairin",
+    "dicairin",
+    "pencairan",
+    "mencairkan",
+    "ambil",
+    "diambil",
+    "tarik",
+    "ditarik",
+    "withdraw",
+    "withdrawn",
+    "take out",
+)
 _WHEN = _any("kapan", "when", "umur berapa", "usia berapa", "what age")
 # How to claim (documents, where, how long) is the claim answer; the JHT answer says when.
-_HOW = _any("cara", "bagaimana", "how", "dimana", "where", "syarat", "persyaratan", "dokumen", "proses", "lama",
-            "paklaring")
+_HOW = _any(
+    "cara",
+    "bagaimana",
+    "how",
+    "dimana",
+    "where",
+    "syarat",
+    "persyaratan",
+    "dokumen",
+    "proses",
+    "lama",
+    "paklaring",
+)
 _PAY = _any("bayar", "bayarnya", "membayar", "dibayar", "setor", "iuran", "iurannya", "pay", "paying", "paid",
             "payment", "contribution", "contributions")  # fmt: skip
 _UNPAID = re.compile(
-    _WORD + r"(?:(?:tidak|belum|telat|lupa|nunggak|menunggak|berhenti)(?:\s+\w+){0,3}\s+(?:bayar|membayar|iuran)"
+    _WORD
+    + r"(?:(?:tidak|belum|telat|lupa|nunggak|menunggak|berhenti)(?:\s+\w+){0,3}\s+(?:bayar|membayar|iuran)"
     r"|nunggak|menunggak|tunggakan|tidak aktif|nonaktif|non aktif"
-    r"|not paid|unpaid|haven t paid|havent paid|have not paid|didn t pay|did not pay|stop paying|stopped paying|missed"
-    r"|lapsed|lapse|inactive|without paying)" + _END
+    r"|not paid|unpaid|haven t paid|havent paid|have not paid|didn t pay|did not pay"
+    r"|stop paying|stopped paying|missed|lapsed|lapse|inactive|without paying)" + _END
 )
 _MONTHS_COUNT = re.compile(_WORD + r"(\d{1,2})\s+(?:bulan|months?)" + _END)
-_DUE = _any("jatuh tempo", "batas bayar", "batas waktu", "batas pembayaran", "paling lambat", "tanggal berapa",
+_DUE = _any("jatuh tempo", "batas bayar", "batas waktu", "batas pembayaran", "paling lambat",
+            "tanggal berapa",
             "deadline", "due", "due date", "telat bayar", "terlambat bayar", "late")  # fmt: skip
 _ACCIDENT = _any("kecelakaan", "celaka", "jatuh", "luka", "kecelakaan kerja", "accident", "hurt", "injured",
                  "fell", "ditanggung", "covered", "jkk")  # fmt: skip
 _CLAIM = _any("klaim", "claim", "lapor", "laporan", "melapor", "report", "diklaim", "ngeklaim")
-_LATE = _any("lalu", "yang lalu", "kemarin", "sudah lewat", "lewat waktu", "kadaluarsa", "kedaluwarsa", "kedaluarsa", "batas",
-             "berapa lama", "masih bisa", "telat", "terlambat", "ago", "too late", "deadline", "still",
+_LATE = _any("lalu", "yang lalu", "kemarin", "sudah lewat", "lewat waktu", "kadaluarsa", "kedaluwarsa",
+             "kedaluarsa", "batas", "berapa lama", "masih bisa", "telat", "terlambat", "ago", "too late",
+             "deadline", "still",
              "expire", "expired", "time limit")  # fmt: skip
 _HOME = _any("rumah", "dirumah", "home")
 _OFF_DUTY = _any("libur", "cuti", "minggu", "tidak kerja", "tidak bekerja", "bukan kerja", "istirahat",
                  "day off", "off", "weekend", "not working", "holiday")  # fmt: skip
-_SCHOLARSHIP = _any("beasiswa", "scholarship", "scholarships", "school grant", "school grants", "biaya sekolah")
+_SCHOLARSHIP = _any(
+    "beasiswa", "scholarship", "scholarships", "school grant", "school grants", "biaya sekolah"
+)
 _DEATH = _any("meninggal", "wafat", "mati", "tewas", "die", "dies", "died", "death", "passed away")
 _DISABLED = _any("cacat", "disabled", "disability", "lumpuh")
+# "penyandang cacat bisa ikut?" asks about joining; the JKK answer is for what a disability pays.
+_DISABILITY_PAY = _any("total", "tetap", "permanent", "dapat", "berapa", "how much", "santunan", "kecelakaan",
+                       "accident", "jkk")  # fmt: skip
 _WORK_ACCIDENT = _any("kecelakaan", "kecelakaan kerja", "accident", "work accident", "jkk")
-_NOT_ACCIDENT = re.compile(_WORD + r"(?:bukan|tidak|not|no)\s+(?:karena\s+|because of\s+|from\s+|a\s+)?(?:kecelakaan|accident)")
+_NOT_ACCIDENT = re.compile(
+    _WORD + r"(?:bukan|tidak|not|no)\s+(?:karena\s+|because of\s+|from\s+|a\s+)?(?:kecelakaan|accident)"
+)
 # "umur 66", "usia 64 tahun", "I'm 70": an age. "40 tahun" alone may be years of membership, so it
 # counts only when the question is about joining.
 _AGE = re.compile(_WORD + r"(?:umur|usia|umurnya|usianya|age|aged|i m|im|i am)\s+(\d{1,3})" + _END)
@@ -157,8 +200,8 @@ _PREPAY = re.compile(_WORD + r"(\d{1,2})\s+(?:bulan|months?)" + _END)
 _AT_ONCE = _any("sekaligus", "langsung", "dimuka", "di muka", "di depan", "in advance", "upfront", "at once",
                 "advance")  # fmt: skip
 _YEAR_AT_ONCE = re.compile(_WORD + r"(?:setahun|1 tahun|satu tahun|a year|one year|12 bulan)" + _END)
-_INCLUDED = _any("termasuk", "sudah termasuk", "include", "includes", "included", "itu apa", "untuk apa", "buat apa",
-                 "what is", "for what", "apa saja")  # fmt: skip
+_INCLUDED = _any("termasuk", "sudah termasuk", "include", "includes", "included", "itu apa", "untuk apa",
+                 "buat apa", "what is", "for what", "apa saja")  # fmt: skip
 _THIS_CHAT = _any("sini", "bot", "chat ini", "bot ini", "whatsapp ini", "telegram", "here", "this chat")
 _PLACE_WORDS = _any("di", "lewat", "pakai", "via", "ke", "at", "through", "using", "with", "by", "in")
 _HOW_MUCH = _any("berapa", "how much", "harga", "biaya", "cost", "price")
@@ -203,8 +246,13 @@ def _stated_amount(money: int, month: date) -> dict[str, object] | None:
         for transport in (False, True):
             relief = calculator.relief_for(normal, month, transport)
             if money in (normal.total, relief.total if relief else None):
-                return {"amount": money, "programmes": programmes, "relieved": money != normal.total,
-                        "two": calculator.contribution(minimum, 2), "three": calculator.contribution(minimum, 3)}
+                return {
+                    "amount": money,
+                    "programmes": programmes,
+                    "relieved": money != normal.total,
+                    "two": calculator.contribution(minimum, 2),
+                    "three": calculator.contribution(minimum, 3),
+                }
     return None
 
 
@@ -214,24 +262,35 @@ async def _precise(turn: Turn, norm: str, intent: str, money: int | None) -> boo
         return _say_topic(turn, "not_for_bpu")
     if _JHT.search(norm) and _WITHDRAW.search(norm) and _WHEN.search(norm) and not _HOW.search(norm):
         return _say_topic(turn, "benefit_jht")
-    if _UNPAID.search(norm) and (_PAY.search(norm) or _ACCIDENT.search(norm) or "aktif" in norm) and not _JHT.search(norm):
+    if (
+        _UNPAID.search(norm)
+        and (_PAY.search(norm) or _ACCIDENT.search(norm) or "aktif" in norm)
+        and not _JHT.search(norm)
+    ):
         count = _MONTHS_COUNT.search(norm)
         return _say_topic(turn, "lapse", unpaid=int(count.group(1)) if count else None,
                           accident=bool(_ACCIDENT.search(norm)))  # fmt: skip
     if _HOME.search(norm) and _OFF_DUTY.search(norm) and _ACCIDENT.search(norm):
         return _say_topic(turn, "jkk_not_home")
-    if _CLAIM.search(norm) and _LATE.search(norm) and not (_PAY.search(norm) or _JHT.search(norm) or _DEATH.search(norm)):
+    if (
+        _CLAIM.search(norm)
+        and _LATE.search(norm)
+        and not (_PAY.search(norm) or _JHT.search(norm) or _DEATH.search(norm))
+    ):
         return _say_topic(turn, "claim_window")
     if _SCHOLARSHIP.search(norm):
         return _say_topic(turn, "scholarship", levels=load_facts()["benefits"]["scholarship"]["levels"])
-    if _DEATH.search(norm) and _WORK_ACCIDENT.search(norm) and not _NOT_ACCIDENT.search(norm) or _DISABLED.search(norm):
+    death = _DEATH.search(norm) and _WORK_ACCIDENT.search(norm) and not _NOT_ACCIDENT.search(norm)
+    if death or _DISABLED.search(norm) and _DISABILITY_PAY.search(norm):
         return _say_topic(turn, "benefit_jkk", **_jkk_context(turn, money))
     place = payment_place(norm)
     if place is not None:
         return _say_topic(turn, "payment_place", place=place, payment=load_facts()["payment"])
     if _DUE.search(norm) and _PAY.search(norm):
         month = named_month(norm, turn.today) or turn.today.replace(day=1)
-        return _say_topic(turn, "payment_due", month=month_year(month, turn.lang), deadline=calculator.due_date(month))
+        return _say_topic(
+            turn, "payment_due", month=month_year(month, turn.lang), deadline=calculator.due_date(month)
+        )
     if money is not None and money < calculator.minimum_income():
         stated = _stated_amount(money, named_month(norm, turn.today) or turn.today)
         if stated is not None and (_INCLUDED.search(norm) or _JHT.search(norm)):
@@ -293,10 +352,16 @@ async def understand(turn: Turn) -> None:
     if await _precise(turn, norm, prediction.intent, money):
         return
     prepay = _prepay_months(norm)
-    if prepay is not None and (prediction.intent in ("contribution", "payment") or turn.state.topic == "contribution"
-                               or _PAY.search(norm) or _HOW_MUCH.search(norm)):
+    if prepay is not None and (
+        prediction.intent in ("contribution", "payment")
+        or turn.state.topic == "contribution"
+        or _PAY.search(norm)
+        or _HOW_MUCH.search(norm)
+    ):
         turn.intent = "contribution"
-        await calculate(turn, income=money, programmes=programmes, occupation=occupation, month=month, prepay=prepay)
+        await calculate(
+            turn, income=money, programmes=programmes, occupation=occupation, month=month, prepay=prepay
+        )
         return
     entity = money is not None or programmes is not None or occupation is not None or month is not None
 
@@ -437,7 +502,11 @@ def _prepay(turn: Turn, income: int, programmes: int, month: date, transport: bo
         if totals["transport"].total == totals["others"].total:
             totals = {"all": totals["others"]}
     else:
-        totals = {"transport" if transport else "others": calculator.prepay(income, programmes, month, months, transport)}
+        totals = {
+            "transport" if transport else "others": calculator.prepay(
+                income, programmes, month, months, transport
+            )
+        }
     first = next(iter(totals.values()))
     turn.say(
         "contribution_prepay",
@@ -473,7 +542,11 @@ def _minimum(turn: Turn, programmes: int, occupation: str | None, month: date) -
 
 
 def _calc_buttons(turn: Turn, programmes: int) -> list[Button]:
-    switch = turn.button("calc_with_jht", "calc:p=3") if programmes == 2 else turn.button("calc_without_jht", "calc:p=2")
+    switch = (
+        turn.button("calc_with_jht", "calc:p=3")
+        if programmes == 2
+        else turn.button("calc_without_jht", "calc:p=2")
+    )
     return [switch, topic_button(turn, "register"), turn.button("menu", "menu")]
 
 
@@ -490,7 +563,9 @@ async def calc_button(turn: Turn, rest: str) -> None:
         turn.say("stale_button")
 
 
-async def _not_sure(turn: Turn, ranking: tuple[tuple[str, float], ...], guess: str, confidence: float) -> None:
+async def _not_sure(
+    turn: Turn, ranking: tuple[tuple[str, float], ...], guess: str, confidence: float
+) -> None:
     turn.intent = "unsure"
     await _log_unanswered(turn, guess, confidence)
     # Topics to read about; stopping messages or deleting data is never offered as a guess.
@@ -506,4 +581,6 @@ async def _log_unanswered(turn: Turn, guess: str | None, confidence: float | Non
     from handlers.redact import redact
 
     masked = redact(turn.text)
-    await repo.log_unanswered(turn.session, turn.contact.id, masked, redact(normalize(turn.text)), guess, confidence)
+    await repo.log_unanswered(
+        turn.session, turn.contact.id, masked, redact(normalize(turn.text)), guess, confidence
+    )

@@ -25,7 +25,8 @@ from handlers.topics import Place
 
 # Places and channels a template could name; any of them rendered must be in facts.yaml.
 PLACES = ("minimarket", "indomaret", "alfamart", "alfamidi", "kantor pos", "post office", "pos indonesia",
-          "pegadaian", "tokopedia", "bukalapak", "lazada", "dana", "ovo", "gopay", "shopeepay", "linkaja", "qris",
+          "pegadaian", "tokopedia", "bukalapak", "lazada", "dana", "ovo", "gopay", "shopeepay", "linkaja",
+          "qris",
           "bni", "bri", "brimo", "brilink", "bca", "btn", "bsi", "mandiri", "bjb", "grab", "gojek", "jmo",
           "lapak asik", "plkk", "puskesmas", "kelurahan", "jamsostek mobile")  # fmt: skip
 STAFF = ("staff_", "digest")
@@ -60,9 +61,12 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
             for transport in (None, True, False):
                 q = calculator.quote(income, count, month, transport)
                 common = {"quote": q, "transport": transport, "split": split if transport is None else None,
-                          "month": month.strftime("%B %Y"), "this_month": True, "occupation": None}  # fmt: skip
+                          "month": month.strftime("%B %Y"), "this_month": True,
+                          "occupation": None}  # fmt: skip
                 out.setdefault("contribution_quote", []).append(common)
-                out.setdefault("contribution_minimum", []).append({**common, "occupation_known": transport is not None})
+                out.setdefault("contribution_minimum", []).append(
+                    {**common, "occupation_known": transport is not None}
+                )
                 for months in calculator.prepay_options():
                     p = calculator.prepay(income, count, month, months, transport)
                     out.setdefault("contribution_prepay", []).append(
@@ -70,7 +74,8 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
                          "income_known": True, "programmes": count, "normal": q.normal})  # fmt: skip
         t, o = (calculator.quote(minimum, 2, month, sector) for sector in (True, False))
         for name in ("greet", "benefits_overview"):
-            out.setdefault(name, []).append({"cheapest": {"transport": t, "others": o, "same": t.total == o.total},
+            cheapest = {"transport": t, "others": o, "same": t.total == o.total}
+            out.setdefault(name, []).append({"cheapest": cheapest,
                                              "first_time": True, "name": None})  # fmt: skip
         for day in (1, 5, 15, 20, 31):
             due = month.replace(day=min(day, 28))
@@ -80,11 +85,14 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
                        "days": (due - today).days, "month": "m"}  # fmt: skip
                 out.setdefault("reminder_due", []).append(rem)
                 out.setdefault("reminder_before", []).append(rem)
-            out.setdefault("reminder_set", []).append({"day": day, "days_before": 3, "due": due, "opted_out": False})
+            out.setdefault("reminder_set", []).append(
+                {"day": day, "days_before": 3, "due": due, "opted_out": False}
+            )
         out.setdefault("payment_due", []).append({"month": "m", "deadline": calculator.due_date(month)})
     for income in (minimum, 2_000_000, 3_000_000):
-        out.setdefault("benefit_jkk", []).append({"death": calculator.death_by_accident(income), "income_known": True,
-                                                   "disability": calculator.total_disability(income)})  # fmt: skip
+        worked = {"death": calculator.death_by_accident(income), "income_known": True,
+                  "disability": calculator.total_disability(income)}  # fmt: skip
+        out.setdefault("benefit_jkk", []).append(worked)
     out["benefit_jkk"].append({})
     out["eligibility"] = [{}, {"age": 40}, {"age": 66}]
     out["lapse"] = [{"unpaid": n, "accident": a} for n in (None, 1, 4) for a in (True, False)]
@@ -94,8 +102,10 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
                             {"place": Place((), "no"), "payment": payment}]  # fmt: skip
     out["scholarship"] = [{"levels": load_facts()["benefits"]["scholarship"]["levels"]}]
     two, three = calculator.contribution(minimum, 2), calculator.contribution(minimum, 3)
-    out["contribution_amount"] = [{"amount": a, "programmes": p, "relieved": r, "two": two, "three": three}
-                                  for a, p, r in ((16_800, 2, False), (8_400, 2, True), (36_800, 3, False))]
+    out["contribution_amount"] = [
+        {"amount": a, "programmes": p, "relieved": r, "two": two, "three": three}
+        for a, p, r in ((16_800, 2, False), (8_400, 2, True), (36_800, 3, False))
+    ]
     preview = SimpleNamespace(total=5, by_channel={"whatsapp": 5}, reachable=5, opted_out=0, unreachable=0,
                               whatsapp_daily_limit=250, whatsapp_outside_window=5, whatsapp_used_24h=0,
                               whatsapp_days=2, buttons=[])  # fmt: skip
@@ -136,20 +146,26 @@ def _amounts(text: str) -> list[int]:
     out = []
     for digits, unit in _RP.findall(text):
         if unit:
-            out.append(round(float(digits.replace(".", "").replace(",", ".") if "," in digits else digits) * 1_000_000))
+            out.append(
+                round(
+                    float(digits.replace(".", "").replace(",", ".") if "," in digits else digits) * 1_000_000
+                )
+            )
         else:
             out.append(int(re.sub(r"[.,]", "", digits)))
     return out
 
 
 def _env(lang: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES / lang), undefined=ChainableUndefined, autoescape=False,
+    env = Environment(loader=FileSystemLoader(TEMPLATES / lang), undefined=ChainableUndefined,
+                      autoescape=False,
                       trim_blocks=True, lstrip_blocks=True)  # fmt: skip
 
     def safe(fn):  # type: ignore[no-untyped-def]
         return lambda v: "" if isinstance(v, Undefined) else fn(v, lang)
 
-    env.filters.update(rp=safe(formatting.rupiah), juta=safe(formatting.juta), tanggal=safe(formatting.long_date),
+    env.filters.update(rp=safe(formatting.rupiah), juta=safe(formatting.juta),
+                       tanggal=safe(formatting.long_date),
                        angka=safe(formatting.number))  # fmt: skip
     env.globals["facts"] = load_facts()
     return env
@@ -160,7 +176,17 @@ def _context_numbers(context: dict[str, Any]) -> set[int]:
     for value in context.values():
         if isinstance(value, int) and not isinstance(value, bool):
             found.add(value)
-        for attr in ("total", "jkk", "jkm", "jht", "income", "changed_total", "lump_sum", "periodic", "funeral"):
+        for attr in (
+            "total",
+            "jkk",
+            "jkm",
+            "jht",
+            "income",
+            "changed_total",
+            "lump_sum",
+            "periodic",
+            "funeral",
+        ):
             inner = getattr(value, attr, None)
             if isinstance(inner, int):
                 found.add(inner)

@@ -13,7 +13,6 @@ One engine on SQLite for the module (a few seconds in all); each question is a n
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -29,18 +28,40 @@ FEB, JUN, DEC, JAN, APR = "2026-02-15", "2026-06-01", "2026-12-20", "2027-01-15"
 # (date, language, what the worker types (several messages: one conversation), must contain, must not contain)
 CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = [
     # -- JP and JKP are not for BPU (wrong item 1)
-    (DEC, "id", "bisa ikut jaminan pensiun ga?", ("Tidak bisa", "JP", "JHT", "56 tahun"), ("Bisa!", "kamu bisa ikut")),
+    (
+        DEC,
+        "id",
+        "bisa ikut jaminan pensiun ga?",
+        ("Tidak bisa", "JP", "JHT", "56 tahun"),
+        ("Bisa!", "kamu bisa ikut"),
+    ),
     (DEC, "id", "jkp bisa buat pekerja mandiri?", ("Tidak bisa", "JKP"), ("Bisa!",)),
     (DEC, "id", "sy ojol mau ikut program pensiun bisa?", ("Tidak bisa", "JKK", "JKM", "JHT"), ("Bisa!",)),
     (DEC, "en", "can I join the pension programme?", ("No.", "JHT"), ("Yes, you can",)),
     # -- lapse (wrong item 3)
-    (DEC, "id", "udah 4 bulan ga bayar, kalo kecelakaan ditanggung?", ("tidak aktif", "tidak ditanggung", "3 bulan"),
-     ("tanpa batas biaya",)),
+    (
+        DEC,
+        "id",
+        "udah 4 bulan ga bayar, kalo kecelakaan ditanggung?",
+        ("tidak aktif", "tidak ditanggung", "3 bulan"),
+        ("tanpa batas biaya",),
+    ),
     (DEC, "id", "nunggak 2 bulan masih aktif ga", ("masih aktif", "3 bulan"), ("tidak ditanggung",)),
-    (DEC, "en", "I haven't paid for 5 months, am I still covered if I have an accident?", ("inactive", "not covered"),
-     ("no cost limit",)),
+    (
+        DEC,
+        "en",
+        "I haven't paid for 5 months, am I still covered if I have an accident?",
+        ("inactive", "not covered"),
+        ("no cost limit",),
+    ),
     (DEC, "id", "telat bayar kena denda ga?", ("tidak ada denda", "3 bulan"), ()),
-    (DEC, "id", "kalau berhenti bayar gimana cara aktif lagi?", ("NIK", "175", "belum bisa kami pastikan"), ()),
+    (
+        DEC,
+        "id",
+        "kalau berhenti bayar gimana cara aktif lagi?",
+        ("NIK", "175", "belum bisa kami pastikan"),
+        (),
+    ),
     (DEC, "en", "what happens if I stop paying?", ("inactive", "no fine"), ()),
     # -- the payment deadline is the 15th
     (DEC, "id", "bayar iuran paling lambat tanggal berapa?", ("tanggal 15", "15 Desember 2026"), ()),
@@ -48,34 +69,83 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "en", "when is the contribution due each month?", ("day 15", "15 December 2026"), ()),
     (DEC, "id", "batas bayar iuran bulan depan", ("15 Januari 2027",), ()),
     # -- claims: 5 years, the 2x24 hours are an employer's duty (wrong item 2)
-    (DEC, "id", "kecelakaan 2 bulan lalu masih bisa klaim?", ("masih bisa diajukan", "5 tahun", "pemberi kerja"),
-     ("paling lambat 2x24",)),
+    (
+        DEC,
+        "id",
+        "kecelakaan 2 bulan lalu masih bisa klaim?",
+        ("masih bisa diajukan", "5 tahun", "pemberi kerja"),
+        ("paling lambat 2x24",),
+    ),
     (DEC, "id", "gimana cara klaim?", ("5 tahun", "Laporkan", "online"), ("paling lambat 2x24",)),
     (DEC, "en", "my accident was 3 months ago, can I still claim?", ("5 years",), ("within 2x24",)),
     (DEC, "id", "batas waktu klaim jkk berapa lama", ("5 tahun",), ("paling lambat 2x24",)),
     (DEC, "en", "how do I claim for a work accident?", ("5 years", "online or in person"), ("within 2x24",)),
     # -- JKK death and disability (wrong item 4)
-    (DEC, "id", "kalo meninggal gara2 kecelakaan kerja dpt brp?",
-     ("Rp70 juta", "Rp48 juta", "Rp12 juta", "Rp10 juta", "beasiswa", "Rp42 juta"), ()),
-    (DEC, "id", "penghasilan 2 juta, kalau meninggal karena kecelakaan kerja ahli waris dapat berapa?",
-     ("Rp118 juta", "Rp96 juta", "penghasilanmu Rp2.000.000"), ()),
+    (
+        DEC,
+        "id",
+        "kalo meninggal gara2 kecelakaan kerja dpt brp?",
+        ("Rp70 juta", "Rp48 juta", "Rp12 juta", "Rp10 juta", "beasiswa", "Rp42 juta"),
+        (),
+    ),
+    (
+        DEC,
+        "id",
+        "penghasilan 2 juta, kalau meninggal karena kecelakaan kerja ahli waris dapat berapa?",
+        ("Rp118 juta", "Rp96 juta", "penghasilanmu Rp2.000.000"),
+        (),
+    ),
     (DEC, "id", "cacat total dapat berapa gaji 2 juta", ("Rp112 juta",), ()),
     (DEC, "en", "what does my family get if I die in a work accident?", ("Rp70 million", "plus"), ()),
-    (DEC, "id", ("penghasilan 3 juta iurannya berapa", "kalau meninggal kecelakaan kerja dapat berapa?"),
-     ("Rp166 juta", "penghasilanmu Rp3.000.000"), ()),
+    (
+        DEC,
+        "id",
+        ("penghasilan 3 juta iurannya berapa", "kalau meninggal kecelakaan kerja dapat berapa?"),
+        ("Rp166 juta", "penghasilanmu Rp3.000.000"),
+        (),
+    ),
     (DEC, "id", "kalau kecelakaan kerja dapat apa?", ("tanpa batas", "Rp70 juta"), ()),
     # -- JKM (wrong item 10, English)
-    (DEC, "en", "what is the death benefit?", ("Rp42 million", "periodic benefit", "24 x Rp500.000"),
-     ("monthly support",)),
-    (DEC, "id", "kalau meninggal dapat santunan berapa?", ("Rp42 juta", "Rp12 juta", "dibayar sekaligus"), ()),
+    (
+        DEC,
+        "en",
+        "what is the death benefit?",
+        ("Rp42 million", "periodic benefit", "24 x Rp500.000"),
+        ("monthly support",),
+    ),
+    (
+        DEC,
+        "id",
+        "kalau meninggal dapat santunan berapa?",
+        ("Rp42 juta", "Rp12 juta", "dibayar sekaligus"),
+        (),
+    ),
     # -- scholarship
-    (DEC, "id", "beasiswa anak berapa?", ("Rp1.500.000", "Rp12.000.000", "Rp174 juta", "23 tahun", "3 tahun"), ()),
-    (DEC, "en", "how much is the scholarship for my kids?", ("Rp3.000.000", "Rp174 million", "no minimum"), ()),
+    (
+        DEC,
+        "id",
+        "beasiswa anak berapa?",
+        ("Rp1.500.000", "Rp12.000.000", "Rp174 juta", "23 tahun", "3 tahun"),
+        (),
+    ),
+    (
+        DEC,
+        "en",
+        "how much is the scholarship for my kids?",
+        ("Rp3.000.000", "Rp174 million", "no minimum"),
+        (),
+    ),
     # -- JHT withdrawal
     (DEC, "id", "kapan jht bisa dicairkan", ("56 tahun", "10 tahun", "30%"), ()),
     (DEC, "en", "when can I withdraw JHT?", ("56", "10 years"), ()),
     # -- an accident at home on a day off is not JKK
-    (DEC, "id", "jatoh di rumah pas hari libur ditanggung ga?", ("bukan kecelakaan kerja", "JKM"), ("tanpa batas",)),
+    (
+        DEC,
+        "id",
+        "jatoh di rumah pas hari libur ditanggung ga?",
+        ("bukan kecelakaan kerja", "JKM"),
+        ("tanpa batas",),
+    ),
     (DEC, "en", "I fell at home on my day off, is it covered?", ("not a work accident",), ("no cost limit",)),
     # -- can I pay at X? (wrong item 10)
     (DEC, "id", "bisa bayar di indomaret?", ("belum bisa kami pastikan", "175"), ("Bisa.",)),
@@ -83,11 +153,22 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "id", "bisa bayar di kantor pos?", ("belum bisa kami pastikan", "Kantor Pos"), ()),
     (DEC, "en", "can i pay with gopay?", ("Yes.", "GoPay"), ()),
     (DEC, "id", "bisa bayar iuran lewat sini?", ("Tidak bisa", "tidak pernah menerima uang"), ()),
-    (DEC, "id", "bayar iurannya lewat mana?", ("NIK", "Alfamart", "BRImo", "tanggal 15", "Kantor Pos belum bisa"),
-     ("minimarket",)),
+    (
+        DEC,
+        "id",
+        "bayar iurannya lewat mana?",
+        ("NIK", "Alfamart", "BRImo", "tanggal 15", "Kantor Pos belum bisa"),
+        ("minimarket",),
+    ),
     (DEC, "en", "can I pay at the post office?", ("cannot yet confirm", "175"), ("Yes.",)),
     # -- eligibility with an age (wrong item 11)
-    (DEC, "id", "umur 66 bisa ikut?", ("belum bisa kami pastikan", "65", "175"), ("Bisa!", "bisa ikut, kalau")),
+    (
+        DEC,
+        "id",
+        "umur 66 bisa ikut?",
+        ("belum bisa kami pastikan", "65", "175"),
+        ("Bisa!", "bisa ikut, kalau"),
+    ),
     (DEC, "id", "sy 40 th bisa daftar ga?", ("40 tahun masih di bawah batas 65",), ()),
     (DEC, "en", "I am 70 years old, can I join?", ("cannot yet confirm", "65"), ("Yes, you can",)),
     (DEC, "id", "sy ojol bisa ikut ga?", ("NIK", "di bawah 65"), ("Bisa!",)),
@@ -95,25 +176,63 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (FEB, "id", "berapa iuran minimal?", ("Rp16.800", "Rp8.400", "April 2026"), ()),
     (FEB, "id", "sy petani, iuran minimal berapa", ("Rp16.800", "April 2026", "Rp8.400"), ("Ojek, ojol",)),
     (JUN, "id", "iuran minimal berapa", ("Rp8.400", "31 Desember 2026", "31 Maret 2027"), ()),
-    (DEC, "id", "berapa iuran tahun depan 2027", ("Januari 2027", "Rp8.400", "Rp16.800", "31 Maret 2027"), ()),
+    (
+        DEC,
+        "id",
+        "berapa iuran tahun depan 2027",
+        ("Januari 2027", "Rp8.400", "Rp16.800", "31 Maret 2027"),
+        (),
+    ),
     (DEC, "id", "iuran bulan april 2027 buat nelayan", ("April 2027", "Rp16.800"), ("Rp8.400",)),
     (DEC, "id", "sy ojol, iuran januari 2027 berapa?", ("Januari 2027", "Rp8.400", "April 2027"), ()),
-    (JAN, "id", "penghasilan 1 juta iurannya berapa", ("Rp8.400", "Rp16.800", "Ojek"),
-     ("Saat ini tidak ada potongan",)),
+    (
+        JAN,
+        "id",
+        "penghasilan 1 juta iurannya berapa",
+        ("Rp8.400", "Rp16.800", "Ojek"),
+        ("Saat ini tidak ada potongan",),
+    ),
     (JAN, "id", "sy pedagang penghasilan 2 juta iuran berapa", ("Rp26.800",), ("Rp13.400",)),
     (APR, "id", "iuran minimal berapa", ("Rp16.800",), ("Rp8.400",)),
     (DEC, "id", "iuran bulan depan berapa?", ("Januari 2027", "Rp16.800", "Rp8.400"), ()),
     (DEC, "en", "how much is the contribution in january 2027?", ("January 2027", "Rp16.800", "Rp8.400"), ()),
-    (DEC, "id", "16800 itu udh termasuk jht blm?", ("Belum termasuk JHT", "Rp36.800"),
-     ("paling sedikit *Rp1.000.000*",)),
-    (DEC, "id", "iuran 3 program penghasilan 1 juta", ("Rp36.800", "JKK + JKM + JHT", "Rp28.400"),
-     ("Rp36.800 per bulan untuk JKK + JKM",)),
-    (DEC, "id", "iuran minimal kalau pakai jht berapa", ("Rp36.800", "3 program (JKK + JKM + JHT)", "Rp28.400",
-                                                      "JHT tidak dipotong"), ("Rp36.800 per bulan* untuk JKK + JKM",)),
-    (DEC, "en", ("income 2 juta contribution 3 programmes", "next month?"), ("January 2027", "Rp66.800", "Rp53.400"), ()),
+    (
+        DEC,
+        "id",
+        "16800 itu udh termasuk jht blm?",
+        ("Belum termasuk JHT", "Rp36.800"),
+        ("paling sedikit *Rp1.000.000*",),
+    ),
+    (
+        DEC,
+        "id",
+        "iuran 3 program penghasilan 1 juta",
+        ("Rp36.800", "JKK + JKM + JHT", "Rp28.400"),
+        ("Rp36.800 per bulan untuk JKK + JKM",),
+    ),
+    (
+        DEC,
+        "id",
+        "iuran minimal kalau pakai jht berapa",
+        ("Rp36.800", "3 program (JKK + JKM + JHT)", "Rp28.400", "JHT tidak dipotong"),
+        ("Rp36.800 per bulan* untuk JKK + JKM",),
+    ),
+    (
+        DEC,
+        "en",
+        ("income 2 juta contribution 3 programmes", "next month?"),
+        ("January 2027", "Rp66.800", "Rp53.400"),
+        (),
+    ),
     (DEC, "en", "is 36800 with jht included?", ("includes JHT", "Rp16.800"), ()),
     # -- prepaying 3, 6 or 12 months: only the months inside the window are discounted
-    (DEC, "id", "sy petani, kalau bayar 12 bulan sekaligus berapa?", ("Rp193.200", "1 bulan dengan potongan"), ()),
+    (
+        DEC,
+        "id",
+        "sy petani, kalau bayar 12 bulan sekaligus berapa?",
+        ("Rp193.200", "1 bulan dengan potongan"),
+        (),
+    ),
     (DEC, "id", "sy ojol bayar 6 bulan sekaligus berapa", ("Rp67.200", "4 bulan dengan potongan"), ()),
     (JUN, "id", "bayar iuran 3 bulan sekaligus berapa", ("Rp25.200",), ()),
     (DEC, "en", "how much if I pay 12 months at once?", ("Rp168.000", "Rp193.200"), ()),
@@ -126,12 +245,18 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     # -- regional and slang phrasings
     (DEC, "id", "sabaraha iuran bulan payun", ("Januari 2027", "Rp8.400", "Rp16.800"), ()),
     (DEC, "id", "iuran taun ngarep piro", ("Januari 2027",), ()),
-    (DEC, "id", "kalo kecelakaan kerja trus meninggal, anak istri dapet brp? gaji sy 2,5jt",
-     ("Rp142 juta", "Rp120 juta", "Rp140 juta"), ()),
+    (
+        DEC,
+        "id",
+        "kalo kecelakaan kerja trus meninggal, anak istri dapet brp? gaji sy 2,5jt",
+        ("Rp142 juta", "Rp120 juta", "Rp140 juta"),
+        (),
+    ),
     (DEC, "id", "jht bs dicairin kpn", ("56 tahun", "berhenti bekerja"), ()),
     (DEC, "en", "I'm 66, can I still register?", ("cannot yet confirm", "under 65"), ()),
     (DEC, "id", "sudah ikut 10 tahun, jht bisa diambil kapan?", ("10 tahun", "30%"), ("di bawah batas",)),
     (DEC, "id", "brp lama batas ngajuin klaim kecelakaan", ("5 tahun",), ("Masih bisa.",)),
+    (DEC, "id", "penyandang cacat bisa ikut bpu?", ("NIK",), ("56 x",)),
     # -- the greeting and the overview say this month's price (wrong item 9)
     (DEC, "id", "halo", ("Rp8.400",), ("mulai *Rp16.800*",)),
     (JAN, "id", "halo", ("Rp8.400", "Rp16.800", "ojek"), ()),
@@ -190,7 +315,8 @@ def test_the_table_is_large_and_bilingual() -> None:
     (JAN, "Pedagang", "Rp21.800", "Rp10.900"),
     (JAN, "Ojek", "Rp10.900", None),
 ])  # fmt: skip
-async def test_the_form_prices_programmes_like_its_summary(module_engine, day: str, occupation: str, shown: str,
+async def test_the_form_prices_programmes_like_its_summary(module_engine, day: str, occupation: str,
+                                                           shown: str,
                                                            hidden: str | None) -> None:  # fmt: skip
     engine, clock = module_engine
     clock.now = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC).replace(hour=3)
@@ -221,7 +347,9 @@ def test_a_reminder_prices_the_month_it_reminds_about() -> None:
     assert "15 Januari 2027" in text and "jatuh tempo" not in text and "minimarket" not in text
     assert variables == ("Rp16.800", "15 Januari 2027")
     rider = Lead(declared_income=1_000_000, programmes=2, is_transport=True)
-    text, _, _ = reminders.render(Renderer(), "en", {"stage": "due", "due": "2027-01-20"}, rider, date(2027, 1, 20))
+    text, _, _ = reminders.render(
+        Renderer(), "en", {"stage": "due", "due": "2027-01-20"}, rider, date(2027, 1, 20)
+    )
     assert "Rp8.400" in text and "has passed (15 January 2027)" in text
 
 
