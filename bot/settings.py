@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, alias="BPU_DELIVERY_MAX_ATTEMPTS")
     retry_base_seconds: float = Field(2.0, alias="BPU_DELIVERY_RETRY_BASE")
     retry_max_seconds: float = Field(300.0, alias="BPU_DELIVERY_RETRY_MAX")
+    # How long a bulk send waits for the platform's answer. Long: a send whose answer is late is
+    # `uncertain` (it may have arrived) and never retried, so a short wait loses messages to doubt.
+    delivery_send_timeout: float = Field(60.0, alias="BPU_DELIVERY_SEND_TIMEOUT", gt=0)
     reminder_tick_seconds: float = Field(60.0, alias="BPU_REMINDER_TICK_SECONDS")
     broadcast_tick_seconds: float = Field(5.0, alias="BPU_BROADCAST_TICK_SECONDS")
 

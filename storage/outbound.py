@@ -27,7 +27,8 @@ PURPOSES = ("reply", "broadcast", "reminder")
 
 ACCEPTED, SENT, DELIVERED, READ = "accepted", "sent", "delivered", "read"
 FAILED, NEEDS_TEMPLATE, UNDELIVERABLE = "failed", "needs_template", "undeliverable"
-STATUSES = (ACCEPTED, SENT, DELIVERED, READ, FAILED, NEEDS_TEMPLATE, UNDELIVERABLE)
+UNCERTAIN = "uncertain"  # the request may have reached the platform; no answer says so (no id)
+STATUSES = (ACCEPTED, SENT, DELIVERED, READ, FAILED, NEEDS_TEMPLATE, UNDELIVERABLE, UNCERTAIN)
 FAILURES = frozenset({FAILED, NEEDS_TEMPLATE, UNDELIVERABLE})
 _RANK = {ACCEPTED: 0, SENT: 1, DELIVERED: 2, READ: 3}
 

@@ -7,7 +7,13 @@ Error codes (Cloud API "Error codes"):
   waits, then retries.
 - 131056 pair rate: too many messages to this user in a short time (about one per 6 s with
   bursts): wait for that user, then retry.
-- 131000 and HTTP 5xx or a broken connection: something went wrong at Meta; retried.
+- 131000 and HTTP 5xx with a Graph error: something went wrong at Meta; retried.
+
+A send is retried only when it surely did not reach Meta: Meta answered it with an error, or the
+connection failed before the request was written. When it may have arrived (a read timeout, a
+connection closed after the request went, an answer without a readable wamid, a 5xx that is not
+Meta's own error) the result is `uncertain` and it is never sent again: a second request could
+make the worker read it twice. `may_have_arrived` is that rule, for every caller.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ from storage import outbound
 
 log = logging.getLogger(__name__)
 
+SEND_TIMEOUT = 60.0  # seconds for Meta's answer: its slow moments are not failures
+CONNECT_TIMEOUT = 5.0
+# Raised before any byte of the request was written: Meta cannot have the message.
+_NOT_WRITTEN = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
 RE_ENGAGEMENT = 131047
 UNDELIVERABLE = 131026
 THROUGHPUT = frozenset({130429, 80007, 4})
@@ -35,7 +46,8 @@ TRANSIENT = frozenset({131000, 1, 2})
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """`status` uses the outbound store's words: accepted, needs_template, undeliverable or failed."""
+    """`status` uses the outbound store's words: accepted, needs_template, undeliverable, failed or
+    uncertain (may have arrived: never sent again automatically)."""
 
     status: str
     wamid: str | None = None
@@ -60,14 +72,15 @@ class GraphClient:
         retry_delays: Sequence[float] = (1.0, 4.0, 10.0),
         pair_delay: float = 6.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._own_client = client is None
         self._client = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(15.0, connect=5.0),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
         )
+        self.send_timeout = send_timeout
         self._retry_delays = tuple(retry_delays)
         self._pair_delay = pair_delay
         self._sleep = sleep
@@ -94,9 +107,13 @@ class GraphClient:
             await self._sleep(delay)
 
     async def _post(self, body: dict[str, Any]) -> tuple[SendResult | None, ErrorInfo | None, int]:
+        """The result when the send is decided (accepted or uncertain), else Meta's error to weigh."""
+        timeout = httpx.Timeout(self.send_timeout, connect=min(CONNECT_TIMEOUT, self.send_timeout))
         try:
-            response = await self._client.post(self.url, json=body, headers=self._headers)
-        except httpx.TransportError as exc:
+            response = await self._client.post(self.url, json=body, headers=self._headers, timeout=timeout)
+        except httpx.RequestError as exc:
+            if may_have_arrived(exc):
+                return _uncertain(type(exc).__name__), None, 0
             return None, ErrorInfo(None, f"connection: {type(exc).__name__}"), 0
         try:
             data = response.json()
@@ -106,8 +123,9 @@ class GraphClient:
             wamid = parse_send_response(data)
             if wamid:
                 return SendResult(outbound.ACCEPTED, wamid), None, response.status_code
-            return None, ErrorInfo(None, "no message id in the answer"), response.status_code
         error = parse_error(data if isinstance(data, dict) else {})
+        if may_have_arrived(response, error):
+            return _uncertain(f"HTTP {response.status_code} without a message id"), None, response.status_code
         if error.code is None and error.title is None:
             error = ErrorInfo(None, f"HTTP {response.status_code}")
         return None, error, response.status_code
@@ -129,6 +147,25 @@ class GraphClient:
         wait = self._paused_until - time.monotonic()
         if wait > 0:
             await self._sleep(wait)
+
+
+def may_have_arrived(outcome: httpx.Response | httpx.RequestError, error: ErrorInfo | None = None) -> bool:
+    """Whether a send that brought back no wamid may still have been taken by Meta.
+
+    An error raised before the request was written (refused, connect or pool timeout) proves it
+    was not; any later one (read timeout, connection closed, unreadable answer) proves nothing.
+    Meta's own error body (`error`, with a code) says it did not take the message; a 2xx without
+    a wamid, or a 5xx that is not a Graph error (a proxy's page, a gateway timeout), says nothing.
+    """
+    if isinstance(outcome, httpx.RequestError):
+        return not isinstance(outcome, _NOT_WRITTEN)
+    if outcome.is_success:
+        return True
+    return outcome.status_code >= 500 and (error is None or error.code is None)
+
+
+def _uncertain(why: str) -> SendResult:
+    return SendResult(outbound.UNCERTAIN, error_title=f"may have arrived: {why}")
 
 
 def _failure(error: ErrorInfo) -> SendResult:

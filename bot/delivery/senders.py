@@ -2,6 +2,10 @@
 
 A sender sends one outbox row (one platform message, normally) and says what happened in the
 outbox's words. It never retries by itself: the worker decides, with back-off, from the answer.
+RETRY only when the answer proves the platform did not take the message; when the request may
+have reached it and no answer says what became of it, UNCERTAIN (never sent again automatically:
+see outbox.py). Each transport has one function that tells the two apart: `_aiohttp_not_written`
+and `_bot_api_refused` here for the Bot API, `whatsapp_graph.may_have_arrived` for the Cloud API.
 
 Telegram: a `TelegramBackend` of its own (its own connection pool), so bulk sends never wait
 for a connection that a live reply needs; replies go straight out through the channel. With a
@@ -26,7 +30,8 @@ from storage import outbound
 
 # Outcomes a sender reports.
 OK = "ok"
-RETRY = "retry"  # the platform did not take it (429, 5xx, timeout): may go again
+RETRY = "retry"  # the platform surely did not take it (429, its own 5xx, no connection): may go again
+UNCERTAIN = "uncertain"  # the request may have reached the platform: never sent again automatically
 FAILED = "failed"  # will not work by trying again
 UNREACHABLE = "unreachable"  # blocked the bot / not on WhatsApp
 NO_TEMPLATE = "no_template"
@@ -66,7 +71,18 @@ class Sender(Protocol):
 
     async def send(self, job: Job) -> Result: ...
 
+    def set_send_timeout(self, seconds: float) -> None:
+        """How long a send waits for the platform's answer (the worker's BPU_DELIVERY_SEND_TIMEOUT)."""
+
     async def close(self) -> None: ...
+
+
+class NotSent(tg.TelegramError):
+    """The Bot API surely did not take the message (no connection carried it, or it said so): retry."""
+
+
+class MayHaveArrived(tg.TelegramError):
+    """The request may have reached the Bot API and no answer says what became of it."""
 
 
 class BotApi:
@@ -75,25 +91,33 @@ class BotApi:
     The library backends build a pydantic request, a multipart form and a validated `Message`
     for every call: about 1 ms of CPU each, which caps one process below 1,000 sends/s. Bulk
     sends need only the message id back, so this posts the JSON and reads `result.message_id`.
-    Errors are the channel's (telegram_common): 403 Blocked, 429 RetryAfter, 400 BadRequest,
-    anything else (5xx, timeout, connection) TelegramError.
+    Errors are the channel's (telegram_common): 403 Blocked, 429 RetryAfter, 400 BadRequest;
+    then NotSent (surely not taken: retry) or MayHaveArrived (see `_aiohttp_not_written` and
+    `_bot_api_refused`).
     """
 
-    def __init__(self, root: str, token: str, *, connections: int = 100, timeout: float = 15.0) -> None:
+    def __init__(self, root: str, token: str, *, connections: int = 100, timeout: float = 60.0) -> None:
         self.url = f"{root.rstrip('/')}/bot{token}/sendMessage"
         self._connections = connections
-        self._timeout = timeout
+        self.timeout = timeout
         self._session: Any = None
 
     def _client(self) -> Any:
         if self._session is None:
             import aiohttp
 
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections),
-                timeout=aiohttp.ClientTimeout(total=self._timeout, connect=5.0),
-            )
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._connections))
         return self._session
+
+    def _timeouts(self) -> Any:
+        import aiohttp
+
+        # No `total`: its expiry cannot tell a request never written from an answer late. `connect`
+        # (a connection from the pool, or a new one) fails before the request is written;
+        # `sock_read` after it.
+        return aiohttp.ClientTimeout(
+            total=None, connect=self.timeout, sock_connect=min(5.0, self.timeout), sock_read=self.timeout
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -110,48 +134,82 @@ class BotApi:
         elif markup is not None:  # reply keyboards are for conversations, never in bulk sends
             raise tg.BadRequest(f"{type(markup).__name__} is not sent in bulk")
         try:
-            async with self._client().post(self.url, json=body) as response:
+            async with self._client().post(self.url, json=body, timeout=self._timeouts()) as response:
                 status = response.status
                 try:
                     data = await response.json(content_type=None)
                 except ValueError:
-                    data = {}
+                    data = None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise tg.TelegramError(f"{type(exc).__name__}: {exc}") from exc
-        if not isinstance(data, dict):
-            data = {}
-        if status == 200 and data.get("ok"):
-            return int(data["result"]["message_id"])
-        code = int(data.get("error_code") or status)
-        description = str(data.get("description") or f"HTTP {status}")
+            kind = NotSent if _aiohttp_not_written(exc) else MayHaveArrived
+            raise kind(f"{type(exc).__name__}: {exc}") from exc
+        if status == 200 and isinstance(data, dict) and data.get("ok"):
+            try:
+                return int(data["result"]["message_id"])
+            except (KeyError, TypeError, ValueError):
+                raise MayHaveArrived("HTTP 200 without a message id") from None
+        envelope = data if isinstance(data, dict) and data.get("ok") is False else None
+        code = int((envelope or {}).get("error_code") or status)
+        description = str((envelope or {}).get("description") or f"HTTP {status}")
         if code == 429:
-            retry_after = (data.get("parameters") or {}).get("retry_after", 1)
+            retry_after = ((envelope or {}).get("parameters") or {}).get("retry_after", 1)
             raise tg.RetryAfter(float(retry_after))
         if code == 403:
             raise tg.Blocked(description)
         if code == 400:
             raise tg.BadRequest(description)
-        raise tg.TelegramError(description)
+        if _bot_api_refused(status, envelope):
+            raise NotSent(description)
+        raise MayHaveArrived(description)
+
+
+def _aiohttp_not_written(exc: BaseException) -> bool:
+    """aiohttp raised before the request was written (no connection: refused, DNS, connect or pool
+    timeout), so Telegram cannot have it. Anything later (a read timeout, the connection closed,
+    a broken answer) may have followed a message Telegram took."""
+    import aiohttp
+
+    return isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+
+
+# A gateway in front of the Bot API gave up waiting for it: the Bot API may have sent the message.
+_GATEWAY = frozenset({502, 504})
+
+
+def _bot_api_refused(status: int, envelope: dict[str, Any] | None) -> bool:
+    """An error answer that proves the Bot API did not send the message: it answered in its own
+    envelope ({"ok": false, "error_code", "description"}: the method failed), and not as a gateway
+    that timed out. Any other answer (a proxy's page, 502/504) says nothing either way."""
+    if envelope is None:
+        return False
+    return status not in _GATEWAY and int(envelope.get("error_code") or status) not in _GATEWAY
 
 
 class TelegramSender:
     channel = "telegram"
 
     def __init__(
-        self, backend: tg.TelegramBackend, *, own_backend: bool = True, api: BotApi | None = None
+        self, backend: tg.TelegramBackend | None, *, own_backend: bool = True, api: BotApi | None = None
     ) -> None:
-        """`api`: send through a lean `BotApi` (the backend is then only started and stopped)."""
+        """`api`: send through a lean `BotApi` (the backend, if any, is then only started and
+        stopped; None spares a process that only sends the import of a Telegram library)."""
+        assert backend is not None or api is not None, "a backend or a BotApi to send through"
         self.backend = backend
         self.api = api
-        self._own = own_backend
+        self._own = own_backend and backend is not None
 
     async def start(self) -> None:
-        await self.backend.initialize()
+        if self.backend is not None:
+            await self.backend.initialize()
+
+    def set_send_timeout(self, seconds: float) -> None:
+        if self.api is not None:  # the library backends keep their own timeouts
+            self.api.timeout = seconds
 
     async def close(self) -> None:
         if self.api is not None:
             await self.api.close()
-        if self._own:
+        if self._own and self.backend is not None:
             await self.backend.shutdown()
 
     async def send(self, job: Job) -> Result:
@@ -163,6 +221,7 @@ class TelegramSender:
         ids: list[str] = []
         try:
             client = self.api or self.backend
+            assert client is not None
             for message in messages:
                 ids.append(str(await client.send_message(chat_id, message.text, message.markup)))
         except tg.Blocked as exc:
@@ -173,8 +232,12 @@ class TelegramSender:
             return Result(RETRY, error=str(exc), retry_after=exc.seconds, rate_limited=True)
         except tg.BadRequest as exc:
             return Result(FAILED, error=str(exc)) if not ids else _partial(chat_id, ids, exc)
-        except tg.TelegramError as exc:  # 5xx, timeouts, connection errors
+        except NotSent as exc:
             return Result(RETRY, error=str(exc) or type(exc).__name__) if not ids else _partial(chat_id, ids, exc)
+        except tg.TelegramError as exc:  # MayHaveArrived, or a library backend's error we cannot place
+            if ids:
+                return _partial(chat_id, ids, exc)
+            return Result(UNCERTAIN, error=f"may have arrived: {exc or type(exc).__name__}")
         return Result(OK, platform_message_id=f"{chat_id}:{','.join(ids)}")
 
 
@@ -198,6 +261,9 @@ class WhatsAppSender:
 
     def has_template(self, purpose: str) -> bool:
         return purpose in self.wa.templates
+
+    def set_send_timeout(self, seconds: float) -> None:
+        self.wa.graph.send_timeout = seconds
 
     async def close(self) -> None:
         if self._own:
@@ -228,11 +294,13 @@ def _whatsapp_failure(result: object, pause: float = THROUGHPUT_PAUSE) -> Result
 
     status = getattr(result, "status", None)
     code = getattr(result, "error_code", None)
-    error = f"{code} {getattr(result, 'error_title', '') or ''}".strip()
+    error = " ".join(str(part) for part in (code, getattr(result, "error_title", None)) if part)
     if status == outbound.UNDELIVERABLE:
         return Result(UNREACHABLE, error=error)
     if status == outbound.NEEDS_TEMPLATE:
         return Result(NO_TEMPLATE, error=error)
+    if status == outbound.UNCERTAIN:  # whatsapp_graph.may_have_arrived decided it
+        return Result(UNCERTAIN, error=error)
     if code in THROUGHPUT:
         return Result(RETRY, error=error, retry_after=pause, rate_limited=True)
     if code is None or code in TRANSIENT or code == PAIR_RATE:

@@ -3,6 +3,7 @@
     graph = FakeGraph()
     base = graph.start_in_thread()          # "http://127.0.0.1:PORT/v23.0"
     graph.fail_next(131047)                 # the next send gets the re-engagement error
+    graph.slow_next(2.0)                    # the next send is accepted, its answer comes 2 s late
     ...
     graph.messages_to("6281234567890")      # what that user was sent, in order
     graph.stop()
@@ -57,6 +58,7 @@ class FakeGraph:
         self.sent: list[Sent] = []
         self.on_send = on_send
         self._errors: deque[tuple[int, int, str | None]] = deque()
+        self._slows: deque[tuple[float, str | None]] = deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -70,17 +72,25 @@ class FakeGraph:
         for _ in range(times):
             self._errors.append((code, http_status or ERROR_HTTP.get(code, 400), to))
 
+    def slow_next(self, seconds: float, *, times: int = 1, to: str | None = None) -> None:
+        """The next `times` sends (to `to`, if given) are accepted (recorded with their wamid, as
+        Meta would deliver them) but answered only after `seconds`: past a client's timeout."""
+        for _ in range(times):
+            self._slows.append((seconds, to))
+
     def messages_to(self, recipient: str) -> list[dict[str, Any]]:
         return [s.body for s in self.sent if s.recipient == recipient and s.wamid]
 
     def clear(self) -> None:
         self.sent.clear()
         self._errors.clear()
+        self._slows.clear()
 
     # -- serving ------------------------------------------------------------------------
 
-    def start_in_thread(self) -> str:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none")
+    def start_in_thread(self, port: int = 0) -> str:
+        """Serve on a thread; `port` 0 is any free one (a given one lets a test start it late)."""
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
         self._server = server = uvicorn.Server(config)
         self._thread = threading.Thread(target=server.run, name="fake-graph", daemon=True)
         self._thread.start()
@@ -128,6 +138,9 @@ class FakeGraph:
             return JSONResponse(_error(code, detail), status_code=status)
         sent.wamid = f"wamid.FAKE{next(self._ids):08d}"
         self._record(sent)
+        delay = self._take_slow(recipient)
+        if delay:
+            await asyncio.sleep(delay)
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
@@ -143,6 +156,14 @@ class FakeGraph:
                     del self._errors[i]
                     return code, status, None
         return None
+
+    def _take_slow(self, recipient: str) -> float:
+        with self._lock:
+            for i, (seconds, to) in enumerate(self._slows):
+                if to is None or to == recipient:
+                    del self._slows[i]
+                    return seconds
+        return 0.0
 
     def _record(self, sent: Sent) -> None:
         self.sent.append(sent)

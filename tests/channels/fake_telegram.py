@@ -5,7 +5,8 @@ string, urlencoded, multipart or JSON bodies (structured fields JSON-decoded), r
 status codes for errors (429 with parameters.retry_after, 403 for a blocked user, 400 for
 a bad request, 409 for getUpdates while a webhook is set). It records every call, serves
 getUpdates from a queue with long-poll and offset semantics, and in webhook mode posts
-updates to the bot's webhook with the secret header.
+updates to the bot's webhook with the secret header. `slow()` makes chosen calls answer late
+(after doing what they do, as a slow Telegram does: the message is delivered, its answer is not).
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ class Fault:
 
 
 @dataclass
+class Slow:
+    method: str
+    seconds: float
+    chat_id: int | None = None
+    times: int = 1
+
+
+@dataclass
 class Sent:
     message_id: int
     chat_id: int
@@ -81,6 +90,7 @@ class FakeTelegram:
         self.bot_id = int(token.split(":")[0])
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.slows: list[Slow] = []
         self.blocked: set[int] = set()
         self.sent: list[Sent] = []
         self.webhook_url: str | None = None
@@ -106,14 +116,15 @@ class FakeTelegram:
     def root(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> FakeTelegram:
+    async def start(self, port: int = 0) -> FakeTelegram:
+        """Listen on `port` (0: any free one; a given one lets a test start the server late)."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         return self
@@ -141,6 +152,11 @@ class FakeTelegram:
             400: "Bad Request: chat not found",
         }.get(status, "Internal Server Error")
         self.faults.append(Fault(method.lower(), status, description, retry_after, chat_id, times))
+
+    def slow(self, method: str, seconds: float, *, chat_id: int | None = None, times: int = 1) -> None:
+        """The next `times` calls of `method` (to `chat_id`, if given) do what they do, then answer
+        only after `seconds`: past a client's timeout, the message is delivered all the same."""
+        self.slows.append(Slow(method.lower(), seconds, chat_id, times))
 
     async def inject(self, update: dict[str, Any], *, forced: bool = False) -> int | None:
         """Hand an update to the bot: by webhook when one is set (returns the HTTP status), else
@@ -191,6 +207,7 @@ class FakeTelegram:
         if handler is None:
             call.status = 404
             return _error(404, "Not Found: method not found")
+        delay = self._delay(method, params)
         try:
             result = await handler(params)
         except _ApiError as exc:
@@ -198,7 +215,17 @@ class FakeTelegram:
             if exc.status == 400 and not exc.expected:
                 self.bad_requests.append(call)
             return _error(exc.status, exc.description)
+        if delay:
+            await asyncio.sleep(delay)
         return web.json_response({"ok": True, "result": result})
+
+    def _delay(self, method: str, params: dict[str, Any]) -> float:
+        chat = params.get("chat_id")
+        for slow in self.slows:
+            if slow.method == method and slow.times > 0 and slow.chat_id in (None, chat):
+                slow.times -= 1
+                return slow.seconds
+        return 0.0
 
     def _fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         chat = params.get("chat_id")
