@@ -1,28 +1,36 @@
 """The SQL outbox: how a row goes from queued to sent, and why a crash never sends it twice.
 
-States: queued -> claimed -> sending -> sent | failed | skipped (or back to queued for a retry).
+States: queued -> claimed -> sending -> sent | uncertain | failed | skipped (or back to queued
+for a retry).
 
 1. claim: a worker takes a batch of due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
    workers never take the same row; SQLite has one writer at a time) and sets them `claimed`
    with its claim token, in one committed transaction. A claimed row has NOT been attempted.
-2. mark: right before the platform call, the rows about to go out move `claimed` -> `sending`
-   in their own committed transaction, guarded by `state = 'claimed' AND claim_token = mine`
-   (RETURNING the ids that moved). Only the rows that moved are sent: a worker whose claim was
-   taken back (it was thought dead) sends nothing it no longer owns. This is the fence.
-3. record: after the call, the outcome is written (sent + the platform's message id; skipped;
-   failed; or queued again with a later `not_before` when the platform said for sure that it
-   did not take the message: 429, a 5xx, a timeout, within the attempt limit).
+2. mark: the rows whose turn has come (their pacer token taken: they go out as soon as this
+   commits) move `claimed` -> `sending` in their own committed transaction, guarded by
+   `state = 'claimed' AND claim_token = mine` (RETURNING the ids that moved). Only the rows that
+   moved are sent: a worker whose claim was taken back (it was thought dead) sends nothing it no
+   longer owns. This is the fence.
+3. record: after the call, the outcome is written: sent (+ the platform's message id); skipped;
+   failed; queued again with a later `not_before` when the platform's answer proves it did not
+   take the message (429, a 5xx it answered itself, a connection that never carried the
+   request), within the attempt limit; or `uncertain` when the request may have reached the
+   platform and no answer says what became of it (a read timeout, a connection closed after the
+   request was written, an answer that cannot be read).
 
-THE RULE FOR A ROW LEFT IN `sending` (the worker died between 2 and 3): it is never sent again
-automatically. Recovery marks it `failed` with reason `interrupted` (status shows the count;
-staff may re-send them knowingly with `bpu-bot broadcast retry-interrupted ID`). Why: the row
-reached `sending` only in a transaction committed before the request left, so the platform may
-have delivered it, and neither the Bot API nor the Cloud API lets us ask whether a message went
-out or pass an idempotency key; sending it again could send it twice. Rows still `claimed` were
-never attempted, so recovery puts them back to `queued` and they go out once. Hence: every
-row is delivered at most once, and no row that was never attempted is lost. The rows that can
-end `interrupted` are only those in flight at the moment of the crash: at most one group,
-which the worker keeps small (`group_size`: about 50 ms worth of the lane's rate).
+THE RULE FOR A ROW THAT MAY HAVE ARRIVED: it is never sent again automatically. Neither the Bot
+API nor the Cloud API lets us ask whether a message went out or pass an idempotency key, so a
+second request could send it twice. It ends `uncertain` (status and the dashboard count it apart
+from sent and failed); staff may re-send those rows knowingly with
+`bpu-bot broadcast resend-uncertain ID`. A row left in `sending` by a crash (the worker died
+between 2 and 3) is such a row: recovery marks it `uncertain` with reason `interrupted`. Rows
+still `claimed` were never attempted, so recovery puts them back to `queued` and they go out
+once. Hence: every row is delivered at most once, and no row that was never attempted is lost.
+
+How many rows a crash can leave uncertain: a row is marked only once its token is taken, right
+before its request, so the `sending` rows at a kill are the requests under way (at most the
+lane's rate times their round trip plus the recorder's short batching, and never more than the
+worker's in-flight limit) and those of the one mark commit that had just finished.
 
 Who is dead: on PostgreSQL each worker holds a session advisory lock keyed by its claim token
 on a dedicated connection (locks.py); if recovery can take that lock, the owner's session is
@@ -42,12 +50,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.campaign_models import (
     CLAIMED,
     FAILED,
+    FINISHED,
     INTERRUPTED,
     QUEUED,
     SENDING,
-    SENT,
     SKIPPED,
-    UNREACHABLE,
+    UNCERTAIN,
     OutboxRow,
 )
 from storage.models import Contact
@@ -98,7 +106,7 @@ async def mark_sending(session: AsyncSession, token: int, ids: Sequence[int], no
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of one row. state: sent, skipped, failed, queued (retry later)."""
+    """What became of one row. state: sent, uncertain, skipped, failed, queued (retry later)."""
 
     row_id: int
     state: str
@@ -115,7 +123,7 @@ async def record(session: AsyncSession, token: int, outcomes: Iterable[Outcome],
     params = []
     unreachable: set[int] = set()
     for o in outcomes:
-        final = o.state in (SENT, SKIPPED, FAILED)
+        final = o.state in FINISHED
         params.append(
             {
                 "rid": o.row_id,
@@ -172,7 +180,7 @@ async def release(session: AsyncSession, token: int) -> int:
 async def recover(
     session: AsyncSession, mine: int, is_dead: Callable[[int], Awaitable[bool]], now: datetime
 ) -> tuple[int, int]:
-    """Claims of dead workers: claimed -> queued, sending -> failed (interrupted). Returns both counts."""
+    """Claims of dead workers: claimed -> queued, sending -> uncertain (interrupted). Returns both counts."""
     tokens = (
         await session.scalars(
             select(OutboxRow.claim_token)
@@ -180,7 +188,7 @@ async def recover(
             .distinct()
         )
     ).all()
-    requeued = interrupted = 0
+    requeued = uncertain = 0
     for token in tokens:
         if token is None or not await is_dead(token):
             continue
@@ -190,16 +198,16 @@ async def recover(
             .values(state=QUEUED, claim_token=None, claimed_at=None)
             .execution_options(synchronize_session=False)
         )
-        # The token stays on an interrupted row: if its owner was alive after all, its record wins.
+        # The token stays on an uncertain row: if its owner was alive after all, its record wins.
         r2 = await session.execute(
             update(OutboxRow)
             .where(OutboxRow.state == SENDING, OutboxRow.claim_token == token)
-            .values(state=FAILED, reason=INTERRUPTED, last_error="worker stopped mid-send", finished_at=now)
+            .values(state=UNCERTAIN, reason=INTERRUPTED, last_error="worker stopped mid-send", finished_at=now)
             .execution_options(synchronize_session=False)
         )
         requeued += int(r1.rowcount or 0)  # type: ignore[attr-defined]
-        interrupted += int(r2.rowcount or 0)  # type: ignore[attr-defined]
-    return requeued, interrupted
+        uncertain += int(r2.rowcount or 0)  # type: ignore[attr-defined]
+    return requeued, uncertain
 
 
 async def backlog(session: AsyncSession, now: datetime) -> dict[str, object]:
@@ -237,7 +245,7 @@ async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
     out: dict[str, int] = {}
     for state, reason, n in rows.all():
         out[state] = out.get(state, 0) + n
-        if reason and state in (SKIPPED, FAILED, QUEUED):
+        if reason and state in (UNCERTAIN, SKIPPED, FAILED, QUEUED):
             key = f"{state}:{reason}"
             out[key] = out.get(key, 0) + n
     return out

@@ -4,17 +4,23 @@ Every `bpu-bot run` process may run a worker (they share the outbox through SQL;
 for the claim protocol and the rule for rows left in `sending`). A lane:
 
     claim a batch (claimed) -> check each row again (opted out, unreachable, cancelled, paid,
-    quiet hours, WhatsApp window without template) -> for each group: wait until the pacer
-    could let one go, mark the group `sending` (commit), send each as its token comes -> a
+    quiet hours, WhatsApp window without template) -> for each row: wait for an in-flight slot
+    and the pacer's token -> the marker marks the rows whose token is taken `sending` (one
+    commit for all that came while the previous commit ran) and sends them at once -> a
     recorder commits the outcomes.
+
+A row is marked only once its token is taken, so the rows `sending` at any moment are those
+under way (or in the mark commit just done): a crash leaves only those `uncertain`, and rows
+merely claimed go back to the queue (outbox.py).
 
 Pacing (ratelimit.py): the channel's rate minus BROADCAST_HEADROOM, shared by the live workers
 (PostgreSQL: counted by their liveness locks), never above it in any one-second window; one
 message per chat per second on Telegram. A 429 pauses the whole lane for the time asked, and
 the row goes back to the queue without counting as an attempt, so a 429 storm loses nothing.
-5xx, timeouts and connection errors are retried with exponential back-off and full jitter up to
-BPU_DELIVERY_MAX_ATTEMPTS. A blocked user (403) or a number not on WhatsApp marks the contact
-unreachable, with no retry.
+The platform's own 5xx and connections that never carried the request are retried with
+exponential back-off and full jitter up to BPU_DELIVERY_MAX_ATTEMPTS; a send that may have
+arrived (a late or unreadable answer) is `uncertain` and never retried (senders.py). A blocked
+user (403) or a number not on WhatsApp marks the contact unreachable, with no retry.
 
 Replies to live conversations never pass through here: the channels send them at once, on
 their own connections; the headroom is what keeps the platform's limit free for them.
@@ -42,6 +48,7 @@ from bot.delivery.ratelimit import ChatSpacing, Pacer
 from bot.delivery.senders import FAILED as S_FAILED
 from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
 from bot.delivery.senders import OK, RETRY, Job, Result, Sender
+from bot.delivery.senders import UNCERTAIN as S_UNCERTAIN
 from bot.delivery.senders import UNREACHABLE as S_UNREACHABLE
 from bot.delivery.settings import DeliverySettings
 from content.render import Renderer
@@ -51,6 +58,7 @@ from storage.campaign_models import (
     CANCELLED,
     FAILED,
     KIND_BROADCAST,
+    NO_ANSWER,
     NO_TEMPLATE,
     OPTED_OUT,
     PAID,
@@ -59,6 +67,7 @@ from storage.campaign_models import (
     REMINDER_OFF,
     SENT,
     SKIPPED,
+    UNCERTAIN,
     UNREACHABLE,
     Broadcast,
     OutboxRow,
@@ -71,14 +80,16 @@ from storage.models import Contact, Lead
 
 log = logging.getLogger(__name__)
 
-MAX_GROUP = 128  # rows marked `sending` together when the rate allows (bounds `interrupted` rows)
-MAX_INFLIGHT = 512
+# Rows marked or under way at once, per lane: the bound on what a crash can leave `uncertain`
+# when the rate is unlimited. The Bot API sender's connection pool is as large.
+MAX_INFLIGHT = 100
 
 
 @dataclass
 class LaneStats:
     sent: int = 0
     skipped: int = 0
+    uncertain: int = 0  # may have arrived: not sent again
     failed: int = 0
     retried: int = 0
     rate_limited: int = 0  # 429s received
@@ -129,10 +140,15 @@ class DeliveryWorker:
         self._results: dict[str, asyncio.Queue[outbox.Outcome]] = {ch: asyncio.Queue() for ch in senders}
         self._inflight: dict[str, set[asyncio.Task[None]]] = {ch: set() for ch in senders}
         self._pending: dict[str, deque[Job]] = {ch: deque() for ch in senders}
+        self._to_mark: dict[str, list[Job]] = {ch: [] for ch in senders}  # token taken, not marked yet
+        self._mark_wake = {ch: asyncio.Event() for ch in senders}
+        self._marking = 0
         self._slots = {ch: asyncio.Semaphore(MAX_INFLIGHT) for ch in senders}
         self._texts: dict[tuple[int, str], tuple[str, tuple[Button, ...], tuple[str, ...]]] = {}
         self.running = False
         self._recording = 0
+        for sender in senders.values():
+            sender.set_send_timeout(self.settings.delivery_send_timeout)
 
     @property
     def token(self) -> int:
@@ -149,6 +165,7 @@ class DeliveryWorker:
         self.running = True
         for channel in self.senders:
             self._tasks.append(asyncio.create_task(self._lane(channel), name=f"delivery-lane-{channel}"))
+            self._tasks.append(asyncio.create_task(self._marker(channel), name=f"delivery-mark-{channel}"))
             self._tasks.append(asyncio.create_task(self._recorder(channel), name=f"delivery-rec-{channel}"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="delivery-housekeeping"))
 
@@ -158,11 +175,14 @@ class DeliveryWorker:
             return
         self._stopping = True
         self._wake.set()
-        lanes = [t for t in self._tasks if t.get_name().startswith("delivery-lane")]
-        if lanes:  # a lane stops at its next loop: never cancelled inside a transaction
-            _, late = await asyncio.wait(lanes, timeout=10)
-            for task in late:
-                task.cancel()
+        for prefix in ("delivery-lane", "delivery-mark"):  # rows stop being marked, then being sent
+            tasks = [t for t in self._tasks if t.get_name().startswith(prefix)]
+            for channel in self.senders:
+                self._mark_wake[channel].set()
+            if tasks:  # each stops at its next loop: never cancelled inside a transaction
+                _, late = await asyncio.wait(tasks, timeout=10)
+                for task in late:
+                    task.cancel()
         for channel in self.senders:
             if self._inflight[channel]:
                 await asyncio.gather(*list(self._inflight[channel]), return_exceptions=True)
@@ -189,20 +209,23 @@ class DeliveryWorker:
 
     async def recover(self) -> tuple[int, int]:
         async with self.db.session() as session:
-            requeued, interrupted = await outbox.recover(session, self.token, self.liveness.is_dead, self.clock())
-        if requeued or interrupted:
+            requeued, uncertain = await outbox.recover(session, self.token, self.liveness.is_dead, self.clock())
+        if requeued or uncertain:
             log.warning(
-                "delivery: recovered a stopped worker's rows: %d back in the queue, %d interrupted mid-send"
-                " (not sent again: see bot/delivery/outbox.py)", requeued, interrupted,
+                "delivery: recovered a stopped worker's rows: %d back in the queue, %d uncertain (stopped mid-send:"
+                " may have arrived, not sent again; see bot/delivery/outbox.py)", requeued, uncertain,
             )  # fmt: skip
-        return requeued, interrupted
+        return requeued, uncertain
 
     async def idle(self, horizon: float = 120.0) -> bool:
         """Nothing in flight and nothing due within `horizon` seconds (retries included; quiet-hours
         deferrals are further away). For tests and the benchmark."""
-        if any(self._inflight[ch] or self._pending[ch] or not self._results[ch].empty() for ch in self.senders):
+        if any(
+            self._inflight[ch] or self._pending[ch] or self._to_mark[ch] or not self._results[ch].empty()
+            for ch in self.senders
+        ):
             return False
-        if self._recording:
+        if self._recording or self._marking:
             return False
         from sqlalchemy import func
 
@@ -228,12 +251,6 @@ class DeliveryWorker:
 
     # -- the lane -----------------------------------------------------------------------
 
-    def group_size(self, channel: str) -> int:
-        rate = self.pacers[channel].rate
-        if rate is None:
-            return MAX_GROUP
-        return max(1, min(MAX_GROUP, int(rate * 0.05)))  # about 50 ms worth (see outbox.py)
-
     async def _lane(self, channel: str) -> None:
         pending = self._pending[channel]
         while not self._stopping:
@@ -244,7 +261,7 @@ class DeliveryWorker:
                         await self._idle_wait()
                         continue
                     pending.extend(jobs)
-                await self._send_group(channel, pending)
+                await self._take_turn(channel, pending)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -256,34 +273,66 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.poll)
 
-    async def _send_group(self, channel: str, pending: deque[Job]) -> None:
-        pacer, spacing, results = self.pacers[channel], self.spacings[channel], self._results[channel]
-        size = self.group_size(channel)
-        group: list[Job] = []
-        while pending and len(group) < size:
-            job = pending.popleft()
-            wait = spacing.ready_in(job.external_id)
-            if wait > 0:  # this chat had a message less than a second ago: later, not now
-                self.stats[channel].deferred += 1
-                results.put_nowait(outbox.Outcome(job.row_id, QUEUED, retry_at=self.clock() + timedelta(seconds=wait)))
+    async def _take_turn(self, channel: str, pending: deque[Job]) -> None:
+        """The next row waits for a slot and its token, then goes to the marker (still `claimed`)."""
+        job = pending.popleft()
+        spacing = self.spacings[channel]
+        wait = spacing.ready_in(job.external_id)
+        if wait > 0:  # this chat had a message less than a second ago: later, not now
+            self.stats[channel].deferred += 1
+            retry_at = self.clock() + timedelta(seconds=wait)
+            self._results[channel].put_nowait(outbox.Outcome(job.row_id, QUEUED, retry_at=retry_at))
+            return
+        slots = self._slots[channel]
+        await slots.acquire()
+        # The token is taken last, right before the row is marked and sent: the time the pacer
+        # logs is the time the platform sees, give or take one mark commit (the pacer's margin).
+        await self.pacers[channel].acquire()
+        if self._stopping:  # never marked: stays claimed and is given back
+            slots.release()
+            pending.appendleft(job)
+            return
+        spacing.sent(job.external_id)
+        self._to_mark[channel].append(job)
+        self._mark_wake[channel].set()
+
+    async def _marker(self, channel: str) -> None:
+        """Mark `sending` every row whose token is taken (one commit), then send those still ours."""
+        waiting, wake, slots = self._to_mark, self._mark_wake[channel], self._slots[channel]
+        while True:
+            await wake.wait()
+            wake.clear()
+            if self._stopping:  # rows not marked yet stay claimed and are given back
+                for _ in waiting[channel]:
+                    slots.release()
+                waiting[channel] = []
+                return
+            group, waiting[channel] = waiting[channel], []
+            if not group:
                 continue
-            group.append(job)
-        if not group:
+            self._marking += 1
+            try:
+                await self._mark_and_send(channel, group)
+            finally:
+                self._marking -= 1
+
+    async def _mark_and_send(self, channel: str, group: list[Job]) -> None:
+        slots = self._slots[channel]
+        try:
+            async with self.db.session() as session:
+                marked = await outbox.mark_sending(session, self.token, [j.row_id for j in group], self.clock())
+        except Exception:
+            log.exception("delivery lane %s: could not mark %d rows; they wait for their turn again", channel, len(group))
+            for job in group:
+                slots.release()
+                self.spacings[channel].forget(job.external_id)
+            self._pending[channel].extendleft(reversed(group))
+            await asyncio.sleep(0.5)
             return
-        await pacer.ready()  # not paused by a 429, and a token near: rows go `sending` only now
-        if self._stopping:
-            pending.extendleft(reversed(group))
-            return
-        async with self.db.session() as session:
-            marked = await outbox.mark_sending(session, self.token, [j.row_id for j in group], self.clock())
         for job in group:
-            if job.row_id not in marked:
-                continue  # no longer ours (taken back by recovery or cancelled): the fence
-            # The token is taken last, right before the request is made: the time the pacer
-            # logs is the time the platform sees (a commit between the two would bunch sends).
-            await self._slots[channel].acquire()
-            await pacer.acquire()
-            spacing.sent(job.external_id)
+            if job.row_id not in marked:  # no longer ours (taken back by recovery or cancelled): the fence
+                slots.release()
+                continue
             task = asyncio.create_task(self._send(channel, job))
             self._inflight[channel].add(task)
             task.add_done_callback(self._inflight[channel].discard)
@@ -294,9 +343,9 @@ class DeliveryWorker:
         try:
             try:
                 result = await self.senders[channel].send(job)
-            except Exception as exc:  # a bug or an unexpected library error: retried like a 5xx
+            except Exception as exc:  # a bug or an unexpected library error, at an unknown point of the send
                 log.exception("delivery: sending row %s failed unexpectedly", job.row_id)
-                result = Result(RETRY, error=f"{type(exc).__name__}: {exc}")
+                result = Result(S_UNCERTAIN, error=f"{type(exc).__name__}: {exc}")
             self._results[channel].put_nowait(self._outcome(channel, job, result))
         finally:
             stats.inflight -= 1
@@ -313,6 +362,9 @@ class DeliveryWorker:
         if result.outcome == S_NO_TEMPLATE:
             stats.skipped += 1
             return outbox.Outcome(job.row_id, SKIPPED, NO_TEMPLATE, result.error)
+        if result.outcome == S_UNCERTAIN:
+            stats.uncertain += 1
+            return outbox.Outcome(job.row_id, UNCERTAIN, NO_ANSWER, result.error)
         if result.outcome == RETRY and result.rate_limited:
             stats.rate_limited += 1
             wait = max(result.retry_after or 1.0, 0.0)
@@ -370,7 +422,7 @@ class DeliveryWorker:
             except Exception:
                 log.exception("delivery: could not record %d outcomes (attempt %d)", len(batch), attempt + 1)
                 await asyncio.sleep(0.5 * (attempt + 1))
-        log.error("delivery: %d outcomes not recorded; their rows stay `sending` and end `interrupted`", len(batch))
+        log.error("delivery: %d outcomes not recorded; their rows stay `sending` and end `uncertain`", len(batch))
 
     async def _housekeeping(self) -> None:
         n = 0

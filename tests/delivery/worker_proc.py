@@ -14,7 +14,6 @@ import sys
 
 
 async def main(argv: list[str]) -> None:
-    from bot.channels.telegram_aiogram import AiogramBackend
     from bot.delivery.scheduler import CampaignScheduler
     from bot.delivery.senders import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
@@ -30,7 +29,8 @@ async def main(argv: list[str]) -> None:
     args = p.parse_args(argv)
     db = Database(args.db)
     token = "123456:TEST-token"
-    sender = TelegramSender(AiogramBackend(token, args.root), api=BotApi(args.root, token))
+    # BotApi alone, as `bpu-bot run` sends: no Telegram library to import (seconds per process).
+    sender = TelegramSender(None, api=BotApi(args.root, token))
     settings = DeliverySettings(BROADCAST_HEADROOM=0.0, BPU_BROADCAST_TICK_SECONDS=0.2)  # type: ignore[call-arg]
     worker = DeliveryWorker(db, {"telegram": sender}, settings=settings, rates={"telegram": args.rate or None},
                             quiet=(0, 0), poll=0.1)  # fmt: skip
