@@ -1,4 +1,4 @@
-"""`bpu-bot broadcast create|list|status|cancel|retry-interrupted` (DESIGN.md: command line contract).
+"""`bpu-bot broadcast create|list|status|cancel|resend-uncertain` (DESIGN.md: command line contract).
 
     bpu-bot broadcast create --template broadcast_sosialisasi --var place="Kel. Cipare" --var date=2026-12-01 \
         --segment area=3673,occupation=transport,status=new --channel telegram --at "2026-12-01 09:00" --rsvp
@@ -6,6 +6,9 @@
 
 `create` shows the recipient count and a rendered preview and asks to confirm (`--yes` for scripts).
 The broadcast goes out from `bpu-bot run` (its scheduler fans it out at `--at`, in BPU_TIMEZONE).
+`resend-uncertain` queues again the messages that may have arrived (bot/delivery/outbox.py), after
+saying how many and that some workers may get them twice; `retry-interrupted`, its old name, still
+works and says it is deprecated.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import sys
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -43,10 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     k = sub.add_parser("cancel", help="stop a broadcast (what is not sent yet is not sent)")
     k.add_argument("id", type=int)
     k.set_defaults(func=cmd_cancel)
-    r = sub.add_parser("retry-interrupted", help="send again the rows a crash left undecided (may repeat some)")
+    r = sub.add_parser("resend-uncertain", help="send again the messages that may have arrived (some may get it twice)")
     r.add_argument("id", type=int)
-    r.add_argument("--yes", action="store_true")
-    r.set_defaults(func=cmd_retry)
+    r.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    r.set_defaults(func=cmd_resend_uncertain)
+    old = sub.add_parser("retry-interrupted", help="deprecated: use resend-uncertain")
+    old.add_argument("id", type=int)
+    old.add_argument("--yes", action="store_true")
+    old.set_defaults(func=cmd_retry_interrupted)
 
 
 def _env():  # type: ignore[no-untyped-def]
@@ -180,7 +188,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             if args.follow:
                 tty = sys.stdout.isatty()
                 while True:
-                    line = f"{st.broadcast.status:<10} {_bar(st.finished, st.total)}  sent {st.counts.get('sent', 0)}"
+                    line = (f"{st.broadcast.status:<10} {_bar(st.finished, st.total)}  sent {st.counts.get('sent', 0)}"
+                            f"  uncertain {st.uncertain}  failed {st.counts.get('failed', 0)}")  # fmt: skip
                     print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
                     if st.broadcast.status in ("done", "cancelled") or (st.total and not st.waiting):
                         break
@@ -190,8 +199,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                     print()
             b = st.broadcast
             print(f"broadcast {b.id}: {b.status}, {st.total} recipients, scheduled {b.scheduled_at:%Y-%m-%d %H:%M}")
-            for key in sorted(st.counts):
-                print(f"  {key:<28} {st.counts[key]}")
+            for line in _count_lines(st):
+                print(line)
             if b.rsvp:
                 print(f"  rsvp: hadir {st.rsvp.get('yes', 0)}, tidak bisa {st.rsvp.get('no', 0)}")
             return 0
@@ -199,6 +208,17 @@ def cmd_status(args: argparse.Namespace) -> int:
             await db.dispose()
 
     return asyncio.run(go())
+
+
+def _count_lines(st: Any) -> list[str]:
+    """sent, uncertain and failed apart (uncertain explained), then the rest and the reasons."""
+    main = ("sent", "uncertain", "failed", "skipped")
+    lines = [f"  {state:<28} {st.counts.get(state, 0)}" for state in main]
+    if st.uncertain:
+        lines[1] += (f"   may have arrived; not resent automatically"
+                     f" (bpu-bot broadcast resend-uncertain {st.broadcast.id})")  # fmt: skip
+    lines += [f"  {key:<28} {n}" for key, n in sorted(st.counts.items()) if key not in main]
+    return lines
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -222,21 +242,38 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def cmd_retry(args: argparse.Namespace) -> int:
+def cmd_resend_uncertain(args: argparse.Namespace) -> int:
     from bot.delivery import broadcasts
     from storage.clock import utcnow
 
     _, _, db = _env()
-    if not args.yes:
-        print("These messages may have been delivered before the crash; sending again may repeat them.")
-        if not sys.stdin.isatty() or input("Send them again? [y/N] ").strip().lower() not in ("y", "ya", "yes"):
-            return 1
+
+    async def count() -> int:
+        async with db.session() as session:
+            if await session.get(broadcasts.Broadcast, args.id) is None:
+                raise LookupError(args.id)
+            return await broadcasts.count_uncertain(session, args.id)
+
+    async def resend() -> int:
+        async with db.session() as session:
+            return await broadcasts.resend_uncertain(session, args.id, utcnow())
 
     async def go() -> int:
         try:
-            async with db.session() as session:
-                n = await broadcasts.retry_interrupted(session, args.id, utcnow())
-            print(f"{n} interrupted messages queued again")
+            try:
+                n = await count()
+            except LookupError:
+                print(f"no broadcast {args.id}", file=sys.stderr)
+                return 1
+            if not n:
+                print(f"broadcast {args.id}: no uncertain messages")
+                return 0
+            print(f"broadcast {args.id}: {n} uncertain messages (the platform did not confirm them).")
+            print("Some of them may already have arrived: those workers may get this message twice.")
+            if not args.yes and not _confirm(f"Send these {n} again? [y/N] "):
+                print("not sent again (use --yes to skip this question)", file=sys.stderr)
+                return 1
+            print(f"{await resend()} uncertain messages queued again; `bpu-bot run` sends them")
             return 0
         finally:
             await db.dispose()
@@ -244,3 +281,18 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+def cmd_retry_interrupted(args: argparse.Namespace) -> int:
+    print("`bpu-bot broadcast retry-interrupted` is deprecated: use `bpu-bot broadcast resend-uncertain`"
+          " (interrupted messages are now counted as uncertain).", file=sys.stderr)  # fmt: skip
+    return cmd_resend_uncertain(args)
+
+
+def _confirm(question: str) -> bool:
+    """A yes typed at a terminal; no terminal, or the end of input, is a no."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "ya", "yes")

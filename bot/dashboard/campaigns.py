@@ -36,7 +36,7 @@ OPTIONAL = frozenset({"time"})  # used under {% if %}: may stay empty
 MAX_TEXT = 4096
 REFRESH_SECONDS = 5
 REASONS = (
-    "opted_out", "unreachable", "quiet_hours", "no_template", "cancelled", "interrupted", "daily_limit",
+    "opted_out", "unreachable", "quiet_hours", "no_template", "cancelled", "interrupted", "no_answer", "daily_limit",
     "gave_up", "rejected", "rate_limited", "retrying", "paid", "reminder_off",
 )  # fmt: skip
 
@@ -321,7 +321,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             text = broadcasts.render_broadcast(renderer, b, "id")[0]
         except Exception:
             text = ""
-        by_reason: dict[str, list[tuple[str, int]]] = {"failed": [], "skipped": [], "queued": []}
+        by_reason: dict[str, list[tuple[str, int]]] = {"uncertain": [], "failed": [], "skipped": [], "queued": []}
         for key, count in sorted(st.counts.items()):
             state, sep, reason = key.partition(":")
             if sep and state in by_reason:

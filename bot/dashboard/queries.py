@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import regions
 from handlers import links, occupations
-from storage.campaign_models import Broadcast, OutboxRow, RsvpAnswer
+from storage.campaign_models import FINISHED, Broadcast, OutboxRow, RsvpAnswer
 from storage.crypto import FieldCipher
 from storage.dashboard_models import CallbackRequest, CoordinatorTarget
 from storage.db import Database
@@ -529,7 +529,7 @@ async def campaign_progress(session: AsyncSession, limit: int = 50) -> list[Camp
         ):
             row = rows[broadcast_id]
             row.recipients += count
-            if state in ("sent", "skipped", "failed"):
+            if state in FINISHED:
                 row.finished += count
             if state == "sent":
                 row.sent += count

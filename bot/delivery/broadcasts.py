@@ -35,14 +35,14 @@ from storage.campaign_models import (
     CANCELLED,
     CLAIMED,
     DAILY_LIMIT,
-    FAILED,
-    INTERRUPTED,
+    FINISHED,
     KIND_BROADCAST,
     OPTED_OUT,
     QUEUED,
     SENDING,
     SENT,
     SKIPPED,
+    UNCERTAIN,
     UNREACHABLE,
     Broadcast,
     OutboxRow,
@@ -194,10 +194,13 @@ class Preview:
 
 
 async def _whatsapp_used_24h(session: AsyncSession, now: datetime) -> int:
-    """Unique WhatsApp recipients of bulk messages in the last 24 hours (the moving window)."""
+    """Unique WhatsApp recipients of bulk messages in the last 24 hours (the moving window); an
+    uncertain send counts, as it may have arrived."""
     n = await session.scalar(
         select(func.count(func.distinct(OutboxRow.contact_id))).where(
-            OutboxRow.channel == "whatsapp", OutboxRow.state == SENT, OutboxRow.finished_at > now - timedelta(hours=24)
+            OutboxRow.channel == "whatsapp",
+            OutboxRow.state.in_((SENT, UNCERTAIN)),
+            OutboxRow.finished_at > now - timedelta(hours=24),
         )
     )
     return int(n or 0)
@@ -421,18 +424,29 @@ async def cancel(session: AsyncSession, broadcast_id: int, now: datetime) -> int
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def retry_interrupted(session: AsyncSession, broadcast_id: int, now: datetime) -> int:
-    """Staff's explicit choice: send again the rows a crash left undecided (some may arrive twice)."""
+async def count_uncertain(session: AsyncSession, broadcast_id: int) -> int:
+    """Rows of a broadcast that may have arrived (see bot/delivery/outbox.py)."""
+    n = await session.scalar(
+        select(func.count()).where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state == UNCERTAIN)
+    )
+    return int(n or 0)
+
+
+async def resend_uncertain(session: AsyncSession, broadcast_id: int, now: datetime) -> int:
+    """Staff's explicit choice: send again the rows that may have arrived (some workers may get it twice)."""
+    b = await session.get(Broadcast, broadcast_id)
+    if b is None:
+        raise LookupError(broadcast_id)
     result = await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state == FAILED, OutboxRow.reason == INTERRUPTED)
+        .where(OutboxRow.broadcast_id == broadcast_id, OutboxRow.state == UNCERTAIN)
         .values(state=QUEUED, reason=None, not_before=now, claim_token=None, finished_at=None)
         .execution_options(synchronize_session=False)
     )
-    b = await session.get(Broadcast, broadcast_id)
-    if b is not None and b.status == "done" and result.rowcount:  # type: ignore[attr-defined]
+    n = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if b.status == "done" and n:
         b.status = "sending"
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return n
 
 
 @dataclass
@@ -447,7 +461,12 @@ class Status:
 
     @property
     def finished(self) -> int:
-        return sum(self.counts.get(s, 0) for s in (SENT, SKIPPED, FAILED))
+        return sum(self.counts.get(s, 0) for s in FINISHED)
+
+    @property
+    def uncertain(self) -> int:
+        """May have arrived: not sent again unless staff choose to (`resend-uncertain`)."""
+        return self.counts.get(UNCERTAIN, 0)
 
     @property
     def waiting(self) -> int:
