@@ -375,7 +375,8 @@ async def understand(turn: Turn) -> None:
     bare_amount = money is not None and (unsure or short and prediction.intent in ("greet", "out_of_scope"))
     if wants_calc or follow_up or bare_amount:
         turn.intent = "contribution"
-        await calculate(turn, income=money, programmes=programmes, occupation=occupation, month=month)
+        await calculate(turn, income=money, programmes=programmes, occupation=occupation, month=month,
+                        new_question=not follow_up)  # fmt: skip
         return
     if unsure:
         await _not_sure(turn, prediction.ranking, prediction.intent, prediction.confidence)
@@ -403,7 +404,7 @@ async def answer(turn: Turn, intent: str) -> None:
         greet(turn, first_time=False)
         return
     if intent == "contribution":
-        await calculate(turn)
+        await calculate(turn, new_question=True)
         return
     if intent == "register":
         await lead_form.start(turn)
@@ -437,11 +438,15 @@ async def calculate(
     occupation: str | None = None,
     month: date | None = None,
     prepay: int | None = None,
+    new_question: bool = False,
 ) -> None:
     """Quote the contribution for a contribution month (this one unless the worker named one),
-    remembering income, programmes, occupation and month for follow-ups."""
+    remembering income, programmes, occupation and month for follow-ups ("kalau 3 program?");
+    a new question that names no month is about this month again."""
     turn.state.topic = "contribution"
     remembered = dict(turn.data.get("calc") or {})
+    if new_question and month is None:
+        remembered.pop("month", None)
     if income is not None:
         remembered["income"] = income
     if programmes is not None:

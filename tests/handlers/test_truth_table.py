@@ -224,6 +224,9 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
         ("January 2027", "Rp66.800", "Rp53.400"),
         (),
     ),
+    (DEC, "id", ("iuran april 2027 berapa", "sy ojol", "penghasilan 2 juta iurannya berapa"),
+     ("Desember 2026", "Rp13.400"), ("April 2027: Rp26.800/bulan",)),
+    (DEC, "id", ("iuran april 2027 berapa", "kalau 3 program?"), ("April 2027", "Rp36.800"), ()),
     (DEC, "en", "is 36800 with jht included?", ("includes JHT", "Rp16.800"), ()),
     # -- prepaying 3, 6 or 12 months: only the months inside the window are discounted
     (
