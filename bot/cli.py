@@ -20,12 +20,14 @@ def _settings():  # type: ignore[no-untyped-def]
     return Settings()
 
 
-def cmd_run(_: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot import logs
     from bot.runtime import serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    logs.configure(settings, level=getattr(logging, args.log_level.upper()))
     try:
-        asyncio.run(serve(_settings()))
+        asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
     print("bpu-bot stopped.", flush=True)
@@ -33,11 +35,13 @@ def cmd_run(_: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from bot import logs
     from bot import runtime as rt
     from bot.console import ConsoleChat
 
-    logging.basicConfig(level=logging.WARNING)
-    runtime = rt.build(_settings())
+    settings = _settings()
+    logs.configure(settings, level=logging.WARNING)
+    runtime = rt.build(settings)
 
     async def go() -> None:
         try:
@@ -198,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="HTTP server, channels, scheduler")
+    run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     run.set_defaults(func=cmd_run)
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")

@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import dashboard
+from bot.dashboard.web import SECURITY_HEADERS
 from handlers.messages import IncomingMessage, Kind
 
 if TYPE_CHECKING:
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
 
 WEB = Path(__file__).parent / "web"
 MAX_BODY = 16_384
+# Caching rules stay per route (static files may be cached; dashboard pages may not).
+HEADERS = {name: value for name, value in SECURITY_HEADERS.items() if name != "Cache-Control"}
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -109,4 +115,50 @@ def create_app(runtime: Runtime) -> Starlette:
             for channel in runtime.channels:
                 await channel.stop()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+
+
+def _inline_hashes(html: str, tag: str) -> str:
+    import base64
+    import hashlib
+    import re
+
+    bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
+    return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in bodies)
+
+
+def _simulator_policy() -> str:
+    # The simulator is one self-contained page; its inline script and style are allowed by their
+    # hashes, so any other inline code (an injected one) still does not run.
+    html = (WEB / "simulator.html").read_text(encoding="utf-8")
+    return (
+        f"default-src 'self'; script-src 'self' {_inline_hashes(html, 'script')}; "
+        f"style-src 'self' {_inline_hashes(html, 'style')}; connect-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    )
+
+
+class SecurityHeaders:
+    """The dashboard's security headers on every response of the server (health, simulator,
+    webhooks too); a route that set its own keeps it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.simulator_policy = _simulator_policy()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = dict(HEADERS)
+        if scope["path"] == "/simulator":
+            wanted["Content-Security-Policy"] = self.simulator_policy
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in wanted.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
