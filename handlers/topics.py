@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from content.facts import load_facts
+from content.facts import load_facts, relief_window
 from content.formatting import juta, month_year
 from handlers import calculator, handover, lead_form, occupations, rights
 from handlers.due_dates import named_month
@@ -200,8 +200,6 @@ _PREPAY = re.compile(_WORD + r"(\d{1,2})\s+(?:bulan|months?)" + _END)
 _AT_ONCE = _any("sekaligus", "langsung", "dimuka", "di muka", "di depan", "in advance", "upfront", "at once",
                 "advance")  # fmt: skip
 _YEAR_AT_ONCE = re.compile(_WORD + r"(?:setahun|1 tahun|satu tahun|a year|one year|12 bulan)" + _END)
-_INCLUDED = _any("termasuk", "sudah termasuk", "include", "includes", "included", "itu apa", "untuk apa",
-                 "buat apa", "what is", "for what", "apa saja")  # fmt: skip
 _THIS_CHAT = _any("sini", "bot", "chat ini", "bot ini", "whatsapp ini", "telegram", "here", "this chat")
 _PLACE_WORDS = _any("di", "lewat", "pakai", "via", "ke", "at", "through", "using", "with", "by", "in")
 _HOW_MUCH = _any("berapa", "how much", "harga", "biaya", "cost", "price")
@@ -256,6 +254,17 @@ def _stated_amount(money: int, month: date) -> dict[str, object] | None:
     return None
 
 
+def _for_occupation(turn: Turn, stated: dict[str, object], month: date) -> dict[str, object]:
+    """This month's price for the occupation the message names, and when its relief ended."""
+    transport = occupations.is_transport(entities.parse_occupation(turn.text))
+    if transport is None:
+        return {}
+    quote = calculator.quote(calculator.minimum_income(), int(str(stated["programmes"])), month, transport)
+    window = relief_window(transport)
+    return {"quote": quote, "month": month_year(month, turn.lang), "my": _month_words(turn),
+            "ended": window.end if window.end < month else None}  # fmt: skip
+
+
 async def _precise(turn: Turn, norm: str, intent: str, money: int | None) -> bool:
     """Answer a precise question, or return False for the engine's usual answer."""
     if _NOT_FOR_BPU.search(norm) and not _JHT.search(norm):
@@ -292,9 +301,11 @@ async def _precise(turn: Turn, norm: str, intent: str, money: int | None) -> boo
             turn, "payment_due", month=month_year(month, turn.lang), deadline=calculator.due_date(month)
         )
     if money is not None and money < calculator.minimum_income():
-        stated = _stated_amount(money, named_month(norm, turn.today) or turn.today)
-        if stated is not None and (_INCLUDED.search(norm) or _JHT.search(norm)):
-            return _say_topic(turn, "contribution_amount", **stated)
+        # Below the minimum income and equal to a price the bot states: a price, not an income.
+        month = named_month(norm, turn.today) or turn.today.replace(day=1)
+        stated = _stated_amount(money, month)
+        if stated is not None:
+            return _say_topic(turn, "contribution_amount", **stated, **_for_occupation(turn, stated, month))
     age = _age(norm, about_joining=intent in ("eligibility", "register"))
     if age is not None and (intent in ("eligibility", "register") or _JOIN.search(norm)):
         return _say_topic(turn, "eligibility", age=age)

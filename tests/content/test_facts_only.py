@@ -106,6 +106,11 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
         {"amount": a, "programmes": p, "relieved": r, "two": two, "three": three}
         for a, p, r in ((16_800, 2, False), (8_400, 2, True), (36_800, 3, False))
     ]
+    out["contribution_amount"] += [
+        {**out["contribution_amount"][0], "quote": calculator.quote(minimum, 2, m, False), "month": "m",
+         "ended": date(2026, 12, 31)}
+        for m in MONTHS
+    ]  # fmt: skip
     preview = SimpleNamespace(total=5, by_channel={"whatsapp": 5}, reachable=5, opted_out=0, unreachable=0,
                               whatsapp_daily_limit=250, whatsapp_outside_window=5, whatsapp_used_24h=0,
                               whatsapp_days=2, buttons=[])  # fmt: skip

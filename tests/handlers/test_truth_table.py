@@ -227,6 +227,8 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
     (DEC, "id", ("iuran april 2027 berapa", "sy ojol", "penghasilan 2 juta iurannya berapa"),
      ("Desember 2026", "Rp13.400"), ("April 2027: Rp26.800/bulan",)),
     (DEC, "id", ("iuran april 2027 berapa", "kalau 3 program?"), ("April 2027", "Rp36.800"), ()),
+    (JAN, "id", "kok iuran sy jadi 16800 lagi? sy pedagang", ("Rp16.800", "31 Desember 2026", "Januari 2027"),
+     ("paling sedikit *Rp1.000.000*",)),
     (DEC, "en", "is 36800 with jht included?", ("includes JHT", "Rp16.800"), ()),
     # -- prepaying 3, 6 or 12 months: only the months inside the window are discounted
     (
