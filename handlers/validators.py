@@ -9,6 +9,7 @@ from datetime import date
 import phonenumbers
 
 from content import regions
+from handlers.text import digits_only, fold_digits
 
 _MONTHS = {
     "jan": 1, "januari": 1, "january": 1,
@@ -45,8 +46,10 @@ class NikInfo:
 
 
 def parse_nik(text: str) -> NikInfo:
-    digits = re.sub(r"[\s.\-]", "", text)
-    if not digits.isdigit():
+    digits = digits_only(text)
+    # ASCII only: "⁰⁰³" passes str.isdigit, and a second spelling of one NIK would dodge the
+    # duplicate check, which compares hashes of the digits.
+    if not (digits.isascii() and digits.isdigit()):
         raise Invalid("nik_digits")
     if len(digits) != 16:
         raise Invalid("nik_length")
@@ -78,7 +81,7 @@ def nik_matches_birth_date(info: NikInfo, born: date) -> bool:
 
 def parse_date(text: str, today: date) -> date:
     """`17-08-1985`, `17/8/85`, `17 Agustus 1985`, `1985-08-17`. Raises Invalid("date_*")."""
-    cleaned = text.strip().lower().replace(",", " ")
+    cleaned = fold_digits(text).strip().lower().replace(",", " ")
     numeric = re.fullmatch(r"(\d{1,4})[\s/.\-](\d{1,2})[\s/.\-](\d{2,4})", cleaned)
     if numeric:
         a, b, c = numeric.groups()
@@ -112,7 +115,7 @@ def age_on(born: date, today: date) -> int:
 
 def parse_phone(text: str) -> str:
     """An Indonesian mobile number in E.164 (`+6281234567890`) from 08..., 62..., +62...."""
-    raw = text.strip()
+    raw = fold_digits(text).strip()
     digits = re.sub(r"[^\d+]", "", raw)
     if not digits or len(re.sub(r"\D", "", digits)) < 8:
         raise Invalid("phone_invalid")

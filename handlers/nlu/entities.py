@@ -7,7 +7,6 @@ them raises, whatever the text.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, wraps
@@ -17,6 +16,8 @@ from rapidfuzz import fuzz
 
 from handlers.nlu.normalize import MAX_CHARS, default_normalizer
 from handlers.nlu.resources import CONTENT_DIR, load_numbers, read_yaml
+from handlers.redact import without_identifiers
+from handlers.text import fold_digits
 
 SHORT = 40  # characters: messages this short repeat across workers ("sy ojol", "2 juta", "halo")
 
@@ -160,7 +161,8 @@ def parse_money(text: str) -> int | None:
     """The first amount of rupiah in `text`: "1,5 jt", "Rp 2.000.000", "dua juta", "500rb" -> int."""
     if not isinstance(text, str):
         return None
-    plain = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
+    # A NIK or a phone is never an amount, however it is grouped ("3.604.015.708.900.003").
+    plain = without_identifiers(fold_digits(text[:MAX_CHARS])).casefold()
     plain = _NEGATIVE_SIGN.sub(f" {_MINUS} ", plain)
     tokens = _MONEY_TOKEN.findall(_REDUPLICATION.sub(r"\1 \1", plain))
     for start in range(len(tokens)):
