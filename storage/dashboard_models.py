@@ -1,6 +1,6 @@
-"""Tables the staff dashboard adds: callback requests, failed logins, coordinator targets.
+"""Tables the staff dashboard adds: callback requests, failed logins, session epochs, coordinator targets.
 
-Kept apart from models.py so the dashboard's schema is one migration (0003) and one module.
+Kept apart from models.py so the dashboard's schema lives in one module (migrations 0003, 0007).
 """
 
 from __future__ import annotations
@@ -35,14 +35,33 @@ class CallbackRequest(Base):
 
 
 class LoginFailure(Base):
-    """One failed dashboard login, by the (lower-cased) name typed; shared by every process."""
+    """One failed dashboard login (or one being checked), by the case-folded name typed and the
+    client's address; shared by every process."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_name_at", "name_key", "at"),)
+    __table_args__ = (
+        Index("ix_login_failures_name_at", "name_key", "at"),
+        Index("ix_login_failures_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name_key: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SessionEpoch(Base):
+    """The generation of a staff member's sessions: a cookie signed for an older one is void.
+
+    Logging out, deactivation and a password change move it on, which ends every session of
+    the account at once, on every device, in every process (a signed cookie alone cannot be
+    taken back). No row is generation 0.
+    """
+
+    __tablename__ = "staff_session_epochs"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CoordinatorTarget(Base):

@@ -60,14 +60,13 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             target = _target(ctx, ctx.field("target"))
         except _Bad as exc:
             return await _render_list(ctx, 400, str(exc))
+        password_hash = await auth.hashed(password)
         async with dash.runtime.db.session() as session:
             if await repo.staff_named(session, name) is not None:
                 taken = True
             else:
                 taken = False
-                staff = await repo.add_staff(
-                    session, name=name, role=role, areas=areas, password_hash=auth.hash_password(password)
-                )
+                staff = await repo.add_staff(session, name=name, role=role, areas=areas, password_hash=password_hash)
                 if target is not None:
                     session.add(CoordinatorTarget(staff_id=staff.id, target=target))
                 await repo.audit(session, ctx.actor, "staff_added", staff_id=staff.id, role=role, areas=areas)
@@ -89,6 +88,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             target = _target(ctx, ctx.field("target"))
         except _Bad as exc:
             return await _render_list(ctx, 400, str(exc))
+        password_hash = await auth.hashed(password) if password else None
         async with dash.runtime.db.session() as session:
             staff = await session.get(Staff, staff_id)
             if staff is None:
@@ -100,14 +100,20 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             if staff.active != active:
                 changes["active"] = active
                 staff.active = active
+                if not active:
+                    await auth.end_sessions(session, staff.id)
             old_areas = sorted(a.area_code for a in staff.areas)
             if old_areas != sorted(areas):
                 changes["areas"] = areas
                 await session.execute(delete(StaffArea).where(StaffArea.staff_id == staff.id))
                 session.add_all(StaffArea(staff_id=staff.id, area_code=code) for code in areas)
-            if password:
+            if password_hash:
                 changes["password"] = "changed"
-                staff.password_hash = auth.hash_password(password)
+                staff.password_hash = password_hash
+                # A reset is how an admin helps someone locked out: the new password works at once,
+                # and whoever held the old one is logged out everywhere.
+                await auth.clear_failures(session, auth.name_key(staff.name))
+                await auth.end_sessions(session, staff.id)
             existing = await session.get(CoordinatorTarget, staff.id)
             if target is None and existing is not None:
                 await session.delete(existing)
@@ -120,6 +126,16 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                     existing.target = target
             if changes:
                 await repo.audit(session, ctx.actor, "staff_changed", staff_id=staff.id, **changes)
+        return ctx.redirect("/staff")
+
+    async def staff_unlock(ctx: Ctx) -> Response:
+        """Forget the failed logins of an account, from every address."""
+        async with dash.runtime.db.session() as session:
+            staff = await session.get(Staff, int(ctx.request.path_params["staff_id"]))
+            if staff is None:
+                return ctx.error(404, "not_found")
+            await auth.clear_failures(session, auth.name_key(staff.name))
+            await repo.audit(session, ctx.actor, "staff_unlocked", staff_id=staff.id)
         return ctx.redirect("/staff")
 
     async def audit_log(ctx: Ctx) -> Response:
@@ -140,6 +156,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         dash.route("/staff", staff_list, roles=ADMIN),
         dash.route("/staff/add", staff_add, roles=ADMIN, methods=("POST",)),
         dash.route("/staff/{staff_id:int}", staff_edit, roles=ADMIN, methods=("POST",)),
+        dash.route("/staff/{staff_id:int}/unlock", staff_unlock, roles=ADMIN, methods=("POST",)),
         dash.route("/audit", audit_log, roles=ADMIN),
     ]
 

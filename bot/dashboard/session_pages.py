@@ -41,31 +41,40 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         name = ctx.field("name")[:120]
         password = ctx.field("password")[:1000]
         key = auth.name_key(name)
-        now = datetime.now(UTC)
-        async with dash.runtime.db.session() as session:
-            if await auth.locked_until(session, key, now):
-                await repo.audit(session, "anonymous", "login_locked", name=name)
-                locked = True
-                staff = None
+        address = auth.client_address(ctx.request)
+        db = dash.runtime.db
+        attempt = await auth.begin_attempt(db, key, address, datetime.now(UTC))
+        staff = None
+        if attempt is None:
+            async with db.session() as session:
+                await repo.audit(session, "anonymous", "login_locked", name=name, address=address)
+        else:
+            async with db.session() as session:
+                found = await auth.staff_by_login_name(session, name)
+            # No database connection is held while argon2 works (off the loop): a flood of logins
+            # must not take the connections the bot answers with.
+            if await auth.password_matches(found.password_hash if found else None, password) and found is not None:
+                async with db.session() as session:
+                    await auth.clear_failures(session, key, address)
+                    epoch = await auth.session_epoch(session, found.id)
+                    await repo.audit(session, f"staff:{found.id}", "login")
+                staff = found
             else:
-                locked = False
-                staff = await auth.staff_by_login_name(session, name)
-                ok = auth.verify_password(staff.password_hash if staff else None, password)
-                if ok and staff is not None:
-                    await auth.clear_failures(session, key)
-                    await repo.audit(session, f"staff:{staff.id}", "login")
-                else:
-                    staff = None
-                    await auth.record_failure(session, key, now)
-                    await repo.audit(session, "anonymous", "login_failed", name=name)
+                async with db.session() as session:
+                    await repo.audit(session, "anonymous", "login_failed", name=name, address=address)
         if staff is None:
-            error = ctx.t("login_locked" if locked else "login_failed")
-            return ctx.render("login.html", status_code=429 if locked else 401, next_url=next_url, error=error, name=name)
-        ctx.set_session(auth.logged_in(ctx.data, staff))
+            error = ctx.t("login_locked" if attempt is None else "login_failed")
+            status = 429 if attempt is None else 401
+            return ctx.render("login.html", status_code=status, next_url=next_url, error=error, name=name)
+        ctx.set_session(auth.logged_in(ctx.data, staff, epoch))
         return ctx.redirect(next_url)
 
     async def logout(ctx: Ctx) -> Response:
         async with dash.runtime.db.session() as session:
+            if ctx.staff is not None:
+                # Every session of the account ends, not only this browser's: a copied cookie
+                # must not outlive the logout.
+                await auth.end_sessions(session, ctx.staff.id)
             await repo.audit(session, ctx.actor, "logout")
         ctx.set_session(auth.logged_out(ctx.data))
         return ctx.redirect("/login")
@@ -89,10 +98,11 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             return ctx.render("setup.html", status_code=400, token=token, error=ctx.t("error_field", field=ctx.t("name")), name=name)
         if len(password) < auth.MIN_PASSWORD:
             return ctx.render("setup.html", status_code=400, token=token, error=ctx.t("password_short"), name=name)
+        password_hash = await auth.hashed(password)
         async with dash.runtime.db.session() as session:
-            staff = await repo.add_staff(session, name=name, role="admin", password_hash=auth.hash_password(password))
+            staff = await repo.add_staff(session, name=name, role="admin", password_hash=password_hash)
             await repo.audit(session, "setup", "staff_added", staff_id=staff.id, role="admin", via="setup_link")
-        ctx.set_session(auth.logged_in(ctx.data, staff))
+        ctx.set_session(auth.logged_in(ctx.data, staff, 0))
         return ctx.redirect("/")
 
     return [
