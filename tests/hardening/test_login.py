@@ -199,3 +199,29 @@ async def test_logins_hash_off_the_event_loop(runtime, db, monkeypatch: pytest.M
     # On the loop the hashes alone would stall it about logins * one; off it, the stall is the
     # loop's own work (requests, queries), far below.
     assert stalled < logins * one / 2, f"the loop stalled {stalled:.2f} s; one hash takes {one:.3f} s"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_exports_are_written_off_the_event_loop(runtime, db, cipher, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    from bot import exports, offload
+    from tests.dashboard.conftest import add_lead
+
+    threads: list[str] = []
+    run_blocking = offload.run_blocking
+
+    async def watched(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def on_thread():  # type: ignore[no-untyped-def]
+            threads.append(threading.current_thread().name)
+            return fn(*args, **kwargs)
+
+        return await run_blocking(on_thread)
+
+    monkeypatch.setattr(exports, "run_blocking", watched)
+    await add_staff(db, ADMIN, "admin")
+    for i in range(3):
+        await add_lead(db, cipher, name=f"Pekerja {i}")
+    async with client_from(runtime, "192.0.2.1") as admin:
+        assert (await login(admin, ADMIN)).status_code == 303
+        r = await admin.get(f"/leads/export.{fmt}")
+    assert r.status_code == 200 and len(r.content) > 100
+    assert threads and all(name.startswith("bpu-offload") for name in threads)
