@@ -326,7 +326,7 @@ class TelegramChannel:
     async def _pause(self, attempt: int) -> None:
         """Back off before try `attempt` + 1 (1 s, 2 s, 4 s... up to 30 s); cut short by stop()."""
         first, most = self.retry_delays
-        delay = min(first * 2 ** (attempt - 1), most)
+        delay = min(first * 2 ** min(attempt - 1, 20), most)  # the exponent capped: outages may be long
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), delay)
 
