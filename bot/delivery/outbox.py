@@ -30,7 +30,8 @@ once. Hence: every row is delivered at most once, and no row that was never atte
 How many rows a crash can leave uncertain: a row is marked only once its token is taken, right
 before its request, so the `sending` rows at a kill are the requests under way (at most the
 lane's rate times their round trip plus the recorder's short batching, and never more than the
-worker's in-flight limit) and those of the one mark commit that had just finished.
+worker's in-flight limit) and those of the mark commit just finished (after a commit slower than
+the pacer's margin, waiting a few milliseconds for a fresh token: worker.py).
 
 Who is dead: on PostgreSQL each worker holds a session advisory lock keyed by its claim token
 on a dedicated connection (locks.py); if recovery can take that lock, the owner's session is
@@ -202,7 +203,8 @@ async def recover(
         r2 = await session.execute(
             update(OutboxRow)
             .where(OutboxRow.state == SENDING, OutboxRow.claim_token == token)
-            .values(state=UNCERTAIN, reason=INTERRUPTED, last_error="worker stopped mid-send", finished_at=now)
+            .values(state=UNCERTAIN, reason=INTERRUPTED, last_error="worker stopped mid-send")
+            .values(finished_at=now)
             .execution_options(synchronize_session=False)
         )
         requeued += int(r1.rowcount or 0)  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from bot.channels.whatsapp_window import can_send_free_form
 from bot.delivery import digest, outbox
 from bot.delivery import reminders as rem
 from bot.delivery.quiet import next_allowed
-from bot.delivery.ratelimit import ChatSpacing, Pacer
+from bot.delivery.ratelimit import ARRIVAL_MARGIN, ChatSpacing, Pacer
 from bot.delivery.senders import FAILED as S_FAILED
 from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
 from bot.delivery.senders import OK, RETRY, Job, Result, Sender
@@ -83,6 +84,7 @@ log = logging.getLogger(__name__)
 # Rows marked or under way at once, per lane: the bound on what a crash can leave `uncertain`
 # when the rate is unlimited. The Bot API sender's connection pool is as large.
 MAX_INFLIGHT = 100
+FRESH_TOKEN = ARRIVAL_MARGIN  # seconds a token may wait for its mark commit (the pacer allows that)
 
 
 @dataclass
@@ -140,7 +142,8 @@ class DeliveryWorker:
         self._results: dict[str, asyncio.Queue[outbox.Outcome]] = {ch: asyncio.Queue() for ch in senders}
         self._inflight: dict[str, set[asyncio.Task[None]]] = {ch: set() for ch in senders}
         self._pending: dict[str, deque[Job]] = {ch: deque() for ch in senders}
-        self._to_mark: dict[str, list[Job]] = {ch: [] for ch in senders}  # token taken, not marked yet
+        # Rows whose token is taken (and when, on the pacer's clock), not marked yet.
+        self._to_mark: dict[str, list[tuple[Job, float]]] = {ch: [] for ch in senders}
         self._mark_wake = {ch: asyncio.Event() for ch in senders}
         self._marking = 0
         self._slots = {ch: asyncio.Semaphore(MAX_INFLIGHT) for ch in senders}
@@ -209,11 +212,13 @@ class DeliveryWorker:
 
     async def recover(self) -> tuple[int, int]:
         async with self.db.session() as session:
-            requeued, uncertain = await outbox.recover(session, self.token, self.liveness.is_dead, self.clock())
+            found = await outbox.recover(session, self.token, self.liveness.is_dead, self.clock())
+        requeued, uncertain = found
         if requeued or uncertain:
             log.warning(
-                "delivery: recovered a stopped worker's rows: %d back in the queue, %d uncertain (stopped mid-send:"
-                " may have arrived, not sent again; see bot/delivery/outbox.py)", requeued, uncertain,
+                "delivery: recovered a stopped worker's rows: %d back in the queue, %d uncertain"
+                " (stopped mid-send: may have arrived, not sent again; see bot/delivery/outbox.py)",
+                requeued, uncertain,
             )  # fmt: skip
         return requeued, uncertain
 
@@ -293,7 +298,7 @@ class DeliveryWorker:
             pending.appendleft(job)
             return
         spacing.sent(job.external_id)
-        self._to_mark[channel].append(job)
+        self._to_mark[channel].append((job, time.monotonic()))
         self._mark_wake[channel].set()
 
     async def _marker(self, channel: str) -> None:
@@ -316,23 +321,28 @@ class DeliveryWorker:
             finally:
                 self._marking -= 1
 
-    async def _mark_and_send(self, channel: str, group: list[Job]) -> None:
-        slots = self._slots[channel]
+    async def _mark_and_send(self, channel: str, group: list[tuple[Job, float]]) -> None:
+        slots, jobs = self._slots[channel], [job for job, _ in group]
         try:
+            ids = [j.row_id for j in jobs]
             async with self.db.session() as session:
-                marked = await outbox.mark_sending(session, self.token, [j.row_id for j in group], self.clock())
+                marked = await outbox.mark_sending(session, self.token, ids, self.clock())
         except Exception:
-            log.exception("delivery lane %s: could not mark %d rows; they wait for their turn again", channel, len(group))
-            for job in group:
+            log.exception("delivery lane %s: could not mark %d rows; they wait again", channel, len(group))
+            for job in jobs:
                 slots.release()
                 self.spacings[channel].forget(job.external_id)
-            self._pending[channel].extendleft(reversed(group))
+            self._pending[channel].extendleft(reversed(jobs))
             await asyncio.sleep(0.5)
             return
-        for job in group:
+        for job, taken_at in group:
             if job.row_id not in marked:  # no longer ours (taken back by recovery or cancelled): the fence
                 slots.release()
                 continue
+            if time.monotonic() - taken_at > FRESH_TOKEN:
+                # The commit outlasted the pacer's margin: that token no longer says when the request
+                # arrives (a burst could follow), so the row takes a fresh one; the old one stays counted.
+                await self.pacers[channel].acquire()
             task = asyncio.create_task(self._send(channel, job))
             self._inflight[channel].add(task)
             task.add_done_callback(self._inflight[channel].discard)
@@ -422,7 +432,7 @@ class DeliveryWorker:
             except Exception:
                 log.exception("delivery: could not record %d outcomes (attempt %d)", len(batch), attempt + 1)
                 await asyncio.sleep(0.5 * (attempt + 1))
-        log.error("delivery: %d outcomes not recorded; their rows stay `sending` and end `uncertain`", len(batch))
+        log.error("delivery: %d outcomes not recorded; their rows stay `sending`, then uncertain", len(batch))
 
     async def _housekeeping(self) -> None:
         n = 0
