@@ -9,7 +9,7 @@ from datetime import date
 
 from content.facts import load_facts, relief_window
 from content.formatting import juta, month_year
-from handlers import calculator, handover, lead_form, occupations, rights
+from handlers import calculator, handover, lead_form, misses, occupations, rights
 from handlers.due_dates import named_month
 from handlers.messages import Button
 from handlers.nlu import entities
@@ -360,6 +360,14 @@ async def understand(turn: Turn) -> None:
     short = len(text.split()) <= _SHORT_FOLLOW_UP_WORDS
     unsure = prediction.confidence < LOW_CONFIDENCE
 
+    agency = misses.agency_of(text)
+    if agency is not None:
+        await misses.agency(turn, agency, menu_buttons(turn))
+        return
+    if not norm and misses.kind_of(text) == misses.PROMPT:
+        # Only an emoji or punctuation ("?", "🙏🙏"): nothing for the classifier to read.
+        await _miss(turn, prediction.intent, prediction.confidence)
+        return
     if await _precise(turn, norm, prediction.intent, money):
         return
     prepay = _prepay_months(norm)
@@ -392,9 +400,10 @@ async def understand(turn: Turn) -> None:
     if unsure:
         await _not_sure(turn, prediction.ranking, prediction.intent, prediction.confidence)
         return
-    turn.intent = prediction.intent
     if prediction.intent == "out_of_scope":
-        await _log_unanswered(turn, prediction.intent, prediction.confidence)
+        await _miss(turn, prediction.intent, prediction.confidence)
+        return
+    turn.intent = prediction.intent
     await answer(turn, prediction.intent)
 
 
@@ -582,21 +591,13 @@ async def calc_button(turn: Turn, rest: str) -> None:
 async def _not_sure(
     turn: Turn, ranking: tuple[tuple[str, float], ...], guess: str, confidence: float
 ) -> None:
-    turn.intent = "unsure"
-    await _log_unanswered(turn, guess, confidence)
     # Topics to read about; stopping messages or deleting data is never offered as a guess.
     skip = ("out_of_scope", "greet", "thanks_bye", "opt_out", "delete_data", "human")
     likely = [intent for intent, _ in ranking if intent not in skip][:3]
-    buttons = [topic_button(turn, intent) for intent in likely]
-    buttons.append(topic_button(turn, "human"))
-    turn.say("not_sure", buttons=buttons)
+    await _miss(turn, guess, confidence, suggestions=[topic_button(turn, intent) for intent in likely])
 
 
-async def _log_unanswered(turn: Turn, guess: str | None, confidence: float | None) -> None:
-    from handlers.nlu.normalize import normalize
-    from handlers.redact import redact
-
-    masked = redact(turn.text)
-    await repo.log_unanswered(
-        turn.session, turn.contact.id, masked, redact(normalize(turn.text)), guess, confidence
-    )
+async def _miss(turn: Turn, guess: str | None, confidence: float | None,
+                suggestions: list[Button] | None = None) -> None:  # fmt: skip
+    await misses.miss(turn, guess=guess, confidence=confidence, menu=menu_buttons(turn)[:6],
+                      person=topic_button(turn, "human"), suggestions=suggestions)  # fmt: skip
