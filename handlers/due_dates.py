@@ -58,8 +58,11 @@ def next_fire(after: datetime, day: int, zone: ZoneInfo, days_before: int, hour:
 
 
 def payment_period(today: date, day: int, days_before: int) -> str:
-    """The month a "sudah bayar" said today is for: the coming due date when its reminders have
-    started (within `days_before` days), else the due date just past."""
+    """The month a "sudah bayar" said today is for: the month that is due next. That is the
+    coming due date's month when its reminders have started (within `days_before` days, which
+    may be next month's), else this month: paid early on 1 December for the 10th is December, so
+    the reminder of 7 December does not go out; paid on the 12th for the 10th is December too,
+    a few days late."""
     for n in (0, 1):
         y, m = add_months(today.year, today.month, n)
         due = due_in(y, m, day)
@@ -67,11 +70,7 @@ def payment_period(today: date, day: int, days_before: int) -> str:
             if (due - today).days <= days_before:
                 return due.strftime("%Y-%m")
             break
-    y, m = today.year, today.month
-    due = due_in(y, m, day)
-    if due > today:
-        y, m = add_months(y, m, -1)
-    return date(y, m, 1).strftime("%Y-%m")
+    return today.strftime("%Y-%m")
 
 
 @cache

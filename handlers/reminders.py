@@ -20,6 +20,7 @@ from babel.dates import format_date
 from sqlalchemy import select, update
 
 from handlers.due_dates import contact_zone, next_fire, payment_period
+from handlers.nlu.normalize import default_normalizer
 from handlers.text import keyword
 from handlers.turn import Turn
 from storage.campaign_models import (
@@ -40,6 +41,20 @@ PAID_WORDS = {"sudah bayar", "udah bayar", "sdh bayar", "dah bayar", "sudah diba
 STOP_WORDS = {"stop pengingat", "berhenti pengingat", "matikan pengingat", "stop reminder", "stop reminders"}
 _CANCEL = {"batal", "cancel", "gak jadi", "ga jadi", "tidak jadi", "nggak jadi", "/batal"}
 _DAY = re.compile(r"^(?:tgl|tanggal|tanggal\s+ke|day|the)?\s*(\d{1,2})(?:\s*(?:st|nd|rd|th))?$")
+# A request in one sentence ("ingatkan saya tanggal 10", "remind me on the 10th"), read on the
+# lower-cased text: the normaliser reads "10th" as "10 tahun".
+_REMIND = re.compile(r"\b(?:ingatkan|ingatin|ingetin|ingatkn|ingetin|diingatkan|remind|reminder|pengingat)\b")
+_DAY_IN = re.compile(r"\b(?:tgl|tanggal|tiap|setiap|day|the|on)\s+(?:ke\s*)?(\d{1,2})(?:\s*(?:st|nd|rd|th))?\b")
+_REQUEST_WORDS = 8
+_NOT_A_REQUEST = re.compile(r"\b(?:stop|berhenti|matikan|hentikan|jangan|cancel|off|apakah|ada|bisa|kapan|how|can|does|is)\b")
+# "udah bayar bulan ini min", "i already paid": said, not asked. Read on the normalised text.
+_PAID = re.compile(
+    r"^(?:(?:saya|admin|kak|pak|bu|bang|mas|mbak|min|halo|oke|ok)\s+)*"
+    r"(?:sudah|telah|already|i|i ve|i have|have|just)\s+(?:(?:already|just|sudah)\s+)?"
+    r"(?:bayar|membayar|dibayar|bayarin|paid|pay|tf|transfer|setor)\b"
+)
+_ASKED = re.compile(r"\b(?:kenapa|mengapa|kok|tapi|belum|apa|apakah|bagaimana|kapan|berapa|gimana|dimana|kemana"
+                    r"|why|but|how|not|what|when|where|haven|didn)\b")  # fmt: skip
 
 
 def offer(turn: Turn) -> None:
@@ -53,7 +68,7 @@ async def handle_text(turn: Turn) -> bool:
         return False
     word = keyword(turn.text)
     if step == ASK_STEP:
-        match = _DAY.match(word)
+        match = _DAY.match(word) or (_DAY_IN.search(word) if len(word.split()) <= _REQUEST_WORDS else None)
         if match:
             day = int(match.group(1))
             if 1 <= day <= 31:
@@ -73,12 +88,20 @@ async def handle_text(turn: Turn) -> bool:
     if word in ASK_WORDS:
         ask_day(turn)
         return True
-    if word in PAID_WORDS:
+    if word in PAID_WORDS or _says_paid(turn.text):
         await paid(turn)
         return True
     if word in STOP_WORDS:
         await stop(turn)
         return True
+    if _REMIND.search(word) and not _NOT_A_REQUEST.search(word):
+        day = _DAY_IN.search(word)
+        if day and 1 <= int(day.group(1)) <= 31:
+            await _save(turn, int(day.group(1)))
+            return True
+        if len(word.split()) <= _REQUEST_WORDS and "?" not in turn.text:
+            ask_day(turn)  # "ingatkan saya bayar iuran": the day is all that is missing
+            return True
     return False
 
 
@@ -97,6 +120,16 @@ async def handle_button(turn: Turn, payload: str) -> None:
         await stop(turn)
     else:
         turn.say("stale_button")
+
+
+def _says_paid(text: str) -> bool:
+    norm = default_normalizer()(text)
+    return (
+        bool(_PAID.search(norm))
+        and len(norm.split()) <= _REQUEST_WORDS
+        and "?" not in text
+        and not _ASKED.search(norm)
+    )
 
 
 def ask_day(turn: Turn) -> None:

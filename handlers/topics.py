@@ -9,7 +9,7 @@ from datetime import date
 
 from content.facts import load_facts, relief_window
 from content.formatting import juta, month_year
-from handlers import calculator, handover, lead_form, misses, occupations, rights
+from handlers import calculator, handover, lead_form, misses, occupations, referral, rights
 from handlers.due_dates import named_month
 from handlers.messages import Button
 from handlers.nlu import entities
@@ -204,6 +204,11 @@ _THIS_CHAT = _any("sini", "bot", "chat ini", "bot ini", "whatsapp ini", "telegra
 _PLACE_WORDS = _any("di", "lewat", "pakai", "via", "ke", "at", "through", "using", "with", "by", "in")
 _HOW_MUCH = _any("berapa", "how much", "harga", "biaya", "cost", "price")
 _AGE_RANGE = range(15, 121)
+# "ajak teman", "gimana cara ngajak temen daftar", "invite my friends": the referral invitation.
+_INVITE = _any("ajak", "ngajak", "mengajak", "ajakin", "undang", "mengundang", "invite", "refer", "referral",
+               "kode ajakan", "link ajakan")  # fmt: skip
+_OTHERS = _any("teman", "temen", "kawan", "tetangga", "rekan", "orang lain", "orang", "saudara", "keluarga",
+               "friend", "friends", "others", "people", "referral", "kode ajakan", "link ajakan")  # fmt: skip
 
 
 def _normalise(text: str) -> str:
@@ -360,6 +365,9 @@ async def understand(turn: Turn) -> None:
     short = len(text.split()) <= _SHORT_FOLLOW_UP_WORDS
     unsure = prediction.confidence < LOW_CONFIDENCE
 
+    if _INVITE.search(norm) and _OTHERS.search(norm):
+        await referral.invite(turn)
+        return
     agency = misses.agency_of(text)
     if agency is not None:
         await misses.agency(turn, agency, menu_buttons(turn))

@@ -32,7 +32,8 @@ def test_fire_dates_across_a_month_boundary() -> None:
     assert (f3.due, f3.at.astimezone(WIT).date()) == (date(2027, 2, 28), date(2027, 2, 25))
     assert due_dates.payment_period(date(2026, 11, 30), 2, 3) == "2026-12"
     assert due_dates.payment_period(date(2026, 12, 5), 2, 3) == "2026-12"
-    assert due_dates.payment_period(date(2026, 12, 1), 20, 3) == "2026-11"
+    # Paid early, before this month's reminders: this month, the one due next (issue 13).
+    assert due_dates.payment_period(date(2026, 12, 1), 20, 3) == "2026-12"
 
 
 async def _turn(db_session, engine, contact, text="", payload=None, now=None):  # type: ignore[no-untyped-def]
