@@ -39,16 +39,17 @@ def create_app(runtime: Runtime) -> Starlette:
             database = f"error: {type(exc).__name__}"
         channels = {name: "off" for name in ("telegram", "whatsapp")}
         channels.update({channel.name: "on" for channel in runtime.channels})
-        body = {
-            "status": "ok" if database == "ok" else "degraded",
-            "database": database,
-            "channels": channels,
-        }
+        body: dict[str, object] = {"database": database, "channels": channels}
+        problems = [] if database == "ok" else [f"database: {database}"]
         if runtime.campaigns is not None:
-            body.update(await runtime.campaigns.health())
+            campaigns = await runtime.campaigns.health()
+            problems += campaigns.pop("problems")
+            body.update(campaigns)
         else:
-            body.update(outbox=None, scheduler="off")
-        return JSONResponse(body, status_code=200 if database == "ok" else 503)
+            body.update(outbox=None, lanes={}, scheduler="off")
+        # A failing delivery lane is a reason to page someone, as a database outage is.
+        body = {"status": "ok" if not problems else "degraded", "problems": problems, **body}
+        return JSONResponse(body, status_code=200 if not problems else 503)
 
     async def simulator(_: Request) -> Response:
         return HTMLResponse((WEB / "simulator.html").read_text(encoding="utf-8"))

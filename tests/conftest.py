@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,25 @@ class Clock:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RunningClock:
+    """Set to a moment, then running on in real time: a message deferred by a second (one per
+    chat per second on Telegram) or a retry backed off comes due, as it would on a real day."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    @property
+    def now(self) -> datetime:
+        return self._base + timedelta(seconds=time.monotonic() - self._mark)
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        self._base, self._mark = value, time.monotonic()
 
     def __call__(self) -> datetime:
         return self.now

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.delivery import outbox
 from bot.delivery.scheduler import CampaignScheduler
 from bot.delivery.senders import BotApi, Sender, TelegramSender, WhatsAppSender
 from bot.delivery.settings import DeliverySettings
@@ -84,13 +83,34 @@ class Campaigns:
             await self.worker.stop()
 
     async def health(self) -> dict[str, Any]:
-        """The `outbox` and `scheduler` keys of /healthz."""
+        """The `outbox`, `lanes` and `scheduler` keys of /healthz, and `problems`: why it is not ok.
+
+        Every lane this process delivers on is reported (last success, consecutive errors,
+        backlog, age of the oldest due row); see bot/delivery/health.py for when one is failing.
+        """
+        from bot.delivery.health import backlogs
         from storage.clock import utcnow
 
+        now = self.worker.clock() if self.worker is not None else utcnow()
+        problems: list[str] = []
         try:
             async with self.db.session() as session:
-                backlog: dict[str, Any] = await outbox.backlog(session, utcnow())
+                per_channel = await backlogs(session, now)
         except Exception as exc:
-            backlog = {"error": type(exc).__name__}
-        backlog["worker"] = "on" if self.worker is not None and self.worker.running else "off"
-        return {"outbox": backlog, "scheduler": self.scheduler.state}
+            per_channel = {}
+            problems.append(f"outbox: cannot be read ({type(exc).__name__})")
+        lanes: dict[str, Any] = {}
+        if self.worker is not None:
+            for channel, lane in self.worker.lane_health.items():
+                report = lane.report(now, per_channel.get(channel, {}))
+                lanes[channel] = report
+                if report["reason"]:
+                    problems.append(f"{channel} lane: {report['reason']}")
+        oldest = min((b["oldest_due"] for b in per_channel.values() if b.get("oldest_due")), default=None)
+        outbox = {
+            "queued": sum(b["due"] for b in per_channel.values()),
+            "deferred": sum(b["deferred"] for b in per_channel.values()),
+            "oldest_queued_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+            "worker": "on" if self.worker is not None and self.worker.running else "off",
+        }
+        return {"outbox": outbox, "lanes": lanes, "scheduler": self.scheduler.state, "problems": problems}

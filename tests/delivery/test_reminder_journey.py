@@ -40,7 +40,7 @@ from storage.crypto import FieldCipher
 from storage.db import Database
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, RunningClock
 
 APP_SECRET = "journey-app-secret"
 SAMPLE = Path(__file__).parents[1] / "channels" / "data" / "whatsapp" / "text.json"
@@ -50,25 +50,6 @@ DEC_BEFORE = datetime(2026, 12, 2, 2, 1, tzinfo=UTC)
 DEC_DUE = datetime(2026, 12, 5, 2, 1, tzinfo=UTC)
 JAN_BEFORE = datetime(2027, 1, 2, 2, 1, tzinfo=UTC)
 ANNOUNCEMENT = "Sosialisasi BPU hari Sabtu di kantor desa."
-
-
-class RunningClock:
-    """Set to a moment, then running on in real time: a message deferred by a second (one per
-    chat per second on Telegram) comes due, as it would on a real day."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    @property
-    def now(self) -> datetime:
-        return self._base + timedelta(seconds=time.monotonic() - self._mark)
-
-    @now.setter
-    def now(self, value: datetime) -> None:
-        self._base, self._mark = value, time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Journey:
