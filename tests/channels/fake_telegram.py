@@ -108,7 +108,7 @@ class FakeTelegram:
         self._closing = False
         self.on_send: Any = None  # called with each Sent (the benchmark timestamps replies)
         self.on_set_webhook: Any = None  # called with the URL once setWebhook has set it
-        self.slow_once: dict[int, float] = {}  # chat id -> seconds the next sendMessage to it takes
+        self.held_sends: dict[int, asyncio.Event] = {}  # chat id -> the next sendMessage to it waits for this
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -310,8 +310,8 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: chat not found")
         if not isinstance(text, str) or not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
-        if chat_id in self.slow_once:
-            await asyncio.sleep(self.slow_once.pop(chat_id))
+        if chat_id in self.held_sends:
+            await self.held_sends.pop(chat_id).wait()
         parse_mode = params.get("parse_mode")
         visible = _visible(text, parse_mode)
         if len(visible.encode("utf-16-le")) // 2 > 4096:

@@ -254,15 +254,16 @@ async def test_outage_loses_nothing_and_answers_once(
         await fake.inject(bot.update("warm", "halo"))
         await eventually(lambda: bot.texts_to("warm"))  # the pool holds live connections now
 
-        # A's first answer is slow to send, so A's questions are kept but handled only once the
-        # database is gone: the engine meets the outage on updates held in the inbox.
-        fake.slow_once[bot.uid("a")] = 0.5
+        # A's first answer cannot be sent until the database is gone, so A's questions are kept
+        # but handled only then: the engine meets the outage on updates held in the inbox.
+        fake.held_sends[bot.uid("a")] = sending = asyncio.Event()
         held = [bot.update("a", "halo")] + [bot.update("a", q) for q, _ in QUESTIONS]
         for update in held:
             assert await fake.inject(update) in (None, 200)
         if mode == "polling":  # kept: the next getUpdates confirms them
             await eventually(lambda: confirmed(fake, held[-1]["update_id"]))
         await outage.down()
+        sending.set()
         outage_started = len(fake.calls_of("getUpdates"))
 
         # 16 questions while the database is gone.
@@ -273,7 +274,7 @@ async def test_outage_loses_nothing_and_answers_once(
             assert statuses == [503] * len(late), statuses
         else:
             await asyncio.sleep(0.2)  # a few tries to keep the batch, all refused
-            assert not confirmed(fake, late[0]["update_id"], since=outage_started), "confirmed during the outage"
+            assert not confirmed(fake, late[0]["update_id"], since=outage_started), "confirmed in the outage"
         assert not any(APOLOGY in m.text for m in fake.sent), "an apology was sent"
         await outage.up()
 
