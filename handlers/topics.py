@@ -204,6 +204,8 @@ _THIS_CHAT = _any("sini", "bot", "chat ini", "bot ini", "whatsapp ini", "telegra
 _PLACE_WORDS = _any("di", "lewat", "pakai", "via", "ke", "at", "through", "using", "with", "by", "in")
 _HOW_MUCH = _any("berapa", "how much", "harga", "biaya", "cost", "price")
 _AGE_RANGE = range(15, 121)
+_WHERE_HOW = _any("dimana", "di mana", "kemana", "ke mana", "where", "cara", "caranya", "bagaimana", "how", "lewat apa",
+                  "lewat mana", "tempat", "tempatnya", "ways", "which way", "apa saja")  # fmt: skip
 # "ajak teman", "gimana cara ngajak temen daftar", "invite my friends": the referral invitation.
 _INVITE = _any("ajak", "ngajak", "mengajak", "ajakin", "undang", "mengundang", "invite", "refer", "referral",
                "kode ajakan", "link ajakan")  # fmt: skip
@@ -412,6 +414,13 @@ async def understand(turn: Turn) -> None:
         await _miss(turn, prediction.intent, prediction.confidence)
         return
     turn.intent = prediction.intent
+    if prediction.intent == "register" and _WHERE_HOW.search(norm):
+        # "Di mana saya bisa mendaftar BPU?" asks for the ways, not for the form; a plain "mau
+        # daftar" still starts it.
+        turn.state.topic = "register"
+        turn.say("register_ways", buttons=[turn.button("leave_details", "t:register"),
+                                           topic_button(turn, "contribution"), turn.button("menu", "menu")])  # fmt: skip
+        return
     await answer(turn, prediction.intent)
 
 
