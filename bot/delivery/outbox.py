@@ -6,11 +6,11 @@ for a retry).
 1. claim: a worker takes a batch of due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
    workers never take the same row; SQLite has one writer at a time) and sets them `claimed`
    with its claim token, in one committed transaction. A claimed row has NOT been attempted.
-2. mark: the rows whose turn has come (their pacer token taken: they go out as soon as this
-   commits) move `claimed` -> `sending` in their own committed transaction, guarded by
-   `state = 'claimed' AND claim_token = mine` (RETURNING the ids that moved). Only the rows that
-   moved are sent: a worker whose claim was taken back (it was thought dead) sends nothing it no
-   longer owns. This is the fence.
+2. mark: the rows about to go out (a small group: the worker marks the next while it sends the
+   last, see worker.py) move `claimed` -> `sending` in their own committed transaction, guarded
+   by `state = 'claimed' AND claim_token = mine` (RETURNING the ids that moved). Only the rows
+   that moved are sent: a worker whose claim was taken back (it was thought dead) sends nothing
+   it no longer owns. This is the fence.
 3. record: after the call, the outcome is written: sent (+ the platform's message id); skipped;
    failed; queued again with a later `not_before` when the platform's answer proves it did not
    take the message (429, a 5xx it answered itself, a connection that never carried the
@@ -27,11 +27,11 @@ between 2 and 3) is such a row: recovery marks it `uncertain` with reason `inter
 still `claimed` were never attempted, so recovery puts them back to `queued` and they go out
 once. Hence: every row is delivered at most once, and no row that was never attempted is lost.
 
-How many rows a crash can leave uncertain: a row is marked only once its token is taken, right
-before its request, so the `sending` rows at a kill are the requests under way (at most the
-lane's rate times their round trip plus the recorder's short batching, and never more than the
-worker's in-flight limit) and those of the mark commit just finished (after a commit slower than
-the pacer's margin, waiting a few milliseconds for a fresh token: worker.py).
+How many rows a crash can leave uncertain: the requests under way (at most the lane's rate times
+their round trip plus the recorder's short batching, and never more than the worker's in-flight
+limit) and the rows marked but not yet sent, at most two small groups (each about two mark
+commits' worth of the lane's rate: milliseconds of sending). Each holds an in-flight slot
+before it is marked, so no row waits marked behind a full connection pool.
 
 Who is dead: on PostgreSQL each worker holds a session advisory lock keyed by its claim token
 on a dedicated connection (locks.py); if recovery can take that lock, the owner's session is

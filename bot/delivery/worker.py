@@ -4,14 +4,14 @@ Every `bpu-bot run` process may run a worker (they share the outbox through SQL;
 for the claim protocol and the rule for rows left in `sending`). A lane:
 
     claim a batch (claimed) -> check each row again (opted out, unreachable, cancelled, paid,
-    quiet hours, WhatsApp window without template) -> for each row: wait for an in-flight slot
-    and the pacer's token -> the marker marks the rows whose token is taken `sending` (one
-    commit for all that came while the previous commit ran) and sends them at once -> a
-    recorder commits the outcomes.
+    quiet hours, WhatsApp window without template) -> a small group (about two mark commits'
+    worth of the lane's rate) gets in-flight slots and is marked `sending` (one commit) -> the
+    sender takes each row's token right before its request -> a recorder commits the outcomes.
 
-A row is marked only once its token is taken, so the rows `sending` at any moment are those
-under way (or in the mark commit just done): a crash leaves only those `uncertain`, and rows
-merely claimed go back to the queue (outbox.py).
+The lane marks the next group while the sender works through the last one, and never more
+than that: the rows `sending` at any moment are those under way and at most two small groups
+about to go, so a crash leaves only those `uncertain`; rows merely claimed go back to the
+queue (outbox.py). The token is taken last, so the pacer logs the time the platform sees.
 
 Pacing (ratelimit.py): the channel's rate minus BROADCAST_HEADROOM, shared by the live workers
 (PostgreSQL: counted by their liveness locks), never above it in any one-second window; one
@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -45,7 +46,7 @@ from bot.channels.whatsapp_window import can_send_free_form
 from bot.delivery import digest, outbox
 from bot.delivery import reminders as rem
 from bot.delivery.quiet import next_allowed
-from bot.delivery.ratelimit import ARRIVAL_MARGIN, ChatSpacing, Pacer
+from bot.delivery.ratelimit import ChatSpacing, Pacer
 from bot.delivery.senders import FAILED as S_FAILED
 from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
 from bot.delivery.senders import OK, RETRY, Job, Result, Sender
@@ -84,7 +85,7 @@ log = logging.getLogger(__name__)
 # Rows marked or under way at once, per lane: the bound on what a crash can leave `uncertain`
 # when the rate is unlimited. The Bot API sender's connection pool is as large.
 MAX_INFLIGHT = 100
-FRESH_TOKEN = ARRIVAL_MARGIN  # seconds a token may wait for its mark commit (the pacer allows that)
+MAX_GROUP = MAX_INFLIGHT  # rows marked in one commit when the rate is unlimited
 
 
 @dataclass
@@ -142,10 +143,11 @@ class DeliveryWorker:
         self._results: dict[str, asyncio.Queue[outbox.Outcome]] = {ch: asyncio.Queue() for ch in senders}
         self._inflight: dict[str, set[asyncio.Task[None]]] = {ch: set() for ch in senders}
         self._pending: dict[str, deque[Job]] = {ch: deque() for ch in senders}
-        # Rows whose token is taken (and when, on the pacer's clock), not marked yet.
-        self._to_mark: dict[str, list[tuple[Job, float]]] = {ch: [] for ch in senders}
-        self._mark_wake = {ch: asyncio.Event() for ch in senders}
-        self._marking = 0
+        self._to_send: dict[str, deque[Job]] = {ch: deque() for ch in senders}  # marked, token not taken
+        self._send_wake = {ch: asyncio.Event() for ch in senders}  # rows to send, or stopping
+        self._taken = {ch: asyncio.Event() for ch in senders}  # the sender took a row: room to mark
+        self._commit_seconds = dict.fromkeys(senders, 0.005)  # a mark commit's duration (moving average)
+        self._lanes_stopped = False
         self._slots = {ch: asyncio.Semaphore(MAX_INFLIGHT) for ch in senders}
         self._texts: dict[tuple[int, str], tuple[str, tuple[Button, ...], tuple[str, ...]]] = {}
         self.running = False
@@ -164,11 +166,12 @@ class DeliveryWorker:
         await self.recover()
         await self._share_rate()
         self._stopping = False
+        self._lanes_stopped = False
         self._halt.clear()
         self.running = True
         for channel in self.senders:
             self._tasks.append(asyncio.create_task(self._lane(channel), name=f"delivery-lane-{channel}"))
-            self._tasks.append(asyncio.create_task(self._marker(channel), name=f"delivery-mark-{channel}"))
+            self._tasks.append(asyncio.create_task(self._sender(channel), name=f"delivery-send-{channel}"))
             self._tasks.append(asyncio.create_task(self._recorder(channel), name=f"delivery-rec-{channel}"))
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="delivery-housekeeping"))
 
@@ -178,10 +181,12 @@ class DeliveryWorker:
             return
         self._stopping = True
         self._wake.set()
-        for prefix in ("delivery-lane", "delivery-mark"):  # rows stop being marked, then being sent
+        for prefix in ("delivery-lane", "delivery-send"):  # nothing more is marked; what is, is sent
             tasks = [t for t in self._tasks if t.get_name().startswith(prefix)]
+            self._lanes_stopped = prefix == "delivery-send"
             for channel in self.senders:
-                self._mark_wake[channel].set()
+                self._send_wake[channel].set()
+                self._taken[channel].set()
             if tasks:  # each stops at its next loop: never cancelled inside a transaction
                 _, late = await asyncio.wait(tasks, timeout=10)
                 for task in late:
@@ -226,11 +231,11 @@ class DeliveryWorker:
         """Nothing in flight and nothing due within `horizon` seconds (retries included; quiet-hours
         deferrals are further away). For tests and the benchmark."""
         if any(
-            self._inflight[ch] or self._pending[ch] or self._to_mark[ch] or not self._results[ch].empty()
+            self._inflight[ch] or self._pending[ch] or self._to_send[ch] or not self._results[ch].empty()
             for ch in self.senders
         ):
             return False
-        if self._recording or self._marking:
+        if self._recording:
             return False
         from sqlalchemy import func
 
@@ -266,7 +271,7 @@ class DeliveryWorker:
                         await self._idle_wait()
                         continue
                     pending.extend(jobs)
-                await self._take_turn(channel, pending)
+                await self._mark_group(channel, pending)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -278,71 +283,84 @@ class DeliveryWorker:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.poll)
 
-    async def _take_turn(self, channel: str, pending: deque[Job]) -> None:
-        """The next row waits for a slot and its token, then goes to the marker (still `claimed`)."""
-        job = pending.popleft()
-        spacing = self.spacings[channel]
-        wait = spacing.ready_in(job.external_id)
-        if wait > 0:  # this chat had a message less than a second ago: later, not now
-            self.stats[channel].deferred += 1
-            retry_at = self.clock() + timedelta(seconds=wait)
-            self._results[channel].put_nowait(outbox.Outcome(job.row_id, QUEUED, retry_at=retry_at))
+    def group_size(self, channel: str) -> int:
+        """Rows marked in one commit: enough for the sender to go on at the lane's rate through
+        two commits, few enough that a crash leaves few uncertain (outbox.py)."""
+        rate = self.pacers[channel].rate
+        if rate is None:
+            return MAX_GROUP
+        return max(1, min(MAX_GROUP, math.ceil(rate * 2 * self._commit_seconds[channel])))
+
+    async def _mark_group(self, channel: str, pending: deque[Job]) -> None:
+        """The next rows get a slot each and are marked `sending` in one commit, for the sender."""
+        to_send, taken, slots = self._to_send[channel], self._taken[channel], self._slots[channel]
+        size = self.group_size(channel)
+        while len(to_send) >= size and not self._stopping:  # the last group is not under way yet
+            taken.clear()
+            await taken.wait()
+        group = await self._take_slots(channel, pending, size)
+        if not group:
             return
-        slots = self._slots[channel]
-        await slots.acquire()
-        # The token is taken last, right before the row is marked and sent: the time the pacer
-        # logs is the time the platform sees, give or take one mark commit (the pacer's margin).
-        await self.pacers[channel].acquire()
+        await self.pacers[channel].ready()  # not paused by a 429, a token near: mark only now
         if self._stopping:  # never marked: stays claimed and is given back
-            slots.release()
-            pending.appendleft(job)
+            for job in group:
+                slots.release()
+            pending.extendleft(reversed(group))
             return
-        spacing.sent(job.external_id)
-        self._to_mark[channel].append((job, time.monotonic()))
-        self._mark_wake[channel].set()
-
-    async def _marker(self, channel: str) -> None:
-        """Mark `sending` every row whose token is taken (one commit), then send those still ours."""
-        waiting, wake, slots = self._to_mark, self._mark_wake[channel], self._slots[channel]
-        while True:
-            await wake.wait()
-            wake.clear()
-            if self._stopping:  # rows not marked yet stay claimed and are given back
-                for _ in waiting[channel]:
-                    slots.release()
-                waiting[channel] = []
-                return
-            group, waiting[channel] = waiting[channel], []
-            if not group:
-                continue
-            self._marking += 1
-            try:
-                await self._mark_and_send(channel, group)
-            finally:
-                self._marking -= 1
-
-    async def _mark_and_send(self, channel: str, group: list[tuple[Job, float]]) -> None:
-        slots, jobs = self._slots[channel], [job for job, _ in group]
+        started = time.monotonic()
         try:
-            ids = [j.row_id for j in jobs]
+            ids = [j.row_id for j in group]
             async with self.db.session() as session:
                 marked = await outbox.mark_sending(session, self.token, ids, self.clock())
         except Exception:
-            log.exception("delivery lane %s: could not mark %d rows; they wait again", channel, len(group))
-            for job in jobs:
+            for job in group:
                 slots.release()
-                self.spacings[channel].forget(job.external_id)
-            self._pending[channel].extendleft(reversed(jobs))
-            await asyncio.sleep(0.5)
-            return
-        for job, taken_at in group:
+            pending.extendleft(reversed(group))
+            raise
+        spent = time.monotonic() - started
+        self._commit_seconds[channel] = 0.8 * self._commit_seconds[channel] + 0.2 * spent
+        for job in group:
             if job.row_id not in marked:  # no longer ours (taken back by recovery or cancelled): the fence
                 slots.release()
                 continue
-            if time.monotonic() - taken_at > FRESH_TOKEN:
-                # The commit outlasted the pacer's margin: that token no longer says when the request
-                # arrives (a burst could follow), so the row takes a fresh one; the old one stays counted.
-                await self.pacers[channel].acquire()
+            self.spacings[channel].sent(job.external_id)
+            to_send.append(job)
+        self._send_wake[channel].set()
+
+    async def _take_slots(self, channel: str, pending: deque[Job], size: int) -> list[Job]:
+        """Up to `size` rows whose chat may have a message now, each holding an in-flight slot
+        (waiting for the first only: with none free, a group is what is free)."""
+        slots, spacing = self._slots[channel], self.spacings[channel]
+        group: list[Job] = []
+        while pending and len(group) < size:
+            if group and slots.locked():
+                break
+            job = pending.popleft()
+            wait = spacing.ready_in(job.external_id)
+            if wait > 0:  # this chat had a message less than a second ago: later, not now
+                self.stats[channel].deferred += 1
+                retry_at = self.clock() + timedelta(seconds=wait)
+                self._results[channel].put_nowait(outbox.Outcome(job.row_id, QUEUED, retry_at=retry_at))
+                continue
+            await slots.acquire()
+            group.append(job)
+        return group
+
+    async def _sender(self, channel: str) -> None:
+        """Each marked row takes its token, then its request goes out (the token is taken last:
+        the time the pacer logs is the time the platform sees)."""
+        to_send, wake, taken = self._to_send[channel], self._send_wake[channel], self._taken[channel]
+        pacer = self.pacers[channel]
+        while True:
+            if not to_send:
+                if self._lanes_stopped:
+                    return
+                wake.clear()
+                await wake.wait()
+                continue
+            await pacer.acquire()
+            job = to_send.popleft()
+            taken.set()
             task = asyncio.create_task(self._send(channel, job))
             self._inflight[channel].add(task)
             task.add_done_callback(self._inflight[channel].discard)

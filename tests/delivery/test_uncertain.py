@@ -98,7 +98,9 @@ def cli(*argv: str) -> int:
 # -- a slow platform --------------------------------------------------------------------------
 
 
-async def test_slow_bot_api_answers_are_uncertain_never_sent_twice(db, db_url, fake_tg, monkeypatch, capsys) -> None:
+async def test_slow_bot_api_answers_are_uncertain_never_sent_twice(
+    db, db_url, fake_tg, monkeypatch, capsys
+) -> None:
     await seed_contacts(db, 30)
     bid = await make_broadcast(db)
     fake_tg.slow("sendMessage", SLOW, times=20)
@@ -106,8 +108,9 @@ async def test_slow_bot_api_answers_are_uncertain_never_sent_twice(db, db_url, f
     await run_worker(worker)
     got = collections.Counter(m.chat_id for m in fake_tg.sent)
     doubled = sum(1 for n in got.values() if n > 1)
+    found = dict(await states(db, bid))
     with capsys.disabled():
-        print(f"telegram, 20 slow of 30: {len(got)} workers got it, {doubled} twice; rows {dict(await states(db, bid))}")
+        print(f"telegram, 20 slow of 30: {len(got)} workers got it, {doubled} twice; rows {found}")
     assert len(got) == 30 and doubled == 0
     assert len(fake_tg.calls_of("sendMessage")) == 30  # nothing was asked twice
     assert await states(db, bid) == {(SENT, None): 10, (UNCERTAIN, NO_ANSWER): 20}
@@ -129,7 +132,8 @@ async def test_slow_graph_answers_are_uncertain_never_sent_twice(db, engine, cip
     await run_worker(worker)
     got = collections.Counter(s.recipient for s in graph.sent if s.wamid)
     doubled = sum(1 for n in got.values() if n > 1)
-    print(f"whatsapp, 20 slow of 30: {len(got)} workers got it, {doubled} twice; rows {dict(await states(db, bid))}")
+    found = dict(await states(db, bid))
+    print(f"whatsapp, 20 slow of 30: {len(got)} workers got it, {doubled} twice; rows {found}")
     assert len(got) == 30 and doubled == 0 and len(graph.sent) == 30
     assert await states(db, bid) == {(SENT, None): 10, (UNCERTAIN, NO_ANSWER): 20}
     st = await status_of(db, bid)
@@ -141,7 +145,8 @@ async def test_graph_client_retries_only_what_cannot_have_arrived(graph) -> None
     from bot.channels.whatsapp_graph import GraphClient
 
     text = {"type": "text", "text": {"body": "halo"}}
-    client = GraphClient(graph.base_url, PHONE_ID, "t", retry_delays=(0.01, 0.01, 0.01), send_timeout=SEND_TIMEOUT)
+    quick = {"retry_delays": (0.01, 0.01, 0.01), "send_timeout": SEND_TIMEOUT}
+    client = GraphClient(graph.base_url, PHONE_ID, "t", **quick)
     try:
         graph.slow_next(SLOW)
         late = await client.send("6281300000001", text)
@@ -162,7 +167,7 @@ async def test_graph_client_retries_only_what_cannot_have_arrived(graph) -> None
             late_graph.start_in_thread(port)
 
     base = f"http://127.0.0.1:{port}/v23.0"
-    client = GraphClient(base, PHONE_ID, "t", retry_delays=(0.01, 0.01, 0.01), send_timeout=SEND_TIMEOUT, sleep=sleep)
+    client = GraphClient(base, PHONE_ID, "t", **quick, sleep=sleep)
     try:
         assert (await client.send("6281300000003", text)).ok
         assert len(waits) == 2 and len(late_graph.sent) == 1
@@ -183,11 +188,36 @@ async def test_campaign_page_shows_uncertain_apart_and_says_what_it_means(db, fa
     assert counts == {"sent": "3", "uncertain": "2", "failed": "0"}
     assert "Tidak pasti: mungkin sudah sampai; tidak dikirim ulang otomatis." in html
     assert "platform tidak menjawab tepat waktu: 2" in html
-    assert '<progress max="5" value="5">' in (await client.get("/campaigns")).text  # uncertain rows are finished
+    listing = (await client.get("/campaigns")).text
+    assert '<progress max="5" value="5">' in listing  # uncertain rows are finished
     await client.get("/lang?to=en")
     english = (await client.get(f"/campaigns/{bid}")).text
     assert "Uncertain: may have arrived; not resent automatically." in english
     assert "the platform did not answer in time: 2" in english
+
+
+def test_which_answers_prove_the_platform_did_not_take_it() -> None:
+    import httpx
+
+    from bot.channels.whatsapp_graph import may_have_arrived
+    from bot.channels.whatsapp_payloads import ErrorInfo
+    from bot.delivery.senders import _bot_api_refused
+
+    envelope = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+    assert _bot_api_refused(500, envelope)  # the Bot API itself says the method failed
+    assert not _bot_api_refused(502, {**envelope, "error_code": 502})  # a gateway gave up waiting for it
+    assert not _bot_api_refused(500, None)  # not the Bot API's answer (a proxy's page)
+
+    meta_error = ErrorInfo(131000, "Something went wrong")
+    assert not may_have_arrived(httpx.Response(500), meta_error)  # Meta's own error: not taken
+    assert may_have_arrived(httpx.Response(502), ErrorInfo(None, None))  # a proxy's 502
+    assert may_have_arrived(httpx.Response(200))  # accepted, but no wamid to show for it
+    assert not may_have_arrived(httpx.Response(400), ErrorInfo(None, None))
+    request = httpx.Request("POST", "http://graph.test/messages")
+    for error in (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+        assert not may_have_arrived(error("x", request=request))  # raised before the request was written
+    for error in (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteTimeout):
+        assert may_have_arrived(error("x", request=request))
 
 
 # -- nothing listening: surely not sent --------------------------------------------------------
