@@ -125,7 +125,8 @@ def _inline_hashes(html: str, tag: str) -> str:
     import re
 
     bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.S)
-    return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in bodies)
+    digests = (base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() for body in bodies)
+    return " ".join(f"'sha256-{digest}'" for digest in digests)
 
 
 def _simulator_policy() -> str:

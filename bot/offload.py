@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -21,7 +22,21 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
-_pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bpu-offload")
+NICENESS = 10
+
+
+def _yield_to_the_loop() -> None:
+    # When the cores are busy, a worker's reply matters more than a login finishing sooner:
+    # on Linux a thread has its own scheduling priority, and these threads take the lower one.
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: equal priority, still off the loop
+        pass
+
+
+_pool = ThreadPoolExecutor(
+    max_workers=WORKERS, thread_name_prefix="bpu-offload", initializer=_yield_to_the_loop
+)
 
 
 async def run_blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -83,7 +83,7 @@ def fingerprint(staff: Staff, epoch: int = 0) -> str:
 
 
 def name_key(name: str) -> str:
-    """The name as logins compare it: spaces collapsed, case folded ("asep  Koordinator" is "asep koordinator")."""
+    """The name as logins compare it: "Asep  KOORDINATOR" is "asep koordinator"."""
     return " ".join(name.split()).casefold()[:120]
 
 
@@ -227,9 +227,11 @@ async def begin_attempt(db: Database, key: str, address: str, now: datetime) -> 
     async with db.session() as session:
         attempt = await record_failure(session, key, now, address)
     async with db.session() as session:
-        locked = await locked_until(session, key, now, address=address, besides=attempt) or await locked_until(
-            session, None, now, address=address, limit=MAX_ADDRESS_FAILURES, besides=attempt
-        )
+        locked = await locked_until(session, key, now, address=address, besides=attempt)
+        if locked is None:
+            locked = await locked_until(
+                session, None, now, address=address, limit=MAX_ADDRESS_FAILURES, besides=attempt
+            )
         if locked is not None:
             # A refused attempt is no failure: it must not extend the lock-out it met.
             await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt))

@@ -53,7 +53,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 found = await auth.staff_by_login_name(session, name)
             # No database connection is held while argon2 works (off the loop): a flood of logins
             # must not take the connections the bot answers with.
-            if await auth.password_matches(found.password_hash if found else None, password) and found is not None:
+            matches = await auth.password_matches(found.password_hash if found else None, password)
+            if matches and found is not None:
                 async with db.session() as session:
                     await auth.clear_failures(session, key, address)
                     epoch = await auth.session_epoch(session, found.id)
