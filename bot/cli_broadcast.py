@@ -47,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     k = sub.add_parser("cancel", help="stop a broadcast (what is not sent yet is not sent)")
     k.add_argument("id", type=int)
     k.set_defaults(func=cmd_cancel)
-    r = sub.add_parser("resend-uncertain", help="send again the messages that may have arrived (some may get it twice)")
+    r = sub.add_parser(
+        "resend-uncertain", help="send again the messages that may have arrived (some may get it twice)"
+    )
     r.add_argument("id", type=int)
     r.add_argument("--yes", action="store_true", help="do not ask to confirm")
     r.set_defaults(func=cmd_resend_uncertain)
@@ -188,8 +190,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             if args.follow:
                 tty = sys.stdout.isatty()
                 while True:
-                    line = (f"{st.broadcast.status:<10} {_bar(st.finished, st.total)}  sent {st.counts.get('sent', 0)}"
-                            f"  uncertain {st.uncertain}  failed {st.counts.get('failed', 0)}")  # fmt: skip
+                    line = (f"{st.broadcast.status:<10} {_bar(st.finished, st.total)}"
+                            f"  sent {st.counts.get('sent', 0)}  uncertain {st.uncertain}"
+                            f"  failed {st.counts.get('failed', 0)}")  # fmt: skip
                     print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
                     if st.broadcast.status in ("done", "cancelled") or (st.total and not st.waiting):
                         break

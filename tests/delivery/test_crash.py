@@ -18,11 +18,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.delivery.worker import MAX_INFLIGHT
 from storage.campaign_models import INTERRUPTED, SENT, UNCERTAIN
+from storage.db import Database
+from tests.channels.fake_telegram import FakeTelegram
 from tests.delivery.helpers import make_broadcast, rows, seed_contacts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +64,7 @@ class Trial:
                 f" doubled {self.doubled}")  # fmt: skip
 
 
-async def _trial(db, db_url: str, fake, contacts: list[int], kill_at: int) -> Trial:  # type: ignore[no-untyped-def]
+async def _trial(db: Database, db_url: str, fake: FakeTelegram, contacts: list[int], kill_at: int) -> Trial:
     fake.sent.clear()
     bid = await make_broadcast(db)
     first = _spawn(db_url, fake.root)
@@ -94,7 +97,7 @@ async def _trial(db, db_url: str, fake, contacts: list[int], kill_at: int) -> Tr
     )
 
 
-async def _trials(db, db_url: str, fake, n: int, capsys) -> list[Trial]:  # type: ignore[no-untyped-def]
+async def _trials(db: Database, db_url: str, fake: FakeTelegram, n: int, capsys: Any) -> list[Trial]:
     contacts = await seed_contacts(db, N)
     results = []
     for i in range(n):
