@@ -111,6 +111,7 @@ class TelegramChannel:
         self._resumed = asyncio.Event()  # rows left from before start are queued first
         self._receiver: asyncio.Task[None] | None = None  # the polling loop, or the webhook setter
         self._offset: int | None = None  # polling: the next getUpdates offset (all below are kept)
+        self._long_poll: asyncio.Future[list[dict[str, Any]]] | None = None
         self._started = False
         self._active = 0
         backend.on_update(self._on_update)
@@ -142,7 +143,12 @@ class TelegramChannel:
         # the database stay in the inbox for the next start.
         self._stopping.set()
         if self._receiver is not None:
-            self._receiver.cancel()
+            if self.webhook_url:
+                self._receiver.cancel()
+            elif self._long_poll is not None:
+                # Only the long poll is cut short: a batch being kept finishes its transaction
+                # (a write cancelled halfway leaves the pool a connection to clean up).
+                self._long_poll.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
             self._receiver = None
         await self._confirm_offset()
@@ -219,8 +225,13 @@ class TelegramChannel:
         (one transaction) before the next call confirms it with a higher offset."""
         failures = 0
         while not self._stopping.is_set():
+            self._long_poll = asyncio.ensure_future(self.backend.get_updates(self._offset, self.poll_timeout))
             try:
-                updates = await self.backend.get_updates(self._offset, self.poll_timeout)
+                updates = await self._long_poll
+            except asyncio.CancelledError:
+                if self._long_poll.cancelled() and self._stopping.is_set():
+                    return
+                raise
             except Exception as exc:
                 failures += 1
                 log.warning("telegram getUpdates failed (%s: %s); trying again", type(exc).__name__, exc)

@@ -104,7 +104,7 @@ class TelegramInbox:
         return True
 
     async def close(self) -> None:
-        if self._remover is not None and not self._remover.done():
-            self._remover.cancel()
+        # Waited for, not cancelled: a delete cancelled halfway leaves the pool a connection to clean up.
+        if self._remover is not None:
             await asyncio.gather(self._remover, return_exceptions=True)
         await self.remove_handled()
