@@ -1,23 +1,47 @@
 """Handover to a person: a worker asks for an officer, the coordinator of their area calls back.
 
-The request is recorded with the worker's question (masked, like every stored text) and the
-area, taken from the contact's region or their latest lead; the dashboard lists open requests
-at the top of that coordinator's leads.
+A coordinator can act on a request only with three things: what the worker wants, in their own
+words; a phone to call; and the kecamatan, which decides which coordinator sees it at all. So
+the request keeps the worker's recent typed messages (a button label is never a question), asks
+for a phone when none is known (WhatsApp's number is known) and for the kecamatan when neither
+the contact nor a lead names it. Everything the worker writes while a request is open is added
+to it, never written over it. Stored text is masked like every other (handlers.redact); the
+phone, given for this call, is kept on the contact, where the dashboard shows it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from content import regions
 from handlers.messages import Button
-from handlers.redact import redact
+from handlers.nlu.classifier import LOW_CONFIDENCE
+from handlers.redact import mask_phone, redact
+from handlers.text import fold_digits, keyword
 from handlers.turn import Turn
+from handlers.validators import Invalid, parse_phone
+from storage.clock import utcnow
 from storage.dashboard_models import CallbackRequest
-from storage.models import Lead
+from storage.models import Lead, MessageLog
 
 MAX_QUESTION = 1000
+PHONE_STEP, AREA_STEP = "handover:phone", "handover:kecamatan"
+# The messages just before the request are the question it is about ("kartu sy hilang" and then
+# "bicara ke petugas"); older ones belong to another conversation.
+_CONTEXT_WINDOW = timedelta(hours=1)
+_CONTEXT_MESSAGES = 3
+_SKIP = {"lewati", "skip", "tidak", "tidak usah", "gak usah", "ga usah", "nggak", "ga", "gak", "no", "nanti",
+         "chat saja", "lewat chat", "lewat chat saja", "di chat saja", "chat aja", "this chat", "no thanks",
+         "later", "not now"}  # fmt: skip
+# A place name is a few words; a longer message is something else the worker wants to say.
+_PLACE_WORDS = 4
+_SEPARATOR = "\n— "
+_PLACE_PREFIX = re.compile(r"(?:kec|kecamatan|desa|kelurahan|kel|kampung|kp|kota|kab|kabupaten)\b")
+_PHONE_RUN = re.compile(r"(?<!\d)(?:\+?62|0)8[\d .\-]{7,14}\d")
 
 
 async def _area(turn: Turn) -> str | None:
@@ -30,32 +54,173 @@ async def _area(turn: Turn) -> str | None:
         .order_by(Lead.created_at.desc(), Lead.id.desc())
         .limit(1)
     )
-    return latest or None
+    if latest:
+        return latest
+    said_before = await turn.session.scalar(
+        select(CallbackRequest.kecamatan_code)
+        .where(CallbackRequest.contact_id == turn.contact.id, CallbackRequest.kecamatan_code.is_not(None))
+        .order_by(CallbackRequest.id.desc())
+        .limit(1)
+    )
+    return said_before or None
+
+
+async def _phone_known(turn: Turn) -> bool:
+    if turn.contact.phone_e164 or turn.contact.channel == "whatsapp":
+        return True
+    lead_phone = await turn.session.scalar(
+        select(Lead.phone_e164).where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None)).limit(1)
+    )
+    return bool(lead_phone)
+
+
+async def _open_request(turn: Turn) -> CallbackRequest | None:
+    request: CallbackRequest | None = await turn.session.scalar(
+        select(CallbackRequest)
+        .where(CallbackRequest.contact_id == turn.contact.id, CallbackRequest.status == "open")
+        .order_by(CallbackRequest.id.desc())
+        .limit(1)
+    )
+    return request
+
+
+async def _words_before(turn: Turn) -> list[str]:
+    """The worker's typed messages just before this one, oldest first (already masked in the log)."""
+    rows = await turn.session.execute(
+        select(MessageLog.text, MessageLog.created_at)
+        .where(MessageLog.contact_id == turn.contact.id, MessageLog.direction == "in")
+        .order_by(MessageLog.id.desc())
+        .limit(_CONTEXT_MESSAGES)
+    )
+    # The log is stamped by the store's clock (storage.clock), so the window is read on it too.
+    since = utcnow().replace(tzinfo=None) - _CONTEXT_WINDOW
+    typed = []
+    for text, at in rows:
+        if text.startswith("[") or at.replace(tzinfo=None) < since:
+            break  # a button, a sticker or an older conversation: not the words of this request
+        typed.append(text)
+    return typed[::-1]
+
+
+def _add(request: CallbackRequest, text: str) -> None:
+    """Add to what the worker asked; what was written first stays."""
+    if not text or text in request.question.split(_SEPARATOR):
+        return
+    joined = f"{request.question}{_SEPARATOR}{text}" if request.question else text
+    request.question = joined[:MAX_QUESTION]
 
 
 async def request_callback(turn: Turn, buttons: Sequence[Button] = ()) -> None:
-    """Record (or refresh) the worker's open callback request and tell them what happens next."""
-    question = redact(turn.text or "")[:MAX_QUESTION]
-    open_request = await turn.session.scalar(
-        select(CallbackRequest).where(
-            CallbackRequest.contact_id == turn.contact.id, CallbackRequest.status == "open"
-        )
-    )
-    area = await _area(turn)
-    if open_request is None:
-        turn.session.add(
-            CallbackRequest(
-                contact_id=turn.contact.id,
-                question=question,
-                kecamatan_code=area,
-                status="open",
-                created_at=turn.now,
-            )
-        )
+    """Record the worker's request (or add to the open one), then ask what a coordinator still needs."""
+    typed = "" if turn.msg.payload else redact(turn.text or "")
+    if keyword(typed) in {keyword(turn.services.renderer.label("topic_human", lang)) for lang in ("id", "en")}:
+        typed = ""  # the button's label typed out says who, not what
+    request = await _open_request(turn)
+    repeated = request is not None
+    if request is None:
+        request = CallbackRequest(contact_id=turn.contact.id, question="", kecamatan_code=await _area(turn),
+                                  status="open", created_at=turn.now)  # fmt: skip
+        turn.session.add(request)
+        for text in await _words_before(turn):
+            _add(request, text)
     else:
-        # Asking twice is one request: keep the latest question and area.
-        if question:
-            open_request.question = question
-        open_request.kecamatan_code = area or open_request.kecamatan_code
+        request.kecamatan_code = request.kecamatan_code or await _area(turn)
+    _add(request, typed)
+    if not turn.msg.payload and not turn.contact.phone_e164:
+        turn.contact.phone_e164 = _phone_in(turn.text)  # "telepon saya di 0812..." gives it already
     await turn.session.flush()
-    turn.say("handover_recorded", office_hours=turn.services.office_hours, repeated=open_request is not None, buttons=buttons)
+    turn.save_data(handover_buttons=[[b.label, b.payload] for b in buttons])
+    await _next(turn, request, repeated=repeated, first=True)
+
+
+async def _next(turn: Turn, request: CallbackRequest, *, repeated: bool, first: bool = False) -> None:
+    """Ask what the coordinator still needs, else confirm. `first`: this message made (or added
+    to) the request, so the worker hears it is recorded before the question."""
+    if not await _phone_known(turn) and not turn.data.get("handover_no_phone"):
+        turn.state.step = PHONE_STEP
+        turn.say("handover_ask_phone", repeated=repeated)
+        return
+    if request.kecamatan_code is None and not turn.data.get("handover_area_said"):
+        turn.state.step = AREA_STEP
+        turn.say("handover_ask_kecamatan", recorded=first, repeated=repeated)
+        return
+    turn.state.step = None
+    buttons = [Button(label, payload) for label, payload in turn.data.get("handover_buttons") or []]
+    turn.drop_data("handover_buttons", "handover_area_said", "handover_no_phone")
+    phone = turn.contact.phone_e164
+    turn.say("handover_recorded", office_hours=turn.services.office_hours, repeated=repeated,
+             phone=mask_phone(phone) if phone else None, buttons=buttons)  # fmt: skip
+
+
+async def answer(turn: Turn) -> bool:
+    """The worker's answer at a handover step; False when the message is something else, which is
+    added to the request and then answered as usual."""
+    request = await _open_request(turn)
+    step = turn.state.step
+    if request is None:
+        turn.state.step = None
+        return False
+    word = keyword(turn.text)
+    turn.intent = step
+    if step == PHONE_STEP:
+        if word in _SKIP:
+            turn.save_data(handover_no_phone=True)  # asked once; the chat will do
+            await _next(turn, request, repeated=False)
+            return True
+        try:
+            turn.contact.phone_e164 = parse_phone(turn.text)
+        except Invalid:
+            if sum(ch.isdigit() for ch in turn.text) >= 6:
+                turn.say("handover_phone_invalid")
+                return True
+            return _aside(turn, request)
+        await _next(turn, request, repeated=False)
+        return True
+    if word in _SKIP:
+        turn.save_data(handover_area_said=True)
+        await _next(turn, request, repeated=False)
+        return True
+    found = _kecamatan(turn.text)
+    if found is not None:
+        request.kecamatan_code = found.code
+    elif len(word.split()) <= _PLACE_WORDS and not _understood(turn):
+        # Not a Banten kecamatan we know (or two of that name): the coordinator reads it as written.
+        _add(request, f"kecamatan: {redact(turn.text)}")
+        turn.save_data(handover_area_said=True)
+    else:
+        return _aside(turn, request)
+    await _next(turn, request, repeated=False)
+    return True
+
+
+def _understood(turn: Turn) -> bool:
+    """Whether a short answer to "which kecamatan?" reads as something else ("makasih ya")."""
+    if _PLACE_PREFIX.match(keyword(turn.text)):
+        return False
+    prediction = turn.services.matcher.predict(turn.text)
+    return prediction.intent != "out_of_scope" and prediction.confidence >= LOW_CONFIDENCE
+
+
+def _aside(turn: Turn, request: CallbackRequest) -> bool:
+    _add(request, redact(turn.text))
+    turn.state.step = None
+    turn.intent = None
+    return False
+
+
+def _phone_in(text: str) -> str | None:
+    for run in _PHONE_RUN.findall(fold_digits(text)):
+        try:
+            return parse_phone(run)
+        except Invalid:
+            continue
+    return None
+
+
+def _kecamatan(text: str) -> regions.Region | None:
+    """The one kecamatan of Banten a worker named ("Cipocok Jaya", "kec. walantaka, kota serang")."""
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    kabkota = regions.match_kabkota(parts[1]) if len(parts) > 1 else None
+    places = [kabkota] if kabkota else regions.kabkota_list()
+    found = {r.code: r for kk in places if (r := regions.match_kecamatan(parts[0] if parts else text, kk.code))}
+    return next(iter(found.values())) if len(found) == 1 else None

@@ -357,6 +357,8 @@ def _worked(turn: Turn, intent: str) -> dict[str, object]:
 
 
 async def understand(turn: Turn) -> None:
+    if (turn.state.step or "").startswith("handover:") and await handover.answer(turn):
+        return
     text = turn.text
     prediction = turn.services.matcher.predict(text)
     money = entities.parse_money(text)

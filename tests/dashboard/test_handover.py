@@ -40,7 +40,9 @@ async def test_request_is_recorded_masked_with_the_area(db, cipher, matcher) -> 
     async with db.session() as session:
         rows = (await session.scalars(select(CallbackRequest))).all()
     assert len(rows) == 1  # asking twice is one request
-    assert rows[0].kecamatan_code == KASEMEN and rows[0].status == "open" and rows[0].question == "kapan ditelepon?"
+    # A later message adds to the request, never overwrites it (issue 13); the phone typed in it is kept.
+    assert rows[0].kecamatan_code == KASEMEN and rows[0].status == "open"
+    assert rows[0].question == "tolong telepon saya di 0812******90 ya\n— kapan ditelepon?"
     await _ask(db, cipher, matcher, "nomor saya 081234567890", user="w2")
     async with db.session() as session:
         second = await session.scalar(select(CallbackRequest).where(CallbackRequest.id != rows[0].id))
