@@ -62,7 +62,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             return await _render_list(ctx, 400, str(exc))
         password_hash = await auth.hashed(password)
         async with dash.runtime.db.session() as session:
-            if await repo.staff_named(session, name) is not None:
+            if await auth.name_taken(session, name):
                 taken = True
             else:
                 taken = False

@@ -248,6 +248,14 @@ async def clear_failures(session: AsyncSession, key: str, address: str | None = 
     await session.execute(query)
 
 
+async def name_taken(session: AsyncSession, name: str) -> bool:
+    """Whether a staff member (active or not) has this name in any case: two would share one
+    login name, and neither could log in."""
+    key = name_key(name)
+    names = await session.scalars(select(Staff.name))
+    return any(name_key(existing) == key for existing in names)
+
+
 async def staff_by_login_name(session: AsyncSession, name: str) -> Staff | None:
     """The active staff member with a password and this name, in any case; None when unknown or ambiguous."""
     key = name_key(name)

@@ -225,3 +225,14 @@ async def test_exports_are_written_off_the_event_loop(runtime, db, cipher, monke
         r = await admin.get(f"/leads/export.{fmt}")
     assert r.status_code == 200 and len(r.content) > 100
     assert threads and all(name.startswith("bpu-offload") for name in threads)
+
+
+async def test_a_name_differing_only_in_case_is_refused(runtime, db) -> None:  # type: ignore[no-untyped-def]
+    # Two such accounts would share one login name, and neither could log in.
+    await add_staff(db, ADMIN, "admin")
+    await add_staff(db, ASEP, "coordinator", ("3673",))
+    async with client_from(runtime, "192.0.2.1") as admin:
+        assert (await login(admin, ADMIN)).status_code == 303
+        token = await csrf_of(admin, "/staff")
+        form = {"csrf": token, "name": "asep KOORDINATOR", "role": "staff", "password": "x" * 12}
+        assert (await admin.post("/staff/add", data=form)).status_code == 409
