@@ -39,6 +39,11 @@ STEPS = (
 EDITABLE = STEPS[1:-1]
 CANCEL_WORDS = {"batal", "cancel", "batalkan", "gak jadi", "ga jadi", "nggak jadi", "tidak jadi", "/batal"}
 BACK_WORDS = {"kembali", "back", "balik", "sebelumnya", "/kembali"}
+# Typed answers to the consent question, in both languages (the buttons' labels typed out too).
+CONSENT_YES = {"yes", "ya", "setuju", "iya", "y", "ok", "oke", "boleh", "agree", "i agree", "yes i agree", "okay",
+               "sure", "iya setuju", "ya setuju"}  # fmt: skip
+CONSENT_NO = {"no", "tidak", "tdk", "ga", "gak", "nggak", "tidak setuju", "n", "disagree", "i dont agree",
+              "i do not agree", "dont agree", "do not agree"}  # fmt: skip
 CONTINUE_OPTIONS = ("visit", "call", "self")
 # A question typed instead of an answer is answered, then the form goes on.
 _QUESTIONS = {
@@ -318,14 +323,14 @@ def _next(turn: Turn, step: str) -> None:
 async def _accept(turn: Turn, step: str, value: str, *, from_button: bool, shared_contact: bool) -> None:
     form = _form(turn)
     if step == "consent":
-        if keyword(value) in ("yes", "ya", "setuju", "iya", "y", "ok", "oke", "boleh"):
+        if keyword(value) in CONSENT_YES:
             if _field_entry(turn) is None:  # in person, the consent is the worker's, not this chat's
                 turn.contact.consent_at = turn.now
                 turn.contact.consent_version = _consent_version(turn)
             _store(turn, consented_now=True, consent_at=turn.now.isoformat())
             turn.say("form_consent_thanks")
             _go(turn, "name")
-        elif keyword(value) in ("no", "tidak", "tdk", "ga", "gak", "nggak", "tidak setuju", "n"):
+        elif keyword(value) in CONSENT_NO:
             turn.state.step = None
             turn.drop_data("form", "form_editing")
             from handlers import topics

@@ -30,6 +30,11 @@ def ask_opt_out(turn: Turn) -> None:
 
 
 async def opt_in(turn: Turn) -> None:
+    resume(turn)
+
+
+def resume(turn: Turn) -> None:
+    """Messages again (the engine's "mulai", or "start" typed where the menu would be shown)."""
     turn.intent = "opt_in"
     turn.contact.opted_out_at = None
     from handlers import topics

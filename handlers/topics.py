@@ -61,6 +61,8 @@ NEXT: dict[str, tuple[str, ...]] = {
 }
 _EXAMPLE_INCOMES = (1_500_000, 2_000_000, 3_000_000)  # quick answers to "what is your income?"
 _SHORT_FOLLOW_UP_WORDS = 6
+_LANGUAGE_ASKED = re.compile(r"\b(?:speak|in|bahasa|pakai|pake|use|understand)\s+(english|inggris|indonesia|indonesian)\b")
+_BARE_LANGUAGE_WORDS = 8
 _BARE_FOLLOW_UP_WORDS = 3
 
 
@@ -73,6 +75,10 @@ def topic_button(turn: Turn, intent: str) -> Button:
 
 
 def greet(turn: Turn, *, first_time: bool) -> None:
+    if turn.contact.opted_out_at is not None and turn.text.strip().lower() == "start":
+        # The English stop answer says "type start": typed (not Telegram's /start), it opts back in.
+        rights.resume(turn)
+        return
     turn.state.topic = None
     turn.say("greet", first_time=first_time, name=turn.contact.display_name, cheapest=_cheapest(turn.today),
              my=_month_words(turn), buttons=menu_buttons(turn))  # fmt: skip
@@ -360,6 +366,11 @@ async def understand(turn: Turn) -> None:
     if (turn.state.step or "").startswith("handover:") and await handover.answer(turn):
         return
     text = turn.text
+    asked = _LANGUAGE_ASKED.search(text.lower()) if len(text.split()) <= _BARE_LANGUAGE_WORDS else None
+    if asked:
+        # "hi, do you speak english?": the question is the language; "bisa bahasa indonesia?" too.
+        set_language(turn, "id" if asked.group(1) in ("indonesia", "indonesian") else "en")
+        return
     prediction = turn.services.matcher.predict(text)
     money = entities.parse_money(text)
     programmes = entities.parse_programmes(text)
