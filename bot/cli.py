@@ -25,7 +25,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.runtime import serve
 
     settings = _settings()
-    logs.configure(settings, level=getattr(logging, args.log_level.upper()))
+    # The key is generated here when there is none yet, so that it is known to the log filter.
+    level = getattr(logging, args.log_level.upper())
+    logs.configure(settings, level=level, extra_secrets=[settings.resolved_secret_key()])
     try:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
@@ -40,7 +42,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import ConsoleChat
 
     settings = _settings()
-    logs.configure(settings, level=logging.WARNING)
+    logs.configure(settings, level=logging.WARNING, extra_secrets=[settings.resolved_secret_key()])
     runtime = rt.build(settings)
 
     async def go() -> None:
@@ -243,4 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    _quiet_logging()  # `run` and `chat` set their own
     sys.exit(args.func(args))
+
+
+def _quiet_logging() -> None:
+    """Warnings only, through the redacting filter, for every command (`broadcast`, `leads`...)."""
+    from bot import logs
+
+    try:
+        settings = _settings()
+    except Exception:  # a bad setting is reported by the command that needs it, not by logging
+        settings = None
+    logs.configure(settings, level=logging.WARNING)

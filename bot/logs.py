@@ -54,10 +54,13 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.whatsapp_access_token,
         settings.whatsapp_app_secret,
         settings.whatsapp_verify_token,
-        settings.resolved_secret_key(),
+        settings.secret_key,
     ]
     try:
         values.append(make_url(settings.database_url).password)
+        # A generated key is read, never created here: `bpu-bot nlu predict` must not leave a file.
+        if not settings.secret_key and settings.secret_file().exists():
+            values.append(settings.secret_file().read_text().strip())
     except Exception:  # an unparsable URL fails later, where it is used; here it only has no password
         pass
     return [v for v in values if v]

@@ -83,9 +83,9 @@ from storage.models import Contact, Lead
 log = logging.getLogger(__name__)
 
 # Rows marked or under way at once, per lane: the bound on what a crash can leave `uncertain`
-# when the rate is unlimited. The Bot API sender's connection pool is as large.
-MAX_INFLIGHT = 100
-MAX_GROUP = MAX_INFLIGHT  # rows marked in one commit when the rate is unlimited
+# when the rate is unlimited. Two groups: one is marked while the one before is under way.
+MAX_GROUP = 100  # rows marked in one commit when the rate is unlimited (the Bot API sender's pool)
+MAX_INFLIGHT = 2 * MAX_GROUP
 
 
 @dataclass
