@@ -115,3 +115,10 @@ async def test_every_miss_lands_in_the_unanswered_log(engine, db) -> None:
 )  # fmt: skip
 def test_kinds_of_stray_message(text: str, kind: str | None) -> None:
     assert misses.kind_of(text) == kind
+
+
+@pytest.mark.parametrize("text", ["what is the weather today", "tell me a joke", "who will win the football match"])
+async def test_english_chit_chat_is_out_of_scope(engine, text: str) -> None:
+    chat = Chat(engine, language_hint="en")
+    await chat.say(text)
+    assert "outside what I can help with" in chat.text and "JKM" not in chat.text
