@@ -45,6 +45,7 @@ from sqlalchemy import select
 from bot.channels.whatsapp_window import can_send_free_form
 from bot.delivery import digest, outbox
 from bot.delivery import reminders as rem
+from bot.delivery.health import DATABASE, PLATFORM, LaneHealth
 from bot.delivery.quiet import next_allowed
 from bot.delivery.ratelimit import ChatSpacing, Pacer
 from bot.delivery.senders import FAILED as S_FAILED
@@ -136,6 +137,7 @@ class DeliveryWorker:
         self.pacers = {ch: Pacer(self._rates[ch]) for ch in senders}
         self.spacings = {ch: ChatSpacing(self.settings.per_chat_interval(ch)) for ch in senders}
         self.stats = {ch: LaneStats() for ch in senders}
+        self.lane_health = {ch: LaneHealth() for ch in senders}  # for /healthz (health.py)
         self._wake = asyncio.Event()
         self._halt = asyncio.Event()
         self._stopping = False
@@ -268,15 +270,25 @@ class DeliveryWorker:
                 if not pending:
                     jobs = await self._claim(channel)
                     if not jobs:
+                        self.lane_health[channel].success(self.clock(), DATABASE)  # claims work; nothing is due
                         await self._idle_wait()
                         continue
                     pending.extend(jobs)
                 await self._mark_group(channel, pending)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("delivery lane %s: error; carrying on", channel)
+            except Exception as exc:
+                self._lane_error(channel, exc, DATABASE)
                 await asyncio.sleep(1.0)
+
+    def _lane_error(self, channel: str, exc: BaseException | str, kind: str) -> None:
+        """Count an error of the lane; say it once a minute (with how many), not once per claim."""
+        lane = self.lane_health[channel]
+        cause = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        if lane.error(self.clock(), cause, kind):
+            since = lane.failing_since.isoformat() if lane.failing_since else "now"
+            log.error("delivery lane %s failing since %s (%d errors since last said): %s",
+                      channel, since, lane.take_unlogged(), cause, exc_info=not isinstance(exc, str))  # fmt: skip
 
     async def _idle_wait(self) -> None:
         self._wake.clear()
@@ -381,6 +393,7 @@ class DeliveryWorker:
 
     def _outcome(self, channel: str, job: Job, result: Result) -> outbox.Outcome:
         stats, now = self.stats[channel], self.clock()
+        self._judge(channel, result)
         if result.outcome == OK:
             stats.sent += 1
             return outbox.Outcome(job.row_id, SENT, platform_message_id=result.platform_message_id, error=result.error)
@@ -409,6 +422,14 @@ class DeliveryWorker:
         reason = "gave_up" if result.outcome == RETRY else "rejected"
         assert result.outcome in (RETRY, S_FAILED)
         return outbox.Outcome(job.row_id, FAILED, reason, result.error)
+
+    def _judge(self, channel: str, result: Result) -> None:
+        """A send says whether the lane works: one that went out does; a refusal that is not about
+        the recipient (a 5xx, a timeout, a bad token) does not. 429s and blocked users say nothing."""
+        if result.outcome == OK:
+            self.lane_health[channel].success(self.clock(), PLATFORM)
+        elif result.outcome in (RETRY, S_UNCERTAIN, S_FAILED) and not result.rate_limited:
+            self._lane_error(channel, f"send: {result.error or result.outcome}", PLATFORM)
 
     async def _recorder(self, channel: str) -> None:
         queue = self._results[channel]
