@@ -180,7 +180,16 @@ class Engine:
                 rows += [{"contact_id": contact.id, "direction": "out", "text": redact(r.text), "intent": None}
                          for r in turn.replies]  # fmt: skip
             await store.finish(rows)
-            return turn.replies
+        if turn.deleted:
+            await self._scrub()
+        return turn.replies
+
+    async def _scrub(self) -> None:
+        """The worker's data is deleted; no copy may stay readable in the database files."""
+        try:
+            await self.db.scrub()
+        except Exception:
+            log.exception("deleted data may linger in the database files until the next checkpoint")
 
 
 def _loggable(msg: IncomingMessage, text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -38,6 +39,8 @@ def _sqlite_pragmas(busy_timeout_ms: int, dbapi_conn: Any, _record: Any) -> None
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A deleted row's bytes are overwritten, not left on a free page (UU 27/2022: deletion means gone).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -81,6 +84,28 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
+
+    async def scrub(self) -> None:
+        """After personal data was deleted: leave no readable copy in the database files.
+
+        SQLite keeps earlier versions of changed pages in the write-ahead log until a checkpoint
+        (a deleted name was found 23 times in the -wal file); secure_delete zeroes the rows in the
+        main file, and a TRUNCATE checkpoint writes the log back and empties it. PostgreSQL keeps
+        a deleted row's tuple in its data file until VACUUM reclaims the space (autovacuum does so
+        within minutes on a busy table); README "Deleting a worker's data" says what to run.
+        """
+        if not is_sqlite(self.url):
+            return
+        from sqlalchemy import text
+
+        async with self.engine.connect() as conn:
+            # A reader still on an old snapshot makes the checkpoint partial: try a few times.
+            for _ in range(5):
+                busy = (await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).first()
+                if busy is not None and busy[0] == 0:
+                    return
+                await asyncio.sleep(0.2)
+        raise RuntimeError("the write-ahead log could not be emptied (a long reader holds it)")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
