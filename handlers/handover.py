@@ -34,6 +34,10 @@ PHONE_STEP, AREA_STEP = "handover:phone", "handover:kecamatan"
 # "bicara ke petugas"); older ones belong to another conversation.
 _CONTEXT_WINDOW = timedelta(hours=1)
 _CONTEXT_MESSAGES = 3
+# What the log calls messages that ask nothing ("halo", "menu", "makasih", a form answer).
+_NOT_A_QUESTION = {"greet", "help", "thanks_bye", "language", "opt_in", "opt_out", "my_data", "delete_data",
+                   "form", "handover", "reminder_set", "reminder_ask", "reminder_paid", "reminder_stop",
+                   "referral"}  # fmt: skip
 _SKIP = {"lewati", "skip", "tidak", "tidak usah", "gak usah", "ga usah", "nggak", "ga", "gak", "no", "nanti",
          "chat saja", "lewat chat", "lewat chat saja", "di chat saja", "chat aja", "this chat", "no thanks",
          "later", "not now"}  # fmt: skip
@@ -69,7 +73,9 @@ async def _phone_known(turn: Turn) -> bool:
     if turn.contact.phone_e164 or turn.contact.channel == "whatsapp":
         return True
     lead_phone = await turn.session.scalar(
-        select(Lead.phone_e164).where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None)).limit(1)
+        select(Lead.phone_e164)
+        .where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None))
+        .limit(1)
     )
     return bool(lead_phone)
 
@@ -87,7 +93,7 @@ async def _open_request(turn: Turn) -> CallbackRequest | None:
 async def _words_before(turn: Turn) -> list[str]:
     """The worker's typed messages just before this one, oldest first (already masked in the log)."""
     rows = await turn.session.execute(
-        select(MessageLog.text, MessageLog.created_at)
+        select(MessageLog.text, MessageLog.created_at, MessageLog.intent)
         .where(MessageLog.contact_id == turn.contact.id, MessageLog.direction == "in")
         .order_by(MessageLog.id.desc())
         .limit(_CONTEXT_MESSAGES)
@@ -95,10 +101,11 @@ async def _words_before(turn: Turn) -> list[str]:
     # The log is stamped by the store's clock (storage.clock), so the window is read on it too.
     since = utcnow().replace(tzinfo=None) - _CONTEXT_WINDOW
     typed = []
-    for text, at in rows:
+    for text, at, intent in rows:
         if text.startswith("[") or at.replace(tzinfo=None) < since:
             break  # a button, a sticker or an older conversation: not the words of this request
-        typed.append(text)
+        if (intent or "").split(":")[0] not in _NOT_A_QUESTION:
+            typed.append(text)
     return typed[::-1]
 
 
@@ -113,7 +120,8 @@ def _add(request: CallbackRequest, text: str) -> None:
 async def request_callback(turn: Turn, buttons: Sequence[Button] = ()) -> None:
     """Record the worker's request (or add to the open one), then ask what a coordinator still needs."""
     typed = "" if turn.msg.payload else redact(turn.text or "")
-    if keyword(typed) in {keyword(turn.services.renderer.label("topic_human", lang)) for lang in ("id", "en")}:
+    labels = {keyword(turn.services.renderer.label("topic_human", lang)) for lang in ("id", "en")}
+    if keyword(typed) in labels:
         typed = ""  # the button's label typed out says who, not what
     request = await _open_request(turn)
     repeated = request is not None
@@ -222,5 +230,6 @@ def _kecamatan(text: str) -> regions.Region | None:
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     kabkota = regions.match_kabkota(parts[1]) if len(parts) > 1 else None
     places = [kabkota] if kabkota else regions.kabkota_list()
-    found = {r.code: r for kk in places if (r := regions.match_kecamatan(parts[0] if parts else text, kk.code))}
+    name = parts[0] if parts else text
+    found = {r.code: r for kk in places if (r := regions.match_kecamatan(name, kk.code))}
     return next(iter(found.values())) if len(found) == 1 else None

@@ -46,7 +46,9 @@ _DAY = re.compile(r"^(?:tgl|tanggal|tanggal\s+ke|day|the)?\s*(\d{1,2})(?:\s*(?:s
 _REMIND = re.compile(r"\b(?:ingatkan|ingatin|ingetin|ingatkn|ingetin|diingatkan|remind|reminder|pengingat)\b")
 _DAY_IN = re.compile(r"\b(?:tgl|tanggal|tiap|setiap|day|the|on)\s+(?:ke\s*)?(\d{1,2})(?:\s*(?:st|nd|rd|th))?\b")
 _REQUEST_WORDS = 8
-_NOT_A_REQUEST = re.compile(r"\b(?:stop|berhenti|matikan|hentikan|jangan|cancel|off|apakah|ada|bisa|kapan|how|can|does|is)\b")
+_NOT_A_REQUEST = re.compile(
+    r"\b(?:stop|berhenti|matikan|hentikan|jangan|cancel|off|apakah|ada|bisa|kapan|how|can|does|is)\b"
+)
 # "udah bayar bulan ini min", "i already paid": said, not asked. Read on the normalised text.
 _PAID = re.compile(
     r"^(?:(?:saya|admin|kak|pak|bu|bang|mas|mbak|min|halo|oke|ok)\s+)*"

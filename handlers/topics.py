@@ -16,7 +16,6 @@ from handlers.nlu import entities
 from handlers.nlu.classifier import LOW_CONFIDENCE
 from handlers.nlu.normalize import default_normalizer
 from handlers.turn import Turn
-from storage import repositories as repo
 
 MENU = (
     ("topic_benefits_overview", "t:benefits_overview"),
@@ -61,7 +60,9 @@ NEXT: dict[str, tuple[str, ...]] = {
 }
 _EXAMPLE_INCOMES = (1_500_000, 2_000_000, 3_000_000)  # quick answers to "what is your income?"
 _SHORT_FOLLOW_UP_WORDS = 6
-_LANGUAGE_ASKED = re.compile(r"\b(?:speak|in|bahasa|pakai|pake|use|understand)\s+(english|inggris|indonesia|indonesian)\b")
+_LANGUAGE_ASKED = re.compile(
+    r"\b(?:speak|in|bahasa|pakai|pake|use|understand)\s+(english|inggris|indonesia|indonesian)\b"
+)
 _BARE_LANGUAGE_WORDS = 8
 _BARE_FOLLOW_UP_WORDS = 3
 
@@ -210,8 +211,8 @@ _THIS_CHAT = _any("sini", "bot", "chat ini", "bot ini", "whatsapp ini", "telegra
 _PLACE_WORDS = _any("di", "lewat", "pakai", "via", "ke", "at", "through", "using", "with", "by", "in")
 _HOW_MUCH = _any("berapa", "how much", "harga", "biaya", "cost", "price")
 _AGE_RANGE = range(15, 121)
-_WHERE_HOW = _any("dimana", "di mana", "kemana", "ke mana", "where", "cara", "caranya", "bagaimana", "how", "lewat apa",
-                  "lewat mana", "tempat", "tempatnya", "ways", "which way", "apa saja")  # fmt: skip
+_WHERE_HOW = _any("dimana", "di mana", "kemana", "ke mana", "where", "cara", "caranya", "bagaimana", "how",
+                  "lewat apa", "lewat mana", "tempat", "tempatnya", "ways", "which way", "apa saja")  # fmt: skip
 # "ajak teman", "gimana cara ngajak temen daftar", "invite my friends": the referral invitation.
 _INVITE = _any("ajak", "ngajak", "mengajak", "ajakin", "undang", "mengundang", "invite", "refer", "referral",
                "kode ajakan", "link ajakan")  # fmt: skip

@@ -111,3 +111,12 @@ async def test_thanks_at_the_kecamatan_question_is_not_a_place(engine, db) -> No
     await chat.say("makasih ya")
     assert "Sama-sama" in chat.text
     assert "kecamatan:" not in (await _request(db)).question
+
+
+async def test_a_greeting_before_the_request_is_not_part_of_the_question(engine, db) -> None:
+    chat = Chat(engine, channel="whatsapp", user="6281311112222")
+    await chat.say("halo")
+    await chat.say("iuran saya dobel kepotong bulan ini")
+    await chat.say("mau bicara dengan petugas")
+    question = (await _request(db)).question
+    assert question.startswith("iuran saya dobel kepotong bulan ini") and "halo" not in question
