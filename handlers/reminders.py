@@ -46,9 +46,9 @@ _DAY = re.compile(r"^(?:tgl|tanggal|tanggal\s+ke|day|the)?\s*(\d{1,2})(?:\s*(?:s
 _REMIND = re.compile(r"\b(?:ingatkan|ingatin|ingetin|ingatkn|ingetin|diingatkan|remind|reminder|pengingat)\b")
 _DAY_IN = re.compile(r"\b(?:tgl|tanggal|tiap|setiap|day|the|on)\s+(?:ke\s*)?(\d{1,2})(?:\s*(?:st|nd|rd|th))?\b")
 _REQUEST_WORDS = 8
-_NOT_A_REQUEST = re.compile(
-    r"\b(?:stop|berhenti|matikan|hentikan|jangan|cancel|off|apakah|ada|bisa|kapan|how|can|does|is)\b"
-)
+_STOPPING = re.compile(r"\b(?:stop|berhenti|matikan|hentikan|jangan|cancel|off|batal)\b")
+# Without a day, these make it a question about reminders ("apakah ada pengingat"), not a request.
+_ASKING = re.compile(r"\b(?:apakah|ada|bisa|kapan|how|can|does|is|what|when)\b")
 # "udah bayar bulan ini min", "i already paid": said, not asked. Read on the normalised text.
 _PAID = re.compile(
     r"^(?:(?:saya|admin|kak|pak|bu|bang|mas|mbak|min|halo|oke|ok)\s+)*"
@@ -96,12 +96,12 @@ async def handle_text(turn: Turn) -> bool:
     if word in STOP_WORDS:
         await stop(turn)
         return True
-    if _REMIND.search(word) and not _NOT_A_REQUEST.search(word):
+    if _REMIND.search(word) and not _STOPPING.search(word) and len(word.split()) <= _REQUEST_WORDS:
         day = _DAY_IN.search(word)
         if day and 1 <= int(day.group(1)) <= 31:
-            await _save(turn, int(day.group(1)))
+            await _save(turn, int(day.group(1)))  # "bisa ingatkan saya tgl 10?" asks politely: done
             return True
-        if len(word.split()) <= _REQUEST_WORDS and "?" not in turn.text:
+        if "?" not in turn.text and not _ASKING.search(word):
             ask_day(turn)  # "ingatkan saya bayar iuran": the day is all that is missing
             return True
     return False

@@ -25,7 +25,8 @@ async def _reminder(db) -> Reminder | None:  # type: ignore[no-untyped-def]
     ("lang", "text", "day"),
     [("id", "ingatkan saya tanggal 10", 10), ("id", "ingetin sy tgl 25 ya", 25),
      ("id", "tolong ingatkan tiap tanggal 5", 5), ("en", "remind me on the 10th", 10),
-     ("en", "please remind me on day 20", 20)],
+     ("en", "please remind me on day 20", 20), ("id", "bisa ingatkan saya tgl 10?", 10),
+     ("en", "can you remind me on the 15th?", 15)],
 )  # fmt: skip
 async def test_a_reminder_with_its_day_is_set_at_once(engine, db, lang: str, text: str, day: int) -> None:
     chat = Chat(engine, language_hint=lang)
@@ -51,7 +52,8 @@ async def test_a_reminder_without_a_day_asks_it_then_takes_it_in_words(engine, d
     assert reminder is not None and reminder.day_of_month == 10
 
 
-@pytest.mark.parametrize("text", ["apakah ada pengingat bayar?", "stop pengingat"])
+@pytest.mark.parametrize("text", ["apakah ada pengingat bayar?", "stop pengingat", "jangan ingatkan saya tgl 10",
+                                  "kapan pengingat dikirim"])
 async def test_a_question_about_reminders_sets_nothing(engine, db, text: str) -> None:
     chat = Chat(engine)
     await chat.say(text)
