@@ -35,6 +35,7 @@ class TelegramInbox:
         self.cipher = cipher
         self._handled: list[int] = []
         self._remover: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def keep(self, updates: Sequence[dict[str, Any]]) -> list[int]:
         """Write a batch of updates in one transaction; their row ids, in the same order.
@@ -83,8 +84,13 @@ class TelegramInbox:
             self._remover = asyncio.create_task(self._remove_soon())
 
     async def _remove_soon(self) -> None:
-        await asyncio.sleep(REMOVE_EVERY)
-        await self.remove_handled()
+        # Until they are gone: a failed delete (a connection the outage left broken) is tried
+        # again by itself, not only when the next update happens to be handled.
+        delay = REMOVE_EVERY
+        await asyncio.sleep(delay)
+        while not await self.remove_handled() and not self._closing:
+            delay = min(delay * 2, 5.0)
+            await asyncio.sleep(delay)
 
     async def remove_handled(self) -> bool:
         """Remove the rows of handled updates; False when the database could not (they are tried
@@ -105,6 +111,7 @@ class TelegramInbox:
 
     async def close(self) -> None:
         # Waited for, not cancelled: a delete cancelled halfway leaves the pool a connection to clean up.
+        self._closing = True
         if self._remover is not None:
             await asyncio.gather(self._remover, return_exceptions=True)
         await self.remove_handled()

@@ -39,12 +39,10 @@ class Campaigns:
         ds = settings or DeliverySettings()
         senders: dict[str, Sender] = {}
         if s.telegram_enabled:
-            from bot.channels.telegram import make_backend
-
-            backend = make_backend(s.model_copy(update={"telegram_webhook_url": "x"}))
-            senders["telegram"] = TelegramSender(
-                backend, api=BotApi(s.telegram_api_base_url, s.telegram_bot_token or "")
-            )
+            # Bulk sends need only a message id back: the lean Bot API client, no library backend
+            # (its own connections, so a broadcast never holds one a live reply waits for).
+            api = BotApi(s.telegram_api_base_url, s.telegram_bot_token or "")
+            senders["telegram"] = TelegramSender(None, api=api)
         if s.whatsapp_enabled:
             from bot.channels.whatsapp import make_whatsapp_channel
 

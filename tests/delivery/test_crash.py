@@ -30,8 +30,11 @@ from tests.delivery.helpers import make_broadcast, rows, seed_contacts
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 500
-RATE = 300  # sends per second: a broadcast takes under 2 s, so a trial costs a few seconds
+RATE = 200  # sends per second: a broadcast takes under 3 s, so a trial costs a few seconds
+# What may be under way at a kill (the bound): a second of sends plus the requests the
+# lane lets run at once. Below N, so the check can fail: at 300/s it would have been all 500.
 IN_FLIGHT_BOUND = RATE * 1 + MAX_INFLIGHT
+assert IN_FLIGHT_BOUND < N
 
 
 def _spawn(db_url: str, root: str, *args: str, rate: int = RATE) -> subprocess.Popen[str]:
