@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,13 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import dashboard
 from bot.dashboard.web import SECURITY_HEADERS
+from bot.limits import BodyLimit
+from bot.safe_json import BadJSON, read_object
 from handlers.messages import IncomingMessage, Kind
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 WEB = Path(__file__).parent / "web"
-MAX_BODY = 16_384
 # Caching rules stay per route (static files may be cached; dashboard pages may not).
 HEADERS = {name: value for name, value in SECURITY_HEADERS.items() if name != "Cache-Control"}
 
@@ -55,13 +55,12 @@ def create_app(runtime: Runtime) -> Starlette:
         return HTMLResponse((WEB / "simulator.html").read_text(encoding="utf-8"))
 
     async def simulator_message(request: Request) -> Response:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return JSONResponse({"error": "message too large"}, status_code=413)
         try:
-            body = json.loads(raw)
+            body = read_object(await request.body())  # its size is bounded by bot/limits.py
             user = str(body["user"])[:64]
-        except (ValueError, KeyError, TypeError):
+        except BadJSON as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        except KeyError:
             return JSONResponse({"error": "expected JSON with 'user' and 'text' or 'payload'"}, status_code=400)
         if not user:
             return JSONResponse({"error": "'user' is empty"}, status_code=400)
@@ -116,7 +115,9 @@ def create_app(runtime: Runtime) -> Starlette:
             for channel in runtime.channels:
                 await channel.stop()
 
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    # Outermost first: a 413 from BodyLimit carries the security headers too.
+    middleware = [Middleware(SecurityHeaders), Middleware(BodyLimit)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _inline_hashes(html: str, tag: str) -> str:
