@@ -61,7 +61,8 @@ def create_app(runtime: Runtime) -> Starlette:
         except BadJSON as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         except KeyError:
-            return JSONResponse({"error": "expected JSON with 'user' and 'text' or 'payload'"}, status_code=400)
+            expected = "expected JSON with 'user' and 'text' or 'payload'"
+            return JSONResponse({"error": expected}, status_code=400)
         if not user:
             return JSONResponse({"error": "'user' is empty"}, status_code=400)
         payload = body.get("payload")

@@ -134,6 +134,7 @@ async def test_a_declared_length_over_the_limit_is_refused_before_any_body_byte(
             assert status_line == "HTTP/1.1 413 Request Entity Too Large", (route, head_in)
             fields = dict(line.lower().split(": ", 1) for line in lines if line)
             length = int(fields["content-length"])
+            assert fields["x-content-type-options"] == "nosniff"  # a refusal is a response like any other
             assert json.loads(await reader.readexactly(length))["limit"] == limit_for(route)
             writer.close()
 
