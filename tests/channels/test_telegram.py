@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import date
@@ -34,6 +33,7 @@ from tests.channels import contract
 from tests.channels.contract import Bubble, joined, plain
 from tests.channels.fake_telegram import FakeTelegram, Sent
 from tests.conftest import TEST_SECRET
+from tests.net import free_socket
 
 COMBOS = [("ptb", "polling"), ("ptb", "webhook"), ("aiogram", "polling"), ("aiogram", "webhook")]
 IDS = [f"{b}-{m}" for b, m in COMBOS]
@@ -166,19 +166,13 @@ def _labels(sent: Sent) -> list[str]:
     return [text for _, text, _ in _buttons(sent.current if sent.current else sent.markup)]
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
 
 @contextlib.asynccontextmanager
 async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any,
                   secret: str | None = None) -> AsyncIterator[TelegramDriver]:  # fmt: skip
     """`bpu-bot run` in miniature: runtime, channel, HTTP app with its lifespan, fake Bot API."""
     fake = await FakeTelegram().start()
-    sock = _free_socket()
+    sock = free_socket()
     port = sock.getsockname()[1]
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +40,7 @@ from storage.outbound import WebhookInbox
 from tests.channels.contract import plain
 from tests.channels.fake_telegram import FakeTelegram
 from tests.conftest import TEST_SECRET
+from tests.net import free_socket
 
 COMBOS = [("ptb", "polling"), ("ptb", "webhook"), ("aiogram", "polling"), ("aiogram", "webhook")]
 IDS = [f"{b}-{m}" for b, m in COMBOS]
@@ -168,12 +168,6 @@ class Bot:
             return int(await session.scalar(select(func.count()).select_from(WebhookInbox)) or 0)
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
 
 @contextlib.asynccontextmanager
 async def running(
@@ -181,7 +175,7 @@ async def running(
 ) -> AsyncIterator[Bot]:
     """`bpu-bot run` in miniature, with short pauses between tries of the database."""
     fake = fake or await FakeTelegram().start()
-    sock = _free_socket()
+    sock = free_socket()
     port = sock.getsockname()[1]
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]

@@ -17,7 +17,6 @@ import hmac
 import inspect
 import itertools
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,7 @@ from storage.db import Database
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
 from tests.conftest import TEST_SECRET, RunningClock
+from tests.net import free_socket
 
 APP_SECRET = "journey-app-secret"
 SAMPLE = Path(__file__).parents[1] / "channels" / "data" / "whatsapp" / "text.json"
@@ -132,17 +132,11 @@ async def eventually(check: Any, seconds: float = 20.0, what: Any = None) -> Any
     raise AssertionError(f"nothing arrived in time{': ' + what() if what else ''}")
 
 
-def _socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
 
 @contextlib.asynccontextmanager
 async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Journey]:
     clock = RunningClock(ASKED)
-    sock = _socket()
+    sock = free_socket()
     port = sock.getsockname()[1]
     fake_tg = graph = None
     env: dict[str, Any] = {"BPU_DATABASE_URL": db_url, "BPU_REMINDER_TICK_SECONDS": 0.2,
