@@ -67,6 +67,15 @@ class WebhookInbox(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+async def inbox_left(session: AsyncSession, channel: str) -> list[tuple[int, bytes]]:
+    """The inbox rows of `channel` not handled yet (left by a crash or a restart), oldest first:
+    (id, encrypted body). Each channel decides what its bodies mean."""
+    rows = await session.execute(
+        select(WebhookInbox.id, WebhookInbox.body).where(WebhookInbox.channel == channel).order_by(WebhookInbox.id)
+    )
+    return [(int(inbox_id), body) for inbox_id, body in rows.all()]
+
+
 def merge_status(current: str, new: str) -> str:
     """The status a message has after `new` arrives when it had `current`."""
     if current in FAILURES:

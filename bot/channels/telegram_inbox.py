@@ -16,13 +16,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 
 from bot.channels.telegram_common import CHANNEL
 from storage.crypto import FieldCipher
 from storage.db import Database
-from storage.outbound import WebhookInbox
+from storage.outbound import WebhookInbox, inbox_left
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +61,7 @@ class TelegramInbox:
         """The rows not handled yet (a crash, a restart), oldest first. A row that cannot be read
         (the secret key changed) is dropped: it could never be handled."""
         async with self.db.session() as session:
-            rows = (
-                await session.execute(
-                    select(WebhookInbox.id, WebhookInbox.body)
-                    .where(WebhookInbox.channel == CHANNEL)
-                    .order_by(WebhookInbox.id)
-                )
-            ).all()
+            rows = await inbox_left(session, CHANNEL)
         kept: list[tuple[int, dict[str, Any]]] = []
         for inbox_id, body in rows:
             try:

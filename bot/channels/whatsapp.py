@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -175,13 +175,7 @@ class WhatsAppChannel:
     async def _resume_inbox(self) -> None:
         """Handle notifications acknowledged before a crash or restart."""
         async with self.db.session() as session:
-            rows = (
-                await session.execute(
-                    select(WebhookInbox.id, WebhookInbox.body)
-                    .where(WebhookInbox.channel == CHANNEL)
-                    .order_by(WebhookInbox.id)
-                )
-            ).all()
+            rows = await outbound.inbox_left(session, CHANNEL)
         for inbox_id, body in rows:
             try:
                 notification = parse_notification(json.loads(self.cipher.decrypt(body)))
