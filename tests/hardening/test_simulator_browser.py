@@ -20,7 +20,10 @@ from tests.dashboard.test_browser import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="browser tests need Debian's chromium"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason="browser tests need Debian's chromium: apt-get install chromium (.ci/run does it)",
+    ),
 ]
 
 
