@@ -20,6 +20,7 @@ import pytest
 from tests.bot.test_run import BIN, free_port
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
+from tests.waiting import eventually
 
 DATA = Path(__file__).parent / "data" / "whatsapp"
 APP_SECRET = "run-test-app-secret"
@@ -56,16 +57,6 @@ async def stop(proc: subprocess.Popen[str]) -> str:
     out, err = await asyncio.to_thread(proc.communicate, timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err, err
     return out
-
-
-async def eventually(check, seconds: float = 20.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("nothing arrived in time")
 
 
 @pytest.mark.parametrize("backend", ["ptb", "aiogram"])

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from bot.channels.telegram import TelegramChannel, make_telegram_channel
@@ -33,7 +32,8 @@ from tests.channels import contract
 from tests.channels.contract import Bubble, joined, plain
 from tests.channels.fake_telegram import FakeTelegram, Sent
 from tests.conftest import TEST_SECRET
-from tests.net import free_socket
+from tests.net import free_socket, serving
+from tests.waiting import eventually
 
 COMBOS = [("ptb", "polling"), ("ptb", "webhook"), ("aiogram", "polling"), ("aiogram", "webhook")]
 IDS = [f"{b}-{m}" for b, m in COMBOS]
@@ -188,24 +188,12 @@ async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any
     runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
     channel = make_telegram_channel(runtime, poll_timeout=1.0)
     runtime.channels = [channel]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="on", log_level="warning"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "the HTTP server did not start"
-        for _ in range(500):  # setWebhook waits until the HTTP server listens
-            if mode != "webhook" or fake.webhook_url:
-                break
-            await asyncio.sleep(0.01)
-        yield TelegramDriver(fake, channel, runtime, f"http://127.0.0.1:{port}")
+        async with serving(create_app(runtime), sock) as base:
+            # setWebhook waits until the HTTP server listens
+            await eventually(lambda: mode != "webhook" or fake.webhook_url, seconds=5.0, every=0.01)
+            yield TelegramDriver(fake, channel, runtime, base)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
-        sock.close()
         await db.dispose()
         await fake.stop()
 

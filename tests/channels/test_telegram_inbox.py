@@ -20,12 +20,11 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -40,7 +39,8 @@ from storage.outbound import WebhookInbox
 from tests.channels.contract import plain
 from tests.channels.fake_telegram import FakeTelegram
 from tests.conftest import TEST_SECRET
-from tests.net import free_socket
+from tests.net import free_socket, serving
+from tests.waiting import eventually
 
 COMBOS = [("ptb", "polling"), ("ptb", "webhook"), ("aiogram", "polling"), ("aiogram", "webhook")]
 IDS = [f"{b}-{m}" for b, m in COMBOS]
@@ -191,39 +191,13 @@ async def running(
     runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
     channel = make_telegram_channel(runtime, poll_timeout=1.0, retry_delays=(0.05, 0.3))
     runtime.channels = [channel]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="on", log_level="warning"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        await eventually(lambda: server.started or task.done())
-        assert server.started, "the HTTP server did not start"
-        await eventually(lambda: fake.webhook_url if mode == "webhook" else fake.calls_of("getUpdates"))
-        yield Bot(fake, channel, db)
+        async with serving(create_app(runtime), sock):
+            await eventually(lambda: fake.webhook_url if mode == "webhook" else fake.calls_of("getUpdates"))
+            yield Bot(fake, channel, db)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 15)
-        sock.close()
         await db.dispose()
         await fake.stop()
-
-
-async def eventually(check: Callable[[], Any], seconds: float = 15.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.02)
-    raise AssertionError("not in time")
-
-
-async def until(check: Callable[[], Awaitable[bool]], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not in time")
 
 
 def confirmed(fake: FakeTelegram, update_id: int, since: int = 0) -> bool:
@@ -287,7 +261,7 @@ async def test_outage_loses_nothing_and_answers_once(
         await eventually(lambda: bot.channel.stats.processed > processed)
         await bot.channel.drain()
         assert len(fake.sent) == before
-        await until(lambda: _empty(bot))
+        await eventually(lambda: _empty(bot), seconds=10.0)
         _report(backend, mode, db_url, sent=20, bot=bot)
 
 
@@ -358,4 +332,4 @@ async def test_kept_update_answered_on_start_and_webhook_set_when_ready(
             assert [await t for t in early] == [200]
         await bot.channel.drain()
         assert answers(bot, "k") == [QUESTIONS[1][0], QUESTIONS[2][0]]
-        await until(lambda: _empty(bot))
+        await eventually(lambda: _empty(bot), seconds=10.0)

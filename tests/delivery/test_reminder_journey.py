@@ -14,10 +14,8 @@ import collections
 import contextlib
 import hashlib
 import hmac
-import inspect
 import itertools
 import json
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +23,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from bot.delivery import broadcasts
@@ -40,7 +37,8 @@ from storage.db import Database
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
 from tests.conftest import TEST_SECRET, RunningClock
-from tests.net import free_socket
+from tests.net import serving
+from tests.waiting import eventually
 
 APP_SECRET = "journey-app-secret"
 SAMPLE = Path(__file__).parents[1] / "channels" / "data" / "whatsapp" / "text.json"
@@ -120,24 +118,9 @@ async def post_whatsapp(base: str, wa_id: str, text: str, wamid: str, now: datet
     assert response.status_code == 200, response.text
 
 
-async def eventually(check: Any, seconds: float = 20.0, what: Any = None) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing arrived in time{': ' + what() if what else ''}")
-
-
-
 @contextlib.asynccontextmanager
 async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Journey]:
     clock = RunningClock(ASKED)
-    sock = free_socket()
-    port = sock.getsockname()[1]
     fake_tg = graph = None
     env: dict[str, Any] = {"BPU_DATABASE_URL": db_url, "BPU_REMINDER_TICK_SECONDS": 0.2,
                            "BPU_BROADCAST_TICK_SECONDS": 0.2, "BROADCAST_HEADROOM": 0.0}  # fmt: skip
@@ -158,17 +141,10 @@ async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.M
     runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
     runtime.channels = build_channels(runtime)
     runtime.campaigns = Campaigns.from_runtime(runtime, settings=settings)
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), lifespan="on", log_level="warning"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        await eventually(lambda: server.started or task.done())
-        assert server.started, "the HTTP server did not start"
-        yield Journey(channel, clock, runtime, f"http://127.0.0.1:{port}", fake_tg, graph)
+        async with serving(create_app(runtime)) as base:
+            yield Journey(channel, clock, runtime, base, fake_tg, graph)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 20)
-        sock.close()
         await db.dispose()
         if fake_tg is not None:
             await fake_tg.stop()

@@ -24,7 +24,8 @@ from bot.settings import Settings
 from tests.bot.test_run import BIN, free_port
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.channels.test_run_channels import DATA, eventually, signed, wait_healthy
+from tests.channels.test_run_channels import DATA, signed, wait_healthy
+from tests.waiting import eventually
 
 # Shaped like real ones, so the shape rule is tested as well as the configured values.
 BOT_TOKEN = "7012345678:AAHfakeTokenForTests_0123456789abcdef"
