@@ -26,6 +26,17 @@ DATA = Path(__file__).parent / "data" / "whatsapp"
 APP_SECRET = "run-test-app-secret"
 
 
+def whatsapp_env(graph_url: str, app_secret: str = APP_SECRET) -> dict[str, str]:
+    """WhatsApp on, against the fake Graph server at `graph_url`, its webhooks signed with `app_secret`."""
+    return dict(
+        WHATSAPP_ACCESS_TOKEN="token",
+        WHATSAPP_PHONE_NUMBER_ID="106540352242922",
+        WHATSAPP_APP_SECRET=app_secret,
+        WHATSAPP_VERIFY_TOKEN="verify-me",
+        WHATSAPP_API_BASE_URL=graph_url,
+    )
+
+
 def start(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
@@ -98,14 +109,7 @@ def signed(body: bytes) -> dict[str, str]:
 async def test_whatsapp_signed_sample_answered_and_unsigned_refused(tmp_path: Path) -> None:
     graph = FakeGraph()
     graph_url = await graph.serve()
-    proc, base = start(
-        tmp_path,
-        WHATSAPP_ACCESS_TOKEN="token",
-        WHATSAPP_PHONE_NUMBER_ID="106540352242922",
-        WHATSAPP_APP_SECRET=APP_SECRET,
-        WHATSAPP_VERIFY_TOKEN="verify-me",
-        WHATSAPP_API_BASE_URL=graph_url,
-    )
+    proc, base = start(tmp_path, **whatsapp_env(graph_url))
     try:
         await wait_healthy(base, proc)
         sample = json.loads((DATA / "text.json").read_text())

@@ -25,7 +25,7 @@ from storage.outbound import WebhookInbox
 from tests.bot.test_run import free_port
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.channels.test_run_channels import start, stop, wait_healthy
+from tests.channels.test_run_channels import start, stop, wait_healthy, whatsapp_env
 
 APP_SECRET = "bodies-app-secret"
 TG_SECRET = "bodies-Webhook_secret-1"
@@ -60,11 +60,7 @@ async def served(tmp_path: Path, db_url: str) -> AsyncIterator[Served]:
         TELEGRAM_API_BASE_URL=telegram.root,
         TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhook/telegram",
         TELEGRAM_WEBHOOK_SECRET=TG_SECRET,
-        WHATSAPP_ACCESS_TOKEN="token",
-        WHATSAPP_PHONE_NUMBER_ID="106540352242922",
-        WHATSAPP_APP_SECRET=APP_SECRET,
-        WHATSAPP_VERIFY_TOKEN="verify-me",
-        WHATSAPP_API_BASE_URL=graph_url,
+        **whatsapp_env(graph_url, APP_SECRET),
     )
     try:
         await wait_healthy(base, proc)
