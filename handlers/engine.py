@@ -23,11 +23,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from content.render import Renderer
-from handlers import lead_form, links, referral, reminders, rights, staff, topics
+from handlers import acts, lead_form, links, referral, reminders, rights, staff, topics
 from handlers.messages import IncomingMessage, Kind, Reply
 from handlers.nlu import IntentMatcher
 from handlers.redact import redact
-from handlers.text import clean, keyword
+from handlers.text import clean
 from handlers.turn import Services, Turn
 from storage import repositories as repo
 from storage.clock import utcnow
@@ -229,6 +229,8 @@ async def dispatch(turn: Turn, created: bool) -> None:
     if step == "delete_confirm":
         await rights.confirm_delete_text(turn)
         return
+    if step == rights.OPT_OUT_STEP and await rights.confirm_opt_out_text(turn):
+        return
     await topics.understand(turn)
 
 
@@ -243,44 +245,40 @@ async def _non_text(turn: Turn) -> None:
         topics.menu(turn, intro=False)
 
 
-_START = ("/start", "start")
-
-
 async def _global_word(turn: Turn, created: bool) -> bool:
-    word = keyword(turn.text)
-    first = turn.text.split(maxsplit=1)[0].lower() if turn.text else ""
-    if first in _START or word in ("menu", "/menu", "mulai dari awal"):
+    """A whole message that is a control word (content/lexicon/acts.yaml) is obeyed at any step."""
+    first = turn.text.split(maxsplit=1)[0] if turn.text else ""
+    said = acts.control(turn.text)
+    if acts.control(first) == "start" or said == "menu":
         turn.intent = "greet"
         lead_form.abandon(turn)
         topics.greet(turn, first_time=created)
         return True
-    if turn.text.lower() in ("/bantuan", "bantuan", "help", "/help"):
+    in_form = lead_form.current(turn) is not None
+    if said == "help" and not in_form:  # in the form, help explains the step (handlers/lead_form.py)
         turn.intent = "help"
         topics.menu(turn, intro=True)
         return True
-    if word in staff.FIELD_ENTRY_WORDS and await staff.field_entry(turn):
+    if said == "field_entry" and await staff.field_entry(turn):
         return True
-    if word in rights.STOP_WORDS or turn.text.lower() == "/berhenti":
+    if said == "stop":
         await rights.opt_out(turn)
         return True
-    if word in rights.START_WORDS:
+    if said == "opt_in":
         await rights.opt_in(turn)
         return True
-    if word in rights.MY_DATA_WORDS:
+    if said == "my_data":
         await rights.show_my_data(turn)
         return True
-    if word in rights.DELETE_WORDS or turn.text.lower() == "/hapus":
+    if said == "delete" and turn.state.step != "delete_confirm":  # there, "hapus" answers the question
         rights.ask_delete(turn)
         return True
-    if word in lead_form.CANCEL_WORDS and not (turn.state.step or "").startswith("form:"):
+    if acts.act(turn.text) == "cancel" and not in_form and turn.state.step != "delete_confirm":
         turn.say("nothing_to_cancel")
         topics.menu(turn, intro=False)
         return True
-    if word in ("english", "bahasa inggris", "in english") or turn.text.lower() in ("/lang en", "/en"):
-        topics.set_language(turn, "en")
-        return True
-    if word in ("bahasa indonesia", "indonesia", "indonesian") or turn.text.lower() in ("/lang id", "/id"):
-        topics.set_language(turn, "id")
+    if said in ("english", "indonesian"):
+        topics.set_language(turn, "en" if said == "english" else "id")
         return True
     return False
 

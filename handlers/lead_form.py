@@ -1,50 +1,26 @@
 """The lead form: consent first, then what a coordinator needs to sign a worker up.
 
-State lives in the conversation state row (`step` = "form:<field>", answers in
-`data["form"]`), saved after every message, so a restart resumes at the same step.
-The NIK is kept encrypted even while the form is half-filled.
+The steps are a table (handlers/lead_steps.py); this module walks it and gives every step the
+same dialogue acts (handlers/acts.py): cancel, back, help, "ubah <field>", an option picked by
+its number, ordinal or label, and a question typed mid-form answered before the form goes on.
+State lives in the conversation state row (`step` = "form:<field>", answers in `data["form"]`),
+saved after every message, so a restart resumes at the same step. The NIK is kept encrypted
+even while the form is half-filled.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
 from typing import Any
 
-from content import regions
-from handlers import calculator, occupations, validators
-from handlers.messages import Button
-from handlers.nlu import entities
+from handlers import acts, calculator, lead_steps
+from handlers.lead_steps import EDITABLE, END, STEPS, TABLE, field_entry, form, nav
+from handlers.messages import Reply
 from handlers.nlu.classifier import LOW_CONFIDENCE
-from handlers.redact import mask_nik, mask_phone
-from handlers.text import keyword
 from handlers.turn import Turn
 from handlers.validators import Invalid
-from storage import repositories as repo
-from storage.models import Lead, LeadEvent, Staff
+from storage.models import Staff
 
-STEPS = (
-    "consent",
-    "name",
-    "nik",
-    "dob",
-    "phone",
-    "kabkota",
-    "kecamatan",
-    "occupation",
-    "income",
-    "programmes",
-    "continue",
-    "summary",
-)
-EDITABLE = STEPS[1:-1]
-CANCEL_WORDS = {"batal", "cancel", "batalkan", "gak jadi", "ga jadi", "nggak jadi", "tidak jadi", "/batal"}
-BACK_WORDS = {"kembali", "back", "balik", "sebelumnya", "/kembali"}
-# Typed answers to the consent question, in both languages (the buttons' labels typed out too).
-CONSENT_YES = {"yes", "ya", "setuju", "iya", "y", "ok", "oke", "boleh", "agree", "i agree", "yes i agree", "okay",
-               "sure", "iya setuju", "ya setuju"}  # fmt: skip
-CONSENT_NO = {"no", "tidak", "tdk", "ga", "gak", "nggak", "tidak setuju", "n", "disagree", "i dont agree",
-              "i do not agree", "dont agree", "do not agree"}  # fmt: skip
-CONTINUE_OPTIONS = ("visit", "call", "self")
 # A question typed instead of an answer is answered, then the form goes on.
 _QUESTIONS = {
     "benefits_overview",
@@ -65,14 +41,6 @@ def current(turn: Turn) -> str | None:
     return step.removeprefix("form:") if step.startswith("form:") else None
 
 
-def _form(turn: Turn) -> dict[str, Any]:
-    return dict(turn.data.get("form") or {})
-
-
-def _store(turn: Turn, **answers: Any) -> None:
-    turn.save_data(form={**_form(turn), **answers})
-
-
 def _go(turn: Turn, step: str) -> None:
     turn.state.step = f"form:{step}"
     prompt(turn, step)
@@ -82,7 +50,7 @@ async def start(turn: Turn) -> None:
     turn.intent = "register"
     turn.state.topic = "register"
     turn.drop_data("form", "form_editing")
-    consented = turn.contact.consent_at is not None and turn.contact.consent_version == _consent_version(turn)
+    consented = turn.contact.consent_at is not None and turn.contact.consent_version == lead_steps.consent_version()
     turn.say("form_intro")
     _go(turn, "name" if consented else "consent")
 
@@ -93,13 +61,7 @@ async def start_field_entry(turn: Turn, staff: Staff) -> None:
     turn.save_data(form={"field_entry_staff": staff.id})
     turn.state.topic = "register"
     turn.say("form_field_intro")
-    turn.state.step = "form:consent"
-    prompt(turn, "consent")
-
-
-def _field_entry(turn: Turn) -> int | None:
-    staff_id = _form(turn).get("field_entry_staff")
-    return int(staff_id) if staff_id is not None else None
+    _go(turn, "consent")
 
 
 def abandon(turn: Turn) -> None:
@@ -117,91 +79,17 @@ async def reprompt(turn: Turn) -> bool:
     return True
 
 
-def _nav(turn: Turn, back: bool = True) -> list[Button]:
-    buttons = [turn.button("back", "f:nav:back")] if back else []
-    return [*buttons, turn.button("cancel", "f:nav:cancel")]
-
-
 def prompt(turn: Turn, step: str) -> None:
-    form = _form(turn)
-    # Filled in by a coordinator in person: the prompts speak of the worker ("peserta"), not to them.
-    in_person = _field_entry(turn) is not None
+    TABLE[step].ask(turn, _buttons(turn, step))
+
+
+def _buttons(turn: Turn, step: str) -> list[Any]:
+    options = TABLE[step].options(turn)
     if step == "consent":
-        turn.say(
-            "form_consent_in_person" if _field_entry(turn) else "form_consent",
-            buttons=[turn.button("agree", "f:consent:yes"), turn.button("disagree", "f:consent:no")],
-        )
-    elif step in ("name", "nik", "dob"):
-        turn.say(f"form_{step}", in_person=in_person, buttons=_nav(turn, back=step != "name" or not _consented_here(turn)))
-    elif step == "phone":
-        buttons = []
-        own = not in_person  # in person, the chat's own number is the coordinator's
-        if turn.msg.phone_hint and own:
-            buttons.append(turn.button("use_this_number", "f:phone:hint"))
-        turn.say(
-            "form_phone",
-            has_hint=bool(turn.msg.phone_hint) and own,
-            hint=mask_phone(turn.msg.phone_hint or ""),
-            request_phone=own,
-            in_person=in_person,
-            buttons=buttons + _nav(turn),
-        )
-    elif step == "kabkota":
-        buttons = [Button(r.name, f"f:kabkota:{r.code}") for r in regions.outreach_kabkota()]
-        turn.say("form_kabkota", in_person=in_person, buttons=buttons + _nav(turn))
-    elif step == "kecamatan":
-        kabkota = regions.get(form["kabkota"])
-        options = regions.kecamatan_of(form["kabkota"])
-        buttons = [Button(r.name, f"f:kecamatan:{r.code}") for r in options]
-        turn.say("form_kecamatan", kabkota=kabkota.name if kabkota else "", buttons=buttons + _nav(turn))
-    elif step == "occupation":
-        buttons = [Button(occupations.label(c["key"], turn.lang) or c["key"], f"f:occupation:{c['key']}")
-                   for c in occupations.categories()]  # fmt: skip
-        turn.say("form_occupation", in_person=in_person, buttons=buttons + _nav(turn))
-    elif step == "income":
-        amounts = (1_000_000, 1_500_000, 2_000_000, 3_000_000)
-        buttons = [Button(_rp(a), f"f:income:{a}") for a in amounts]
-        turn.say("form_income", minimum=calculator.minimum_income(), buttons=buttons + _nav(turn))
-    elif step == "programmes":
-        # Priced like the summary: this month, with the relief of the worker's sector when it applies.
-        transport = occupations.is_transport(form.get("occupation"))
-        two = calculator.quote(form["income"], 2, turn.today, transport)
-        three = calculator.quote(form["income"], 3, turn.today, transport)
-        turn.say(
-            "form_programmes",
-            in_person=in_person,
-            two=two,
-            three=three,
-            buttons=[turn.button("programmes_2", "f:programmes:2"), turn.button("programmes_3", "f:programmes:3"),
-                     *_nav(turn)],
-        )  # fmt: skip
-    elif step == "continue":
-        buttons = [turn.button(f"continue_{o}", f"f:continue:{o}") for o in CONTINUE_OPTIONS]
-        turn.say("form_continue", in_person=in_person, buttons=buttons + _nav(turn))
-    elif step == "summary":
-        _summary(turn)
-
-
-def _rp(amount: int) -> str:
-    from content.formatting import rupiah
-
-    return rupiah(amount)
-
-
-def _consented_here(turn: Turn) -> bool:
-    return bool(_form(turn).get("consented_now"))
-
-
-def _max_age() -> int:
-    from content.facts import load_facts
-
-    return int(load_facts()["eligibility"]["max_age_at_registration"])
-
-
-def _consent_version(turn: Turn) -> str:
-    from content.facts import load_facts
-
-    return str(load_facts()["consent"]["version"])
+        return options
+    if step == "summary":
+        return [*options, turn.button("cancel", "f:nav:cancel")]
+    return [*options, *nav(turn, back=_previous(turn, step) != step)]
 
 
 async def button(turn: Turn, rest: str) -> None:
@@ -211,8 +99,7 @@ async def button(turn: Turn, rest: str) -> None:
         await _navigate(turn, value)
         return
     if step == "edit" and here == "summary" and value in EDITABLE:
-        turn.save_data(form_editing=True)
-        _go(turn, value)
+        _edit(turn, value)
         return
     if here is None or step != here:
         turn.say("stale_button")
@@ -223,7 +110,7 @@ async def button(turn: Turn, rest: str) -> None:
         else:
             prompt(turn, here)
         return
-    await answer(turn, value, from_button=True)
+    await _take(turn, here, value, from_button=True)
 
 
 async def _navigate(turn: Turn, where: str) -> None:
@@ -245,6 +132,14 @@ def cancel(turn: Turn) -> None:
     turn.say("form_cancelled", buttons=topics.menu_buttons(turn))
 
 
+def _previous(turn: Turn, step: str) -> str:
+    index = STEPS.index(step)
+    previous = STEPS[max(index - 1, 0)]
+    if previous == "consent" and (turn.contact.consent_at is not None or form(turn).get("consented_now")):
+        return step  # consent given stays given; there is nothing before the name to go back to
+    return previous
+
+
 def back(turn: Turn) -> None:
     step = current(turn)
     if step is None:
@@ -253,40 +148,91 @@ def back(turn: Turn) -> None:
     if turn.data.get("form_editing") and step != "summary":
         _go(turn, "summary")
         return
-    index = STEPS.index(step)
-    previous = STEPS[max(index - 1, 0)]
-    if previous == "consent" and turn.contact.consent_at is not None:
-        previous = "name"
-    _go(turn, previous)
+    _go(turn, _previous(turn, step))
+
+
+def _edit(turn: Turn, field: str) -> None:
+    turn.intent = "form_edit"
+    turn.save_data(form_editing=True)
+    _go(turn, field)
 
 
 async def answer(turn: Turn, value: str, *, from_button: bool = False, shared_contact: bool = False) -> None:
+    """A typed answer (or a shared contact) at the current step."""
     step = current(turn)
     if step is None:
         return
     turn.intent = f"form:{step}"
-    word = keyword(value)
-    if not from_button and word in CANCEL_WORDS:
+    if shared_contact or from_button:
+        await _take(turn, step, value, from_button=from_button)
+        return
+    said = acts.act(value)
+    if said == "cancel":
         cancel(turn)
         return
-    if not from_button and word in BACK_WORDS:
+    if said == "back":
         back(turn)
         return
+    if said == "help":
+        turn.intent = "form_help"
+        turn.say("form_help", step=step, in_person=field_entry(turn) is not None)
+        prompt(turn, step)
+        return
+    field = acts.field(value, bare=step == "summary")
+    if field in EDITABLE and field != step and (step == "summary" or form(turn).get(field) is not None):
+        _edit(turn, field)
+        return
+    await _take(turn, step, value, from_button=False)
+
+
+async def _take(turn: Turn, step: str, value: str, *, from_button: bool) -> None:
+    spec = TABLE[step]
     try:
-        await _accept(turn, step, value, from_button=from_button, shared_contact=shared_contact)
+        where = await spec.accept(turn, value, from_button)
     except Invalid as problem:
+        if not from_button and await _chosen(turn, step, value):
+            return
         if not from_button and await _answer_question(turn, value):
             turn.say("form_resume")
-        else:
-            turn.say("form_invalid", code=problem.code, step=step, **_invalid_context(turn, problem.code))
-        prompt(turn, step)
+            prompt(turn, step)
+            return
+        # A short word on what is wanted, with the step's buttons: not the whole question again.
+        turn.say("form_invalid", code=problem.code, step=step, buttons=_buttons(turn, step),
+                 **_invalid_context(turn, problem.code))  # fmt: skip
+        return
+    if where == END:
+        return
+    if where is not None:
+        _go(turn, where)
+        return
+    _go(turn, _next(turn, step))
+
+
+def _next(turn: Turn, step: str) -> str:
+    if not turn.data.get("form_editing"):
+        return STEPS[STEPS.index(step) + 1]
+    # A field changed: back to the summary, or on to the first question not answered yet when
+    # the change was asked for before the form was finished.
+    answers = form(turn)
+    return next((s for s in EDITABLE if answers.get(lead_steps.ANSWER_KEY.get(s, s)) is None), "summary")
+
+
+async def _chosen(turn: Turn, step: str, value: str) -> bool:
+    """An option picked by its number, ordinal or label ("2", "yang kedua", "small business")."""
+    options = TABLE[step].options(turn)
+    index = acts.choose(value, [b.label for b in options], numbers=TABLE[step].numbers_pick)
+    if index is None:
+        return False
+    payload = options[index].payload  # "f:<step>:<value>"
+    await _take(turn, step, payload.split(":", 2)[2], from_button=True)
+    return True
 
 
 def _invalid_context(turn: Turn, code: str) -> dict[str, Any]:
     if code == "income_below_minimum":
         return {"minimum": calculator.minimum_income()}
     if code == "dob_nik_mismatch":
-        return {"nik_date": _form(turn).get("nik_date", "")}
+        return {"nik_date": form(turn).get("nik_date", "")}
     return {}
 
 
@@ -306,243 +252,6 @@ async def _answer_question(turn: Turn, text: str) -> bool:
     return True
 
 
-def _without_buttons(reply: Any) -> Any:
-    from dataclasses import replace
-
+def _without_buttons(reply: Reply) -> Reply:
     return replace(reply, buttons=())
 
-
-def _next(turn: Turn, step: str) -> None:
-    editing = bool(turn.data.get("form_editing"))
-    if editing and step != "kabkota":
-        _go(turn, "summary")
-        return
-    _go(turn, STEPS[STEPS.index(step) + 1])
-
-
-async def _accept(turn: Turn, step: str, value: str, *, from_button: bool, shared_contact: bool) -> None:
-    form = _form(turn)
-    if step == "consent":
-        if keyword(value) in CONSENT_YES:
-            if _field_entry(turn) is None:  # in person, the consent is the worker's, not this chat's
-                turn.contact.consent_at = turn.now
-                turn.contact.consent_version = _consent_version(turn)
-            _store(turn, consented_now=True, consent_at=turn.now.isoformat())
-            turn.say("form_consent_thanks")
-            _go(turn, "name")
-        elif keyword(value) in CONSENT_NO:
-            turn.state.step = None
-            turn.drop_data("form", "form_editing")
-            from handlers import topics
-
-            turn.say("form_consent_declined", buttons=topics.menu_buttons(turn))
-        else:
-            raise Invalid("consent_choose")
-        return
-    if step == "name":
-        _store(turn, name=validators.parse_name(value))
-    elif step == "nik":
-        info = validators.parse_nik(value)
-        _store(
-            turn,
-            nik=turn.services.cipher.encrypt(info.nik).decode(),
-            nik_date=f"{info.birth_day:02d}-{info.birth_month:02d}-{info.birth_year_2:02d}",
-        )
-        if not info.prefix_known:
-            turn.say("form_nik_region_warning")
-        existing = await repo.lead_by_nik_hash(turn.session, turn.services.cipher.keyed_hash(info.nik))
-        if existing is not None and existing.contact_id != turn.contact.id:
-            turn.say("form_nik_known")
-        dob = form.get("dob")
-        if dob and not validators.nik_matches_birth_date(info, date.fromisoformat(dob)):
-            # The NIK changed while editing: the date of birth must be checked again.
-            _store(turn, dob=None)
-            _go(turn, "dob")
-            return
-    elif step == "dob":
-        born = validators.parse_date(value, turn.today)
-        nik = turn.services.cipher.decrypt(form["nik"].encode())
-        if not validators.nik_matches_birth_date(validators.parse_nik(nik), born):
-            raise Invalid("dob_nik_mismatch")
-        _store(turn, dob=born.isoformat())
-        if validators.age_on(born, turn.today) >= _max_age():
-            turn.say("form_age_note", max_age=_max_age())
-    elif step == "phone":
-        own_phone = value == "hint" and from_button and _field_entry(turn) is None
-        raw = turn.msg.phone_hint if own_phone else (None if value == "hint" and from_button else value)
-        if not raw:
-            raise Invalid("phone_invalid")
-        _store(turn, phone=validators.parse_phone(raw))
-    elif step == "kabkota":
-        region = regions.get(value) if from_button else regions.match_kabkota(value)
-        if region is None or region.is_kecamatan:
-            raise Invalid("kabkota_unknown")
-        if form.get("kabkota") != region.code:
-            _store(turn, kabkota=region.code, kecamatan=None)
-        _go(turn, "kecamatan")
-        return
-    elif step == "kecamatan":
-        region = regions.get(value) if from_button else regions.match_kecamatan(value, form["kabkota"])
-        if region is None or region.kabkota_code != form["kabkota"]:
-            raise Invalid("kecamatan_unknown")
-        _store(turn, kecamatan=region.code)
-        if turn.data.get("form_editing"):
-            _go(turn, "summary")
-            return
-    elif step == "occupation":
-        key = value if from_button else entities.parse_occupation(value)
-        if occupations.by_key(key) is None:
-            raise Invalid("occupation_unknown")
-        _store(turn, occupation=key)
-    elif step == "income":
-        amount = int(value) if from_button and value.isdigit() else entities.parse_money(value)
-        if amount is None:
-            raise Invalid("income_unreadable")
-        if amount < calculator.minimum_income():
-            raise Invalid("income_below_minimum")
-        _store(turn, income=amount)
-    elif step == "programmes":
-        count = int(value) if from_button and value in ("2", "3") else entities.parse_programmes(value)
-        if count not in (2, 3):
-            raise Invalid("programmes_choose")
-        _store(turn, programmes=count)
-    elif step == "continue":
-        choice = value if from_button else _continue_choice(value)
-        if choice not in CONTINUE_OPTIONS:
-            raise Invalid("continue_choose")
-        _store(turn, continue_via=choice)
-    elif step == "summary":
-        await _confirm(turn, value, from_button=from_button)
-        return
-    _next(turn, step)
-
-
-def _continue_choice(text: str) -> str | None:
-    lowered = keyword(text)
-    if any(w in lowered for w in ("datang", "kunjung", "visit", "rumah", "ketemu")):
-        return "visit"
-    if any(w in lowered for w in ("telp", "telepon", "telpon", "call", "hubungi", "wa", "whatsapp")):
-        return "call"
-    if any(w in lowered for w in ("sendiri", "jmo", "aplikasi", "self", "app")):
-        return "self"
-    return None
-
-
-def _summary(turn: Turn) -> None:
-    form = _form(turn)
-    kabkota = regions.get(form["kabkota"])
-    kecamatan = regions.get(form["kecamatan"])
-    transport = occupations.is_transport(form["occupation"])
-    quote = calculator.quote(form["income"], form["programmes"], turn.today, transport)
-    nik = turn.services.cipher.decrypt(form["nik"].encode())
-    turn.save_data(form_editing=False)
-    turn.say(
-        "form_summary",
-        in_person=_field_entry(turn) is not None,
-        name=form["name"],
-        nik=mask_nik(nik),
-        dob=date.fromisoformat(form["dob"]),
-        phone=mask_phone(form["phone"]),
-        kabkota=kabkota.name if kabkota else "",
-        kecamatan=kecamatan.name if kecamatan else "",
-        occupation=occupations.label(form["occupation"], turn.lang),
-        income=form["income"],
-        programmes=form["programmes"],
-        quote=quote,
-        continue_via=turn.label(f"continue_{form['continue_via']}"),
-        buttons=[turn.button("send", "f:summary:send"), turn.button("edit", "f:summary:edit"),
-                 turn.button("cancel", "f:nav:cancel")],
-    )  # fmt: skip
-
-
-async def _confirm(turn: Turn, value: str, *, from_button: bool) -> None:
-    choice = value if from_button else keyword(value)
-    if choice in ("send", "kirim", "ya", "benar", "ok", "oke", "setuju", "sudah benar"):
-        await _save(turn)
-    elif choice in ("edit", "ubah", "ganti", "edit data"):
-        buttons = [turn.button(f"field_{step}", f"f:edit:{step}") for step in EDITABLE]
-        turn.say("form_edit_which", buttons=buttons)
-    else:
-        raise Invalid("summary_choose")
-
-
-async def _save(turn: Turn) -> None:
-    form = _form(turn)
-    cipher = turn.services.cipher
-    nik = cipher.decrypt(form["nik"].encode())
-    nik_hash = cipher.keyed_hash(nik)
-    transport = bool(occupations.is_transport(form["occupation"]))
-    timezone = regions.timezone_for(form["kecamatan"])
-    fields: dict[str, Any] = dict(
-        full_name=form["name"],
-        nik_encrypted=cipher.encrypt(nik),
-        nik_hash=nik_hash,
-        nik_masked=mask_nik(nik),
-        birth_date=date.fromisoformat(form["dob"]),
-        phone_e164=form["phone"],
-        kabkota_code=form["kabkota"],
-        kecamatan_code=form["kecamatan"],
-        occupation=form["occupation"],
-        is_transport=transport,
-        declared_income=form["income"],
-        programmes=form["programmes"],
-        continue_via=form["continue_via"],
-        timezone=timezone,
-        campaign_code=None if _field_entry(turn) else turn.contact.campaign_code,
-        channel=turn.contact.channel,
-    )
-    field_staff = _field_entry(turn)
-    if field_staff is not None:
-        await _save_field_entry(turn, form, fields, field_staff)
-        return
-    mine = [lead for lead in await repo.leads_of_contact(turn.session, turn.contact.id) if lead.nik_hash == nik_hash]
-    if mine:
-        lead = mine[0]
-        for key, value in fields.items():
-            setattr(lead, key, value)
-    else:
-        coordinator = await repo.coordinator_for(turn.session, form["kecamatan"])
-        lead = Lead(
-            contact_id=turn.contact.id,
-            status="new",
-            assigned_staff_id=coordinator.id if coordinator else None,
-            **fields,
-        )
-        turn.session.add(lead)
-    await turn.session.flush()
-    turn.contact.region_code = form["kecamatan"]
-    turn.contact.timezone = timezone
-    turn.contact.phone_e164 = form["phone"]
-    await repo.audit(turn.session, f"contact:{turn.contact.id}", "lead_saved", lead_id=lead.id)
-    turn.state.step = None
-    turn.drop_data("form", "form_editing")
-    turn.intent = "lead_saved"
-    from handlers import topics
-
-    turn.say(
-        "form_saved",
-        continue_via=form["continue_via"],
-        name=form["name"].split()[0],
-        buttons=[turn.button("invite_friends", "ref:me"), *topics.menu_buttons(turn)],
-    )
-    from handlers import reminders
-
-    reminders.offer(turn)
-
-
-async def _save_field_entry(turn: Turn, form: dict[str, Any], fields: dict[str, Any], staff_id: int) -> None:
-    staff = await turn.session.get(Staff, staff_id)
-    coordinator = await repo.coordinator_for(turn.session, form["kecamatan"])
-    assigned = staff_id if staff is not None and staff.role == "coordinator" else (coordinator.id if coordinator else None)
-    lead = Lead(contact_id=None, status="new", created_by_staff_id=staff_id, assigned_staff_id=assigned, **fields)
-    turn.session.add(lead)
-    await turn.session.flush()
-    who = staff.name if staff else f"staff {staff_id}"
-    turn.session.add(
-        LeadEvent(lead_id=lead.id, staff_id=staff_id, status="new", note=f"Persetujuan diberikan langsung kepada {who}")
-    )
-    await repo.audit(turn.session, f"staff:{staff_id}", "lead_field_entry", lead_id=lead.id, consent_at=form.get("consent_at"))
-    turn.state.step = None
-    turn.drop_data("form", "form_editing")
-    turn.intent = "lead_saved"
-    turn.say("form_field_saved", name=form["name"].split()[0], lead_id=lead.id)

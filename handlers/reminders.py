@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from sqlalchemy import select, update
 
+from handlers import acts
 from handlers.due_dates import contact_zone, next_fire, payment_period
 from handlers.nlu.normalize import default_normalizer
 from handlers.text import keyword
@@ -35,11 +36,7 @@ from storage.campaign_models import (
 )
 
 ASK_STEP = "reminder:day"
-ASK_WORDS = {"ingatkan saya", "ingatkan", "ingetin", "ingetin saya", "ingatkan bayar", "pengingat", "remind me", "reminder"}
-PAID_WORDS = {"sudah bayar", "udah bayar", "sdh bayar", "dah bayar", "sudah dibayar", "udh bayar", "already paid",
-              "i paid", "paid", "sudah bayar iuran", "udah bayar iuran"}  # fmt: skip
-STOP_WORDS = {"stop pengingat", "berhenti pengingat", "matikan pengingat", "stop reminder", "stop reminders"}
-_CANCEL = {"batal", "cancel", "gak jadi", "ga jadi", "tidak jadi", "nggak jadi", "/batal"}
+OFFER_STEP = "reminder:offer"
 _DAY = re.compile(r"^(?:tgl|tanggal|tanggal\s+ke|day|the)?\s*(\d{1,2})(?:\s*(?:st|nd|rd|th))?$")
 # A request in one sentence ("ingatkan saya tanggal 10", "remind me on the 10th"), read on the
 # lower-cased text: the normaliser reads "10th" as "10 tahun".
@@ -61,6 +58,7 @@ _ASKED = re.compile(r"\b(?:kenapa|mengapa|kok|tapi|belum|apa|apakah|bagaimana|ka
 
 def offer(turn: Turn) -> None:
     """After the lead form: would the worker like monthly reminders?"""
+    turn.state.step = OFFER_STEP
     turn.say("reminder_offer", buttons=[turn.button("reminder_yes", "rem:ask"), turn.button("reminder_no", "rem:no")])
 
 
@@ -69,6 +67,17 @@ async def handle_text(turn: Turn) -> bool:
     if step.startswith("form:"):
         return False
     word = keyword(turn.text)
+    said = acts.control(turn.text)
+    if step == OFFER_STEP:
+        turn.state.step = None
+        answer = acts.act(turn.text)
+        if answer == "agree":
+            ask_day(turn)
+            return True
+        if answer in ("decline", "cancel"):
+            turn.intent = "reminder_declined"
+            turn.say("reminder_declined")
+            return True
     if step == ASK_STEP:
         match = _DAY.match(word) or (_DAY_IN.search(word) if len(word.split()) <= _REQUEST_WORDS else None)
         if match:
@@ -79,21 +88,21 @@ async def handle_text(turn: Turn) -> bool:
                 turn.intent = "reminder_day"
                 turn.say("reminder_day_invalid")
             return True
-        if word in _CANCEL:
+        if acts.act(turn.text) in ("cancel", "decline"):
             turn.state.step = None
             turn.intent = "reminder_cancel"
             turn.say("reminder_declined")
             return True
         turn.state.step = None  # anything else: the question is dropped, the engine answers it
-        if word not in ASK_WORDS | PAID_WORDS | STOP_WORDS:
+        if said not in ("remind", "paid", "stop_reminder"):
             return False
-    if word in ASK_WORDS:
+    if said == "remind":
         ask_day(turn)
         return True
-    if word in PAID_WORDS or _says_paid(turn.text):
+    if said == "paid" or _says_paid(turn.text):
         await paid(turn)
         return True
-    if word in STOP_WORDS:
+    if said == "stop_reminder":
         await stop(turn)
         return True
     if _REMIND.search(word) and not _STOPPING.search(word) and len(word.split()) <= _REQUEST_WORDS:
@@ -109,6 +118,8 @@ async def handle_text(turn: Turn) -> bool:
 
 async def handle_button(turn: Turn, payload: str) -> None:
     kind, _, rest = payload.partition(":")
+    if turn.state.step == OFFER_STEP:
+        turn.state.step = None
     if kind == "rsvp":
         await _rsvp(turn, rest)
     elif rest == "ask":

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from content import regions
 from handlers import occupations
-from handlers.text import keyword
+from handlers import acts
 from handlers.turn import Turn
 from storage import repositories as repo
 
-STOP_WORDS = {"stop", "berhenti", "unsubscribe", "stop pesan", "berhenti langganan", "jangan kirim lagi"}
-START_WORDS = {"mulai", "/mulai", "start lagi", "langganan lagi", "subscribe"}
-MY_DATA_WORDS = {"data saya", "data sy", "dataku", "data ku", "/data", "my data", "lihat data saya"}
-DELETE_WORDS = {"hapus data saya", "hapus data sy", "hapus dataku", "hapus data", "delete my data", "hapus"}
-_YES = {"ya", "iya", "yes", "y", "ok", "oke", "hapus", "setuju", "yakin", "ya hapus"}
-_NO = {"tidak", "tdk", "no", "n", "ga", "gak", "nggak", "batal", "jangan", "tidak jadi", "gak jadi"}
+OPT_OUT_STEP = "opt_out_confirm"
 
 
 async def opt_out(turn: Turn) -> None:
     turn.intent = "opt_out"
+    if turn.state.step == OPT_OUT_STEP:
+        turn.state.step = None
     already = turn.contact.opted_out_at is not None
     if not already:
         turn.contact.opted_out_at = turn.now
@@ -26,7 +23,24 @@ async def opt_out(turn: Turn) -> None:
 
 def ask_opt_out(turn: Turn) -> None:
     turn.intent = "opt_out"
+    turn.state.step = OPT_OUT_STEP
     turn.say("opt_out_confirm", buttons=[turn.button("stop_yes", "stop:yes"), turn.button("stop_no", "menu")])
+
+
+async def confirm_opt_out_text(turn: Turn) -> bool:
+    """A typed answer to "Yakin mau berhenti?"; False when it is no answer (the message is read as usual)."""
+    turn.state.step = None
+    said = acts.act(turn.text, at=OPT_OUT_STEP)
+    if said == "agree":
+        await opt_out(turn)
+        return True
+    if said in ("decline", "cancel", "back"):
+        from handlers import topics
+
+        turn.intent = "opt_out_declined"
+        topics.menu(turn, intro=False)
+        return True
+    return False
 
 
 async def opt_in(turn: Turn) -> None:
@@ -89,10 +103,10 @@ def ask_delete(turn: Turn) -> None:
 
 
 async def confirm_delete_text(turn: Turn) -> None:
-    word = keyword(turn.text)
-    if word in _YES:
+    said = acts.act(turn.text, at="delete_confirm")
+    if said == "agree":
         await confirm_delete(turn, True)
-    elif word in _NO:
+    elif said in ("decline", "cancel", "back"):
         await confirm_delete(turn, False)
     else:
         turn.say("delete_choose", buttons=[turn.button("delete_yes", "del:yes"), turn.button("delete_no", "del:no")])

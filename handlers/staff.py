@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from content import regions
-from handlers import lead_form, occupations
+from handlers import acts, lead_form, occupations
 from handlers.messages import Button
 from handlers.text import keyword
 from handlers.turn import Turn
@@ -28,7 +28,6 @@ from storage import repositories as repo
 from storage.models import Contact, Lead, LeadEvent, Staff
 
 COMMANDS = ("/leads", "/lead", "/stats", "/tambah", "/broadcast")
-FIELD_ENTRY_WORDS = {"tambah peserta", "tambah pekerja", "/tambah"}
 STATUSES = ("contacted", "registered", "declined")
 LEADS_SHOWN = 10
 NOTE_STEP = "staff_note:"
@@ -38,7 +37,6 @@ _STATS_ROLES = ("staff", "coordinator", "admin")
 _BROADCAST_ROLES = ("staff", "admin")
 BROADCAST_STEP = "staff_broadcast:"
 BROADCAST_TEXT_MAX = 3500  # one Telegram message (4096) with room to spare; WhatsApp allows 4096 too
-_CANCEL = {"batal", "cancel", "/batal", "gak jadi", "ga jadi", "tidak jadi"}
 # Button labels for staff only (workers never see them), short enough for one row.
 _LABELS = {
     "id": {"contacted": "Dihubungi", "registered": "Terdaftar", "declined": "Tidak jadi", "note": "Catatan"},
@@ -126,7 +124,7 @@ async def note(turn: Turn) -> bool:
         return False
     turn.state.step = None
     turn.intent = "staff_note"
-    if keyword(turn.text) in _CANCEL:
+    if acts.act(turn.text) == "cancel":
         turn.say("staff_note_cancelled")
         return True
     staff = await _staff(turn)
@@ -214,8 +212,6 @@ async def _stats(turn: Turn, staff: Staff) -> None:
 
 _BC = "broadcast"
 _BC_STAGES = ("what", "var", "area", "confirm")
-_BC_GO = {"kirim", "kirim sekarang", "ya", "yes", "send", "send now"}
-_BC_ALL = {"semua", "all", "semua wilayah", "everyone"}
 _NOT_VARIABLES = {"facts", "today"}  # given to every template by the renderer
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -235,8 +231,7 @@ async def broadcast_answer(turn: Turn) -> bool:
         _broadcast_end(turn)
         _menu(turn)
         return True
-    word = keyword(turn.text)
-    if word in _CANCEL:
+    if acts.act(turn.text) == "cancel":
         _broadcast_end(turn)
         turn.say("staff_broadcast_cancelled")
         return True
@@ -259,7 +254,7 @@ async def broadcast_answer(turn: Turn) -> bool:
             _ask_area(turn, draft, again=True)
         else:
             await _show_preview(turn, draft, code)
-    elif word in _BC_GO:
+    elif acts.act(turn.text, at="broadcast_confirm") in ("send", "agree"):
         await _broadcast_create(turn, staff, draft)
     else:
         turn.say("staff_broadcast_confirm_again", buttons=_confirm_buttons(turn))
@@ -453,7 +448,7 @@ def _outreach_codes() -> list[str]:
 def _area_typed(text: str) -> str | None:
     """A typed area: "semua" -> "" (everyone), a kabupaten/kota name or code -> its code, else None."""
     word = keyword(text)
-    if word in _BC_ALL:
+    if acts.control(text) == "all_areas":
         return ""
     outreach = regions.outreach_kabkota()
     exact = [r.code for r in outreach if word in (r.code, keyword(r.name))]

@@ -60,6 +60,7 @@ NEXT: dict[str, tuple[str, ...]] = {
 }
 _EXAMPLE_INCOMES = (1_500_000, 2_000_000, 3_000_000)  # quick answers to "what is your income?"
 _SHORT_FOLLOW_UP_WORDS = 6
+_MINIMUM_WAGE = re.compile(r"\b(?:umr|ump|umk|upah minimum|minimum wage|gaji minimum)\b")
 _LANGUAGE_ASKED = re.compile(
     r"\b(?:speak|in|bahasa|pakai|pake|use|understand)\s+(english|inggris|indonesia|indonesian)\b"
 )
@@ -394,6 +395,17 @@ async def understand(turn: Turn) -> None:
         return
     if await _precise(turn, norm, prediction.intent, money):
         return
+    if money is None and _MINIMUM_WAGE.search(norm) and (
+        prediction.intent == "contribution" or turn.state.topic == "contribution" or _HOW_MUCH.search(norm)
+    ):
+        # "gaji umr": the figure depends on the kabupaten/kota; asking beats reusing an old one.
+        turn.intent = "contribution"
+        turn.state.topic = "contribution"
+        turn.say("income_minimum_wage", buttons=[Button(juta(a, turn.lang), f"calc:i={a}") for a in _EXAMPLE_INCOMES])
+        return
+    said = entities.parse_income(text) if money is not None else None
+    if said is not None and said.per != "month":
+        money = said.monthly  # "sehari 100rb": the quote is for a month of it, and says so
     prepay = _prepay_months(norm)
     if prepay is not None and (
         prediction.intent in ("contribution", "payment")
@@ -418,6 +430,8 @@ async def understand(turn: Turn) -> None:
     bare_amount = money is not None and (unsure or short and prediction.intent in ("greet", "out_of_scope"))
     if wants_calc or follow_up or bare_amount:
         turn.intent = "contribution"
+        if said is not None and said.per != "month":
+            turn.say("income_converted", income=said)
         await calculate(turn, income=money, programmes=programmes, occupation=occupation, month=month,
                         new_question=not follow_up)  # fmt: skip
         return

@@ -15,7 +15,7 @@ from typing import TypeVar
 from rapidfuzz import fuzz
 
 from handlers.nlu.normalize import MAX_CHARS, default_normalizer
-from handlers.nlu.resources import CONTENT_DIR, load_numbers, read_yaml
+from handlers.nlu.resources import CONTENT_DIR, LEXICON_DIR, load_numbers, read_yaml
 from handlers.redact import without_identifiers
 from handlers.text import fold_digits
 
@@ -96,13 +96,16 @@ def _amount_at(tokens: Sequence[str], start: int) -> int | None:
     while j < len(tokens):
         token = tokens[j]
         unit = _unit(token, units)
+        if a.last_unit and j + 1 < len(tokens) and tokens[j + 1] in _counted():
+            break  # "2jt 3 program", "dua juta tiga program": the 3 counts programmes
         if token[0].isdigit():
             value = _digits_value(token)
             if value is None or a.digit is not None:
                 break
             nxt = tokens[j + 1] if j + 1 < len(tokens) else ""
             if a.last_unit and value < 1000 and not _unit(nxt, units):
-                a.total += value * a.last_unit / 1000  # "2 jt 500" is 2.500.000, "16 ribu 800" is 16.800
+                # "2 jt 500" is 2.500.000, "16 ribu 800" is 16.800; one digit is a tenth: "2 jt 3" is 2,3 jt
+                a.total += value * a.last_unit / (10 if value < 10 and "." not in token and "," not in token else 1000)
                 j += 1
                 break
             a.digit, a.bare = value, token if not a.numbers_seen else None
@@ -172,6 +175,45 @@ def parse_money(text: str) -> int | None:
         if amount is not None:
             return amount
     return None
+
+
+@lru_cache(maxsize=1)
+def _counted() -> frozenset[str]:
+    return frozenset(str(w).casefold() for w in read_yaml(LEXICON_DIR / "numbers.yaml").get("counted") or ())
+
+
+@dataclass(frozen=True)
+class Income:
+    """An income as the worker said it and as a month of it: "sehari 100rb" is 100.000 a day, 2.600.000 a month."""
+
+    monthly: int
+    amount: int
+    per: str = "month"  # "day", "week", "year" or "month"
+    times: int = 1  # days or weeks in a month, as the bot counted them
+    divide: int = 1  # months in a year
+
+
+@lru_cache(maxsize=1)
+def _periods() -> tuple[tuple[str, re.Pattern[str], int, int], ...]:
+    raw = read_yaml(LEXICON_DIR / "numbers.yaml").get("periods") or {}
+    out = []
+    for name, spec in raw.items():
+        words = sorted((str(w).casefold() for w in spec["words"]), key=len, reverse=True)
+        pattern = re.compile(r"(?:^|(?<=[\s\d]))(?:" + "|".join(re.escape(w) for w in words) + r")(?=$|[\s.,!?])")
+        out.append((str(name), pattern, int(spec.get("times", 1)), int(spec.get("divide", 1))))
+    return tuple(out)
+
+
+def parse_income(text: str) -> Income | None:
+    """The income a message gives, turned into a monthly one when it is per day, week or year."""
+    amount = parse_money(text)
+    if amount is None:
+        return None
+    lowered = re.sub(r"\s*/\s*", " /", " ".join(fold_digits(text[:MAX_CHARS]).casefold().split()))
+    for name, pattern, times, divide in _periods():
+        if pattern.search(lowered):
+            return Income(monthly=amount * times // divide, amount=amount, per=name, times=times, divide=divide)
+    return Income(monthly=amount, amount=amount)
 
 
 # ---------------------------------------------------------------- programmes

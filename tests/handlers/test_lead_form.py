@@ -63,7 +63,8 @@ async def test_whole_form_saves_a_new_lead(engine) -> None:
         contact = await s.get(Contact, lead.contact_id)
         assert contact is not None and contact.consent_at is not None and contact.consent_version
         state = await s.get(ConversationState, contact.id)
-        assert state is not None and state.step is None and "form" not in state.data
+        # The form is over; what is left is the offer of reminders, answered with a word or a button.
+        assert state is not None and state.step == "reminder:offer" and "form" not in state.data
 
 
 async def test_database_file_never_holds_the_nik_in_clear(engine, db_url: str) -> None:
@@ -221,12 +222,12 @@ async def test_a_failure_mid_message_leaves_nothing_half_written(engine, monkeyp
     chat = Chat(engine)
     await fill_to_summary(chat)
 
-    from handlers import lead_form
+    from handlers import lead_save
 
     async def broken_audit(*_a: object, **_k: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(lead_form.repo, "audit", broken_audit)
+    monkeypatch.setattr(lead_save.repo, "audit", broken_audit)
     await chat.press("Kirim")
     assert "gangguan" in chat.text
     assert await count(engine, Lead) == 0

@@ -1,0 +1,178 @@
+"""Dialogue acts: the words of content/lexicon/acts.yaml, read the same at every step of every flow."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from handlers import acts
+from storage.models import ConversationState, Lead
+from tests.factories import Chat
+from tests.handlers.test_lead_form import NIK, count, fill_to_summary
+
+ACTS = [
+    # Indonesian, as typed
+    ("iya setuju", "agree"), ("boleh deh", "agree"), ("ya", "agree"), ("oke siap", "agree"), ("Setuju!", "agree"),
+    ("iya kak", "agree"), ("sip min", "agree"), ("setjuu", "agree"), ("sudah benar", "agree"),
+    ("tidak", "decline"), ("ga mau", "decline"), ("nanti saja", "decline"), ("tidak setuju", "decline"),
+    ("gak jadi deh", "cancel"), ("batal aja", "cancel"), ("ok gak jadi", "cancel"), ("gk jd", "cancel"),
+    ("ya batal", "cancel"), ("kembali", "back"), ("eh salah", "back"), ("bantuan", "help"), ("bingung", "help"),
+    ("?", "help"), ("ubah", "edit"), ("kirim", "send"), ("ya, kirim", "send"),
+    # regional
+    ("nggih", "agree"), ("muhun", "agree"), ("mboten", "decline"), ("henteu", "decline"),
+    # English
+    ("Agree", "agree"), ("yes please", "agree"), ("sure", "agree"), ("ok then", "agree"), ("no", "decline"),
+    ("no thanks", "decline"), ("cancel", "cancel"), ("never mind", "cancel"), ("go back", "back"),
+    ("help", "help"), ("i dont understand", "help"), ("change", "edit"), ("send", "send"), ("send now", "send"),
+    # not an act: a sentence, a name, an answer
+    ("Budi Santoso", None), ("iya saya mau tanya iuran", None), ("3673015508900001", None), ("2 juta", None),
+    ("ya tidak", "decline"), ("", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), ACTS)
+def test_act_of_a_reply(text: str, expected: str | None) -> None:
+    assert acts.act(text) == expected
+
+
+def test_a_question_adds_its_own_words() -> None:
+    assert acts.act("iya hapus aja") is None  # "hapus" answers only the delete question
+    assert acts.act("iya hapus aja", at="delete_confirm") == "agree"
+    assert acts.act("delete it", at="delete_confirm") == "agree"
+    assert acts.act("berhenti", at="opt_out_confirm") == "agree"
+
+
+KABKOTA = ["Kota Serang", "Kab. Serang", "Kota Cilegon", "Kab. Pandeglang"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2", 1), ("no 2", 1), ("nomor 3", 2), ("yang kedua", 1), ("pilih yang ketiga", 2), ("the second one", 1),
+     ("terakhir", 3), ("the last one", 3), ("kab serang", 1), ("Kota Serang", 0), ("cilegon", 2),
+     ("pandeglng", 3), ("serang", None), ("9", None), ("Budi", None)],
+)  # fmt: skip
+def test_choose_an_option(text: str, expected: int | None) -> None:
+    assert acts.choose(text, KABKOTA) == expected
+
+
+def test_a_bare_number_is_an_answer_where_numbers_are_answers() -> None:
+    assert acts.choose("2", ["2 program", "3 program (+JHT)"], numbers=False) is None
+    assert acts.choose("dua", ["2 program", "3 program (+JHT)"], numbers=False) is None
+    assert acts.choose("yang kedua", ["2 program", "3 program (+JHT)"], numbers=False) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "bare", "expected"),
+    [("nik", True, "nik"), ("nik", False, None), ("ubah nik", False, "nik"), ("ganti penghasilan", False, "income"),
+     ("change my phone", False, "phone"), ("ganti no hp", False, "phone"), ("mau ubah tanggal lahir", False, "dob"),
+     ("penghasilan", True, "income"), ("Budi", True, None), ("ubah nik dan nama", False, None)],
+)  # fmt: skip
+def test_field_to_change(text: str, bare: bool, expected: str | None) -> None:
+    assert acts.field(text, bare=bare) == expected
+
+
+def test_control_words_in_both_languages() -> None:
+    assert acts.control("STOP!") == "stop" and acts.control("stop messages") == "stop"
+    assert acts.control("data sy") == "my_data" and acts.control("my data") == "my_data"
+    assert acts.control("ingatkan saya bayar iuran") == "remind" and acts.control("remind me to pay") == "remind"
+    assert acts.control("already paid") == "paid" and acts.control("turn off reminders") == "stop_reminder"
+    assert acts.control("menu") == "menu" and acts.control("ada menu apa aja") is None
+
+
+# ---------------------------------------------------------------- through the engine, at each step
+
+
+async def start_form(chat: Chat) -> None:
+    await chat.say("mau daftar")
+    assert "setuju" in chat.text.lower()
+
+
+@pytest.mark.parametrize("typed", ["iya setuju", "boleh deh", "Agree", "ok sip", "nggih"])
+async def test_consent_typed_in_words(engine, typed: str) -> None:
+    chat = Chat(engine, user=f"consent-{typed}")
+    await start_form(chat)
+    await chat.say(typed)
+    assert "nama lengkap" in chat.text.lower()
+
+
+async def test_a_name_at_the_consent_question_gets_a_short_reminder_not_the_consent_again(engine) -> None:
+    chat = Chat(engine, user="consent-name")
+    await start_form(chat)
+    consent = chat.text
+    await chat.say("Siti Aminah")
+    assert "Setuju" in chat.text and len(chat.text) < len(consent) / 2
+    assert chat.labels() == ["Setuju", "Tidak setuju"]
+
+
+@pytest.mark.parametrize("typed", ["gak jadi deh", "batal aja", "never mind", "ok gak jadi"])
+async def test_cancel_words_at_a_text_step_are_not_read_as_answers(engine, typed: str) -> None:
+    chat = Chat(engine, user=f"cancel-{typed}")
+    await start_form(chat)
+    await chat.press("Setuju")
+    await chat.say("siti aminah")
+    await chat.say(NIK)
+    await chat.say("15-08-1990")
+    await chat.say(typed)  # at the phone step: not a phone number
+    assert "dibatalkan" in chat.text.lower() or "batal" in chat.text.lower()
+    async with engine.db.session() as s:
+        state = await s.scalar(select(ConversationState))
+        assert state is not None and not (state.step or "").startswith("form:")
+
+
+async def test_help_at_a_step_explains_it_and_asks_again(engine) -> None:
+    chat = Chat(engine, user="help-nik")
+    await start_form(chat)
+    await chat.press("Setuju")
+    await chat.say("siti aminah")
+    await chat.say("bingung")
+    assert "16 angka" in chat.text and "NIK" in chat.text and "batal" in chat.text
+    await chat.say(NIK)
+    assert "tanggal lahir" in chat.text.lower()
+
+
+async def test_options_by_number_ordinal_and_part_of_a_label(engine) -> None:
+    chat = Chat(engine, user="options")
+    await start_form(chat)
+    await chat.press("Setuju")
+    for answer in ("siti aminah", NIK, "15-08-1990", "0812-3456-7890"):
+        await chat.say(answer)
+    await chat.say("yang pertama")  # Kota Serang, the first kabupaten/kota button
+    assert "kecamatan" in chat.text.lower() and "Kota Serang" in chat.text
+    taktakan = next(i for i, label in enumerate(chat.labels()) if label == "Taktakan")
+    await chat.say(str(taktakan + 1))
+    assert "pekerjaan" in chat.text.lower()
+    await chat.say("pedagang")
+    await chat.say("2jt 3 program")  # the income and the programmes in one line
+    assert "didatangi" in chat.text.lower() or "ditelepon" in chat.text.lower()
+    await chat.say("yang kedua")
+    assert "Rp2.000.000" in chat.text and "3 program" in chat.text.lower()
+
+
+@pytest.mark.parametrize(("typed", "field", "asks"), [("nik", "nik", "NIK"), ("penghasilan", "income", "penghasilan"),
+                                                      ("ganti nik", "nik", "NIK"), ("ubah no hp", "phone", "HP")])  # fmt: skip
+async def test_a_field_named_at_the_summary_is_edited(engine, typed: str, field: str, asks: str) -> None:
+    chat = Chat(engine, user=f"edit-{typed}")
+    await fill_to_summary(chat)
+    await chat.say("ubah")
+    assert "bagian mana" in chat.text.lower()
+    await chat.say(typed)
+    assert asks.lower() in chat.text.lower() and "Siti Aminah" not in chat.text
+    async with engine.db.session() as s:
+        state = await s.scalar(select(ConversationState))
+        assert state is not None and state.step == f"form:{field}"
+
+
+async def test_a_field_named_with_a_verb_mid_form_goes_back_to_it(engine) -> None:
+    chat = Chat(engine, user="edit-mid")
+    await start_form(chat)
+    await chat.press("Setuju")
+    await chat.say("siti aminah")
+    await chat.say(NIK)
+    await chat.say("ganti nama")
+    assert "nama lengkap" in chat.text.lower()
+    await chat.say("Siti Rahma")
+    # The form was not finished: it goes on at the first question not answered yet.
+    assert "tanggal lahir" in chat.text.lower()
+    for answer in ("15-08-1990", "0812-3456-7890", "Kota Serang", "taktakan", "pedagang", "1,5 jt", "2", "ditelepon"):
+        await chat.say(answer)
+    assert "Siti Rahma" in chat.text and "Kirim" in chat.labels()
