@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 ROLES = ("admin", "staff", "coordinator")
 STATUSES = ("new", "contacted", "registered", "declined")
@@ -91,20 +92,21 @@ def cmd_leads_export(args: argparse.Namespace) -> int:
         return 2
     settings = _settings()
     upgrade(settings.database_url)
+    zone = ZoneInfo(settings.timezone)
 
     async def go() -> int:
         db = Database(settings.database_url)
         try:
             leads = exports.stream_leads(db, area=args.area, status=args.status)
             if args.format == "xlsx":
-                count = await exports.write_xlsx(leads, args.output)
+                count = await exports.write_xlsx(leads, args.output, zone=zone)
             elif args.output:
                 with open(args.output, "w", encoding="utf-8-sig", newline="") as fh:
-                    count = await exports.write_csv(leads, fh)
+                    count = await exports.write_csv(leads, fh, zone=zone)
             else:
                 sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
                 sys.stdout.write("\ufeff")
-                count = await exports.write_csv(leads, sys.stdout)
+                count = await exports.write_csv(leads, sys.stdout, zone=zone)
             async with db.session() as session:
                 await repo.audit(
                     session,

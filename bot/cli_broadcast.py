@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from bot.local_time import parse_local, show_local
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -92,10 +93,11 @@ def cmd_create(args: argparse.Namespace) -> int:
     except broadcasts.SegmentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    zone = ZoneInfo(settings.timezone)
     at = None
     if args.at:
         try:
-            at = datetime.strptime(args.at, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(settings.timezone))
+            at = parse_local(args.at, zone)
         except ValueError:
             print('error: --at must look like "2026-12-01 09:00"', file=sys.stderr)
             return 2
@@ -125,7 +127,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             if p.buttons:
                 print("[" + "]  [".join(p.buttons) + "]")
             print("---")
-            when = at.strftime("%Y-%m-%d %H:%M %Z") if at else "now"
+            when = show_local(at, zone) if at else "now"
             if not args.yes:
                 if not sys.stdin.isatty():
                     print("not confirmed (use --yes in scripts)", file=sys.stderr)
@@ -150,14 +152,15 @@ def cmd_create(args: argparse.Namespace) -> int:
 def cmd_list(_: argparse.Namespace) -> int:
     from bot.delivery import broadcasts
 
-    _, _, db = _env()
+    settings, _, db = _env()
+    zone = ZoneInfo(settings.timezone)
 
     async def go() -> None:
         try:
             async with db.session() as session:
                 for b in await broadcasts.list_broadcasts(session):
                     what = b.template or (b.text or "")[:40].replace("\n", " ")
-                    print(f"{b.id:>5}  {b.status:<10} {b.scheduled_at:%Y-%m-%d %H:%M}  {b.recipients:>7}  {what}")
+                    print(f"{b.id:>5}  {b.status:<10} {show_local(b.scheduled_at, zone)}  {b.recipients:>7}  {what}")
         finally:
             await db.dispose()
 
@@ -174,7 +177,8 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     from bot.delivery import broadcasts
 
-    _, _, db = _env()
+    settings, _, db = _env()
+    zone = ZoneInfo(settings.timezone)
 
     async def once() -> broadcasts.Status:
         async with db.session() as session:
@@ -201,7 +205,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 if tty:
                     print()
             b = st.broadcast
-            print(f"broadcast {b.id}: {b.status}, {st.total} recipients, scheduled {b.scheduled_at:%Y-%m-%d %H:%M}")
+            print(f"broadcast {b.id}: {b.status}, {st.total} recipients, scheduled {show_local(b.scheduled_at, zone)}")
             for line in _count_lines(st):
                 print(line)
             if b.rsvp:

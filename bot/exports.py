@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import AsyncIterator, Sequence
+from datetime import tzinfo
 from typing import IO, Any
 
+from bot.local_time import show_local
 from bot.offload import run_blocking
 from content import regions
 from handlers import occupations
@@ -38,12 +40,13 @@ COLUMNS = (
 )
 
 
-def row_of(lead: Lead) -> list[Any]:
+def row_of(lead: Lead, zone: tzinfo) -> list[Any]:
+    """One lead's cells; its times in `zone` (BPU_TIMEZONE), e.g. "2026-12-01 23:30 WIB"."""
     kabkota = regions.get(lead.kabkota_code)
     kecamatan = regions.get(lead.kecamatan_code)
     values = {
         "id": lead.id,
-        "created_at": lead.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "created_at": show_local(lead.created_at, zone),
         "status": lead.status,
         "full_name": lead.full_name,
         "nik_masked": lead.nik_masked,
@@ -87,10 +90,10 @@ async def stream_leads(
 BATCH = 500  # rows handed to a thread at once: few hand-offs, little memory
 
 
-async def _batches(leads: AsyncIterator[Lead]) -> AsyncIterator[list[list[Any]]]:
+async def _batches(leads: AsyncIterator[Lead], zone: tzinfo) -> AsyncIterator[list[list[Any]]]:
     batch: list[list[Any]] = []
     async for lead in leads:
-        batch.append(row_of(lead))
+        batch.append(row_of(lead, zone))
         if len(batch) >= BATCH:
             yield batch
             batch = []
@@ -98,11 +101,11 @@ async def _batches(leads: AsyncIterator[Lead]) -> AsyncIterator[list[list[Any]]]
         yield batch
 
 
-async def write_csv(leads: AsyncIterator[Lead], out: IO[str]) -> int:
+async def write_csv(leads: AsyncIterator[Lead], out: IO[str], *, zone: tzinfo) -> int:
     writer = csv.writer(out)
     writer.writerow([title for _, title in COLUMNS])
     count = 0
-    async for batch in _batches(leads):
+    async for batch in _batches(leads, zone):
         await run_blocking(writer.writerows, batch)
         count += len(batch)
     return count
@@ -113,14 +116,14 @@ def _append_all(sheet: Any, rows: list[list[Any]]) -> None:
         sheet.append(row)
 
 
-async def write_xlsx(leads: AsyncIterator[Lead], path: str) -> int:
+async def write_xlsx(leads: AsyncIterator[Lead], path: str, *, zone: tzinfo) -> int:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Leads")
     sheet.append([title for _, title in COLUMNS])
     count = 0
-    async for batch in _batches(leads):
+    async for batch in _batches(leads, zone):
         await run_blocking(_append_all, sheet, batch)
         count += len(batch)
     await run_blocking(book.save, path)

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models. Times are stored in UTC (timezone-aware columns)."""
+"""SQLAlchemy 2 typed models. Times are stored and read as aware UTC (storage/clock.py UTCDateTime)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,11 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.clock import utcnow
+from storage.clock import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Contact(Base):

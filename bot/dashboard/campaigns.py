@@ -21,6 +21,7 @@ from starlette.responses import Response
 from bot.channels import telegram_common, whatsapp_format
 from bot.dashboard import queries
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
+from bot.local_time import parse_local
 from bot.delivery import broadcasts
 from bot.delivery.settings import DeliverySettings
 from content import regions
@@ -170,8 +171,7 @@ def check(draft: Draft, ctx: Ctx, renderer: Renderer, now: datetime) -> tuple[Ch
     at = None
     if draft.when == "at":
         try:
-            local = datetime.strptime(draft.at.replace(" ", "T"), "%Y-%m-%dT%H:%M")
-            at = local.replace(tzinfo=ctx.dash.tz).astimezone(UTC)
+            at = parse_local(draft.at, ctx.dash.tz)
             if at < now - timedelta(minutes=1):
                 errors.append(ctx.t("time_in_past"))
         except ValueError:
@@ -315,8 +315,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         who, _, staff_id = b.created_by.partition(":")
         creator = names.get(int(staff_id), b.created_by) if who == "staff" and staff_id.isdigit() else b.created_by
         now = datetime.now(UTC)
-        scheduled = b.scheduled_at if b.scheduled_at.tzinfo else b.scheduled_at.replace(tzinfo=UTC)
-        live = b.status == "sending" or (b.status == "scheduled" and scheduled <= now)
+        live = b.status == "sending" or (b.status == "scheduled" and b.scheduled_at <= now)
         try:
             text = broadcasts.render_broadcast(renderer, b, "id")[0]
         except Exception:

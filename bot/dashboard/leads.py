@@ -127,10 +127,10 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         os.close(fd)
         try:
             if fmt == "xlsx":
-                count = await exports.write_xlsx(leads, path)
+                count = await exports.write_xlsx(leads, path, zone=dash.tz)
             else:
                 with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-                    count = await exports.write_csv(leads, fh)
+                    count = await exports.write_csv(leads, fh, zone=dash.tz)
             async with dash.runtime.db.session() as session:
                 await repo.audit(
                     session, ctx.actor, "leads_export", format=fmt, rows=count, filter=flt.params(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from bot.dashboard import auth, csrf
 from bot.dashboard.i18n import translate
+from bot.local_time import show_local
 from content import formatting, regions
 from handlers import occupations
 from storage.models import Staff
@@ -135,12 +136,9 @@ class Dashboard:
             occupation_list=occupations.categories,
         )
 
-    def local_time(self, value: datetime | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
-        if value is None:
-            return ""
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(self.tz).strftime(fmt)
+    def local_time(self, value: datetime | None, fmt: str = "%d-%m-%Y %H:%M %Z") -> str:
+        """A stored instant as staff read it: in BPU_TIMEZONE, with the zone's abbreviation (WIB)."""
+        return show_local(value, self.tz, fmt)
 
     def today(self) -> date:
         return datetime.now(self.tz).date()
