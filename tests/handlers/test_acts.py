@@ -176,3 +176,146 @@ async def test_a_field_named_with_a_verb_mid_form_goes_back_to_it(engine) -> Non
     for answer in ("15-08-1990", "0812-3456-7890", "Kota Serang", "taktakan", "pedagang", "1,5 jt", "2", "ditelepon"):
         await chat.say(answer)
     assert "Siti Rahma" in chat.text and "Kirim" in chat.labels()
+
+
+# ---------------------------------------------------------------- the other questions
+
+
+@pytest.mark.parametrize("typed", ["iya hapus aja", "ya hapus", "yes delete it", "hapus"])
+async def test_delete_confirmed_in_words(engine, typed: str) -> None:
+    chat = Chat(engine, user=f"del-{typed}")
+    await fill_to_summary(chat)
+    await chat.press("Kirim")
+    await chat.say("hapus data saya")
+    assert "Ya, hapus" in chat.labels()
+    await chat.say(typed)
+    assert await count(engine, Lead) == 0
+
+
+@pytest.mark.parametrize("typed", ["gak jadi deh", "tidak", "no"])
+async def test_delete_declined_in_words(engine, typed: str) -> None:
+    chat = Chat(engine, user=f"keep-{typed}")
+    await fill_to_summary(chat)
+    await chat.press("Kirim")
+    await chat.say("hapus data saya")
+    await chat.say(typed)
+    assert await count(engine, Lead) == 1
+
+
+@pytest.mark.parametrize(("typed", "stopped"), [("iya", True), ("ya berhenti", True), ("gak jadi", False),
+                                                ("tidak", False)])  # fmt: skip
+async def test_opt_out_question_answered_in_words(engine, typed: str, stopped: bool) -> None:
+    from handlers import rights
+    from storage.models import Contact
+
+    chat = Chat(engine, user=f"optout-{typed}")
+    await chat.say("halo")
+    await chat.say("saya tidak mau dapat pesan dari bot ini lagi")
+    async with engine.db.session() as s:
+        state = await s.scalar(select(ConversationState))
+        assert state is not None and state.step == rights.OPT_OUT_STEP, "the question was not asked"
+    await chat.say(typed)
+    async with engine.db.session() as s:
+        contact = await s.scalar(select(Contact))
+        assert contact is not None and (contact.opted_out_at is not None) == stopped
+
+
+@pytest.mark.parametrize(("typed", "asks_day"), [("boleh deh", True), ("iya", True), ("gak usah", False),
+                                                 ("no thanks", False)])  # fmt: skip
+async def test_reminder_offer_answered_in_words(engine, typed: str, asks_day: bool) -> None:
+    chat = Chat(engine, user=f"offer-{typed}")
+    await fill_to_summary(chat)
+    await chat.press("Kirim")
+    assert "Ya, ingatkan" in chat.labels()
+    await chat.say(typed)
+    assert ("tanggal" in chat.text.lower()) == asks_day
+
+
+async def test_the_english_form_takes_labels_and_amounts(engine) -> None:
+    chat = Chat(engine, user="en-form", language_hint="en")
+    await chat.say("english")
+    await chat.say("i want to register")
+    await chat.say("Agree")
+    for answer in ("Budi Santoso", NIK, "15-08-1990", "0812-3456-7890", "the first one", "taktakan"):
+        await chat.say(answer)
+    assert "job" in chat.text.lower() or "work" in chat.text.lower()
+    await chat.say("small business")
+    assert "income" in chat.text.lower()
+    await chat.say("5 million")
+    assert "programme" in chat.text.lower()
+    await chat.say("the second one")
+    await chat.say("a phone call")
+    assert "Rp5.000.000" in chat.text and "Send" in chat.labels()
+
+
+@pytest.mark.parametrize(("typed", "monthly", "said"), [("sehari 100rb", "Rp2.600.000", "26 hari"),
+                                                        ("seminggu 500rb", "Rp2.000.000", "4 minggu")])  # fmt: skip
+async def test_income_per_day_or_week_at_the_form_says_the_month_it_counts(engine, typed, monthly, said) -> None:
+    chat = Chat(engine, user=f"income-{typed}")
+    await start_form(chat)
+    await chat.press("Setuju")
+    for answer in ("siti aminah", NIK, "15-08-1990", "0812-3456-7890", "Kota Serang", "taktakan", "pedagang"):
+        await chat.say(answer)
+    await chat.say(typed)
+    assert monthly in chat.text and said in chat.text and "program" in chat.text.lower()
+
+
+@pytest.mark.parametrize(("typed", "expected"), [("iuran kalau sehari 100rb berapa", "Rp2.600.000"),
+                                                 ("berapa iuran 2jt 3 program", "Rp2.000.000")])  # fmt: skip
+async def test_income_entities_in_a_question(engine, typed: str, expected: str) -> None:
+    chat = Chat(engine, user=f"q-{typed}")
+    await chat.say(typed)
+    assert expected in chat.text and "Rp2.003.000" not in chat.text
+
+
+async def test_minimum_wage_asks_for_the_figure(engine) -> None:
+    chat = Chat(engine, user="umr")
+    await chat.say("berapa iuran kalau penghasilan 3 juta")
+    await chat.say("kalau gaji umr berapa iurannya")
+    assert "UMR" in chat.text and "Rp3.000.000" not in chat.text
+
+
+# ---------------------------------------------------------------- every act at every step, both languages
+
+ANSWERS = {"name": "Siti Aminah", "nik": NIK, "dob": "15-08-1990", "phone": "0812-3456-7890", "kabkota": "Kota Serang",
+           "kecamatan": "taktakan", "occupation": "pedagang", "income": "1,5 jt", "programmes": "2",
+           "continue": "ditelepon"}  # fmt: skip
+EN_ANSWERS = {"occupation": "trader", "continue": "a phone call"}
+WORDS = {"id": {"help": "bingung", "back": "eh salah", "cancel": "gak jadi deh"},
+         "en": {"help": "i dont understand", "back": "go back", "cancel": "never mind"}}  # fmt: skip
+
+
+async def _step(engine, user: str) -> str | None:
+    async with engine.db.session() as s:
+        from storage.models import Contact
+
+        contact = await s.scalar(select(Contact).where(Contact.external_id == user))
+        state = await s.get(ConversationState, contact.id) if contact else None
+        return state.step if state else None
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("step", list(ANSWERS)[1:] + ["summary"])
+async def test_help_back_and_cancel_at_every_step(engine, step: str, lang: str) -> None:
+    from handlers.lead_steps import STEPS
+
+    user = f"every-{step}-{lang}"
+    chat = Chat(engine, user=user)
+    await chat.say("i want to register" if lang == "en" else "mau daftar")
+    await chat.say("Agree" if lang == "en" else "Setuju")
+    answers = {**ANSWERS, **(EN_ANSWERS if lang == "en" else {})}
+    for name, answer in answers.items():
+        if name == step:
+            break
+        await chat.say(answer)
+    assert await _step(engine, user) == f"form:{step}"
+    words = WORDS[lang]
+    await chat.say(words["help"])
+    assert await _step(engine, user) == f"form:{step}" and ("cancel" if lang == "en" else "batal") in chat.text
+    await chat.say(words["back"])
+    previous = STEPS[STEPS.index(step) - 1]
+    assert await _step(engine, user) == f"form:{previous}"
+    await chat.say(answers[previous])
+    assert await _step(engine, user) == f"form:{step}"
+    await chat.say(words["cancel"])
+    assert await _step(engine, user) is None
