@@ -8,7 +8,7 @@ from sqlalchemy import select
 from handlers import acts
 from storage.models import ConversationState, Lead
 from tests.factories import Chat
-from tests.handlers.test_lead_form import NIK, count, fill_to_summary
+from tests.forms import NIK, count, fill_to_summary
 
 ACTS = [
     # Indonesian, as typed

@@ -122,7 +122,7 @@ async def test_ajak_teman_at_any_time_without_a_lead(engine, lang: str, text: st
 
 async def test_ajak_teman_typed_after_a_lead_gives_the_invitation(db, cipher, matcher, clock) -> None:
     from handlers.engine import Engine
-    from tests.handlers.test_lead_form import fill_to_summary
+    from tests.forms import fill_to_summary
 
     engine = Engine(db, cipher, matcher, clock=clock, telegram_username="bpu_serang_bot")
     chat = Chat(engine)

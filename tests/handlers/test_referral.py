@@ -9,7 +9,7 @@ from handlers import links
 from handlers.engine import Engine
 from storage.models import Lead
 from tests.factories import Chat
-from tests.handlers.test_lead_form import fill_to_summary
+from tests.forms import fill_to_summary
 
 
 def test_referral_codes_cannot_be_forged(cipher) -> None:

@@ -2,7 +2,7 @@ from sqlalchemy import func, select
 
 from storage.models import AuditLog, Contact, Lead, MessageLog
 from tests.factories import Chat
-from tests.handlers.test_lead_form import NIK, fill_to_summary
+from tests.forms import NIK, fill_to_summary
 
 
 async def test_stop_and_start_again(engine) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import Chat
-from tests.handlers.test_lead_form import fill_to_summary
+from tests.forms import fill_to_summary
 
 NAME = "siti aminah"  # what fill_to_summary types
 
