@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -229,13 +229,6 @@ async def backlog(session: AsyncSession, now: datetime) -> dict[str, object]:
             oldest = oldest.replace(tzinfo=UTC)
         age = max(0.0, round((now - oldest).total_seconds(), 1))
     return {"queued": int(count or 0), "deferred": int(deferred or 0), "oldest_queued_age_seconds": age}
-
-
-def backoff(attempts: int, base: float, cap: float, rand: Callable[[], float]) -> timedelta:
-    """Exponential back-off with full jitter: uniform in [base/2, min(cap, base * 2**(attempts-1))]."""
-    top = min(cap, base * (2 ** max(attempts - 1, 0)))
-    low = min(base / 2, top)
-    return timedelta(seconds=low + (top - low) * rand())
 
 
 async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:

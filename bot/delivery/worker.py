@@ -43,35 +43,23 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.channels.whatsapp_window import can_send_free_form
-from bot.delivery import digest, outbox
+from bot.delivery import decide, digest, outbox
 from bot.delivery import reminders as rem
 from bot.delivery.health import DATABASE, PLATFORM, LaneHealth
-from bot.delivery.quiet import next_allowed
 from bot.delivery.ratelimit import ChatSpacing, Pacer
 from bot.delivery.senders import FAILED as S_FAILED
-from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
 from bot.delivery.senders import OK, RETRY, Job, Result, Sender
 from bot.delivery.senders import UNCERTAIN as S_UNCERTAIN
-from bot.delivery.senders import UNREACHABLE as S_UNREACHABLE
 from bot.delivery.settings import DeliverySettings
 from content.render import Renderer
 from handlers.due_dates import contact_zone
 from handlers.messages import Button
 from storage.campaign_models import (
-    CANCELLED,
     FAILED,
-    KIND_BROADCAST,
-    NO_ANSWER,
-    NO_TEMPLATE,
-    OPTED_OUT,
-    PAID,
     QUEUED,
-    QUIET_HOURS,
-    REMINDER_OFF,
     SENT,
     SKIPPED,
     UNCERTAIN,
-    UNREACHABLE,
     Broadcast,
     OutboxRow,
     Reminder,
@@ -394,34 +382,32 @@ class DeliveryWorker:
     def _outcome(self, channel: str, job: Job, result: Result) -> outbox.Outcome:
         stats, now = self.stats[channel], self.clock()
         self._judge(channel, result)
-        if result.outcome == OK:
-            stats.sent += 1
-            return outbox.Outcome(job.row_id, SENT, platform_message_id=result.platform_message_id, error=result.error)
-        if result.outcome == S_UNREACHABLE:
-            stats.skipped += 1
-            return outbox.Outcome(job.row_id, SKIPPED, UNREACHABLE, result.error, contact_unreachable=job.contact_id)
-        if result.outcome == S_NO_TEMPLATE:
-            stats.skipped += 1
-            return outbox.Outcome(job.row_id, SKIPPED, NO_TEMPLATE, result.error)
-        if result.outcome == S_UNCERTAIN:
-            stats.uncertain += 1
-            return outbox.Outcome(job.row_id, UNCERTAIN, NO_ANSWER, result.error)
-        if result.outcome == RETRY and result.rate_limited:
-            stats.rate_limited += 1
-            wait = max(result.retry_after or 1.0, 0.0)
-            self.pacers[channel].pause(wait)
+        settings = self.settings
+        verdict = decide.classify(
+            result,
+            job.attempts,
+            settings.max_attempts,
+            lambda n: decide.backoff(n, settings.retry_base_seconds, settings.retry_max_seconds, self.rand),
+        )
+        counter = {SENT: "sent", SKIPPED: "skipped", UNCERTAIN: "uncertain", FAILED: "failed"}.get(verdict.state)
+        if verdict.reason == decide.RATE_LIMITED:
+            counter = "rate_limited"
+            self.pacers[channel].pause(verdict.pause or 0.0)
             self.spacings[channel].forget(job.external_id)
-            return outbox.Outcome(job.row_id, QUEUED, "rate_limited", result.error,
-                                  retry_at=now + timedelta(seconds=wait), uncount=True)  # fmt: skip
-        attempts = job.attempts + 1
-        if result.outcome == RETRY and attempts < self.settings.max_attempts:
-            stats.retried += 1
-            delay = outbox.backoff(attempts, self.settings.retry_base_seconds, self.settings.retry_max_seconds, self.rand)
-            return outbox.Outcome(job.row_id, QUEUED, "retrying", result.error, retry_at=now + delay)
-        stats.failed += 1
-        reason = "gave_up" if result.outcome == RETRY else "rejected"
-        assert result.outcome in (RETRY, S_FAILED)
-        return outbox.Outcome(job.row_id, FAILED, reason, result.error)
+        elif verdict.reason == decide.RETRYING:
+            counter = "retried"
+        if counter:
+            setattr(stats, counter, getattr(stats, counter) + 1)
+        return outbox.Outcome(
+            job.row_id,
+            verdict.state,
+            verdict.reason,
+            result.error,
+            platform_message_id=result.platform_message_id if verdict.state == SENT else None,
+            retry_at=now + verdict.retry_in if verdict.retry_in is not None else None,
+            contact_unreachable=job.contact_id if verdict.contact_unreachable else None,
+            uncount=verdict.uncount,
+        )
 
     def _judge(self, channel: str, result: Result) -> None:
         """A send says whether the lane works: one that went out does; a refusal that is not about
@@ -555,35 +541,27 @@ class DeliveryWorker:
         self, channel: str, row: Any, contact: Any, ctx: dict[str, Any], now: datetime
     ) -> Job | outbox.Outcome:
         """`row`: the outbox columns of _ROW_COLS; `contact`: a _ContactView."""
-        def skip(reason: str) -> outbox.Outcome:
-            return outbox.Outcome(row.id, SKIPPED, reason)
-
         broadcast: Broadcast | None = ctx["broadcasts"].get(row.broadcast_id) if row.broadcast_id else None
-        if row.kind == KIND_BROADCAST and (broadcast is None or broadcast.status == "cancelled"):
-            return skip(CANCELLED)
-        if row.reminder_id is not None:
-            reminder = ctx["reminders"].get(row.reminder_id)
-            if reminder is None or not reminder.active:
-                return skip(REMINDER_OFF)
-            if (row.reminder_id, str(row.payload.get("due", ""))[:7]) in ctx["paid"]:
-                return skip(PAID)
-        if contact.opted_out_at is not None:
-            return skip(OPTED_OUT)
-        if contact.unreachable_at is not None:
-            return skip(UNREACHABLE)
+        reminder = ctx["reminders"].get(row.reminder_id) if row.reminder_id is not None else None
         zone = contact_zone(contact.timezone, contact.region_code, self.default_tz)
-        resume = next_allowed(now, zone, self.quiet)
-        if resume is not None:
-            if broadcast is not None and broadcast.quiet_policy == "skip":
-                return skip(QUIET_HOURS)
-            return outbox.Outcome(row.id, QUEUED, QUIET_HOURS, retry_at=resume)
         purpose = row.kind
-        in_window = True
-        if channel == "whatsapp":
-            in_window = can_send_free_form(contact, now)
-            sender = self.senders[channel]
-            if not in_window and not getattr(sender, "has_template", lambda _: False)(purpose):
-                return skip(NO_TEMPLATE)
+        in_window = channel != "whatsapp" or can_send_free_form(contact, now)
+        sender = self.senders[channel]
+        facts = decide.Facts(
+            kind=row.kind,
+            broadcast_status=broadcast.status if broadcast is not None else None,
+            quiet_policy=broadcast.quiet_policy if broadcast is not None else None,
+            reminder_active=(reminder is not None and reminder.active) if row.reminder_id is not None else None,
+            paid_for_due_month=(row.reminder_id, str(row.payload.get("due", ""))[:7]) in ctx["paid"],
+            opted_out=contact.opted_out_at is not None,
+            unreachable=contact.unreachable_at is not None,
+            zone=zone,
+            whatsapp_out_of_window=not in_window,
+            has_template=in_window or getattr(sender, "has_template", lambda _: False)(purpose),
+        )
+        held = decide.hold(facts, now, self.quiet)
+        if held is not None:
+            return outbox.Outcome(row.id, held.state, held.reason, retry_at=held.until)
         lang = contact.language if contact.language in ("id", "en") else "id"
         if broadcast is not None:
             text, buttons, variables = self._broadcast_text(broadcast, lang)
