@@ -48,9 +48,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     async def go() -> None:
         try:
+            known = await _known(runtime, args.user)
             if args.lang:
                 await _set_language(runtime, args.user, args.lang)
-            await ConsoleChat(runtime.engine, args.user, lang=args.lang).run(sys.stdin, sys.stdout)
+            # In a terminal a new worker is greeted first, as the simulator does on open; through
+            # pipes the other program says what it wants first (one answer for each line it sends).
+            interactive = sys.stdin.isatty() and sys.stdout.isatty()
+            greeting = "/start" if interactive and not known else None
+            opening = f"/start {args.start}" if args.start else greeting
+            chat = ConsoleChat(runtime.engine, args.user, lang=args.lang)
+            await chat.run(sys.stdin, sys.stdout, opening=opening)
         finally:
             await runtime.db.dispose()
 
@@ -59,6 +66,21 @@ def cmd_chat(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print()
     return 0
+
+
+async def _known(runtime, user: str) -> bool:  # type: ignore[no-untyped-def]
+    from storage import repositories as repo
+
+    async with runtime.db.session() as session:
+        return await repo.get_contact(session, "console", user) is not None
+
+
+def _start_code(value: str) -> str:
+    from handlers import links
+
+    if not links.valid_code(value):
+        raise argparse.ArgumentTypeError("a campaign or referral code: letters, digits, - and _ (at most 64)")
+    return value
 
 
 async def _set_language(runtime, user: str, lang: str) -> None:  # type: ignore[no-untyped-def]
@@ -212,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--user", default=os.environ.get("USER") or "console", help="worker id (kept in the database)")
     chat.add_argument("--lang", choices=("id", "en"))
+    chat.add_argument(
+        "--start", metavar="CODE", type=_start_code, help="begin with `/start CODE` (campaign or referral)"
+    )
     chat.set_defaults(func=cmd_chat)
 
     db = sub.add_parser("db", help="database")

@@ -2,6 +2,7 @@
 
 Each reply is printed and flushed as soon as it is ready; buttons are shown as
 numbered options (numbered across one answer), and typing the number presses the button.
+`/start CODE` carries a campaign or referral code, as a Telegram deep link does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import re
 from typing import TextIO
 
+from handlers import links
 from handlers.engine import Engine
 from handlers.messages import Button, IncomingMessage, Kind, Reply
 
@@ -45,23 +47,29 @@ class ConsoleChat:
         if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
             button = self.buttons[int(choice) - 1]
             return IncomingMessage("console", self.user, text=button.label, payload=button.payload, kind=Kind.BUTTON)
-        return IncomingMessage("console", self.user, text=line, language_hint=self.lang)
+        return IncomingMessage(
+            "console", self.user, text=line, language_hint=self.lang, start_code=links.start_code(line)
+        )
 
     async def say(self, line: str) -> list[Reply]:
         replies = await self.engine.handle(self.to_message(line))
         self.buttons = [b for r in replies for b in r.buttons]
         return replies
 
-    async def run(self, stdin: TextIO, stdout: TextIO) -> None:
+    async def run(self, stdin: TextIO, stdout: TextIO, *, opening: str | None = None) -> None:
+        """`opening`: said first, without being typed (the greeting, or `/start CODE`)."""
         tty = stdin.isatty() and stdout.isatty()
         loop = asyncio.get_running_loop()
+        line = opening
         while True:
-            if tty:
-                stdout.write("> ")
-                stdout.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
+            if line is None:
+                if tty:
+                    stdout.write("> ")
+                    stdout.flush()
+                line = await loop.run_in_executor(None, stdin.readline)
+                if not line:
+                    break
             for text in format_replies(await self.say(line.rstrip("\r\n")), tty=tty):
                 stdout.write(text + "\n\n")
                 stdout.flush()
+            line = None

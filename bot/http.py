@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
@@ -20,12 +22,15 @@ from bot import dashboard
 from bot.dashboard.web import SECURITY_HEADERS
 from bot.limits import BodyLimit
 from bot.safe_json import BadJSON, read_object
+from handlers import links
 from handlers.messages import IncomingMessage, Kind
+from storage.models import Contact
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 WEB = Path(__file__).parent / "web"
+SIMULATOR = "web"  # the simulator's channel name (IncomingMessage.channel, contacts.channel)
 # Caching rules stay per route (static files may be cached; dashboard pages may not).
 HEADERS = {name: value for name, value in SECURITY_HEADERS.items() if name != "Cache-Control"}
 
@@ -66,28 +71,38 @@ def create_app(runtime: Runtime) -> Starlette:
         if not user:
             return JSONResponse({"error": "'user' is empty"}, status_code=400)
         payload = body.get("payload")
+        text = str(body.get("text") or "")
         msg = IncomingMessage(
-            channel="web",
+            channel=SIMULATOR,
             user_id=user,
-            text=str(body.get("text") or ""),
+            text=text,
             payload=str(payload) if payload else None,
             kind=Kind.BUTTON if payload else Kind.TEXT,
             update_id=str(body["id"])[:64] if body.get("id") else None,
             language_hint=body.get("lang") if body.get("lang") in ("id", "en") else None,
+            start_code=None if payload else links.start_code(text),  # `/start CODE`, as a Telegram deep link
         )
         replies = await runtime.engine.handle(msg)
-        return JSONResponse(
-            {
-                "replies": [
-                    {
-                        "text": r.text,
-                        "buttons": [{"label": b.label, "payload": b.payload} for b in r.buttons],
-                        "request_phone": r.request_phone,
-                    }
-                    for r in replies
-                ]
-            }
-        )
+        answer: dict[str, object] = {
+            "replies": [
+                {
+                    "text": r.text,
+                    "buttons": [{"label": b.label, "payload": b.payload} for b in r.buttons],
+                    "request_phone": r.request_phone,
+                }
+                for r in replies
+            ]
+        }
+        # The page's ID / EN switch shows the conversation's language however it was changed (the
+        # switch, a typed "english"); null: the worker's data was just deleted, and the page forgets
+        # its copy too. Left out when the database cannot say (the replies are an apology then).
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            async with runtime.db.session() as session:
+                language = await session.scalar(
+                    select(Contact.language).where(Contact.channel == SIMULATOR, Contact.external_id == user)
+                )
+            answer["lang"] = language
+        return JSONResponse(answer)
 
     async def new_user(_: Request) -> Response:
         return JSONResponse({"user": "web-" + secrets.token_hex(8)})

@@ -27,6 +27,14 @@ def whatsapp_text(code: str) -> str:
     return f"Halo, saya mau tahu tentang BPJS Ketenagakerjaan BPU. Kode: {code}"
 
 
+def start_code(text: str | None) -> str | None:
+    """The code in `/start CODE`: what a Telegram deep link sends, and what the web simulator
+    and `bpu-bot chat` accept typed; None for any other text or an invalid code."""
+    word, _, rest = (text or "").strip().partition(" ")
+    code = rest.strip()
+    return code if word.lower() == "/start" and valid_code(code) else None
+
+
 def code_in_text(text: str | None) -> str | None:
     match = _IN_TEXT.search(text or "")
     return match.group(1) if match else None

@@ -10,20 +10,19 @@ either into a `TgEvent` and no library type goes further.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from bot.channels import telegram_format as fmt
+from handlers import links
 from handlers.messages import Button, IncomingMessage, Kind, Reply
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 # The commands shown in Telegram's menu (setMyCommands); the engine understands each.
 COMMANDS = ("start", "menu", "bantuan", "berhenti", "hapus")
-_DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # t.me/<bot>?start=<code> allows these only
 _PRIVATE = "private"
 
 # What a message holds, probed in this order (https://core.telegram.org/bots/api#message).
@@ -332,10 +331,7 @@ def _command(text: str | None) -> tuple[str | None, str | None]:
     word, _, rest = text.partition(" ")
     word = word.split("@", 1)[0]
     text = f"{word} {rest}" if rest else word
-    code = rest.strip()
-    if word.lower() == "/start" and _DEEP_LINK.match(code):
-        return text, code
-    return text, None
+    return text, links.start_code(text)  # t.me/<bot>?start=<code> allows the codes links.CODE allows
 
 
 # -- what a backend provides ----------------------------------------------------------------
