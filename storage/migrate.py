@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +20,3 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
-
-async def upgrade_async(url: str, revision: str = "head") -> None:
-    # Alembic's env runs its own event loop for the async driver; keep it off ours.
-    await asyncio.to_thread(upgrade, url, revision)

@@ -12,7 +12,6 @@ left when it starts again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, select
@@ -156,15 +155,6 @@ async def _find_or_insert(
             return row, True
         # Another writer inserted the same platform id first: merge into theirs, once.
     raise RuntimeError(f"outbound message {channel}/{platform_message_id} could not be recorded")
-
-
-async def outbound_of_contact(session: AsyncSession, contact_id: int) -> Sequence[OutboundMessage]:
-    rows = await session.scalars(
-        select(OutboundMessage)
-        .where(OutboundMessage.contact_id == contact_id)
-        .order_by(OutboundMessage.created_at, OutboundMessage.id)
-    )
-    return rows.all()
 
 
 async def get_outbound(session: AsyncSession, channel: str, platform_message_id: str) -> OutboundMessage | None:

@@ -6,37 +6,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, false, func, insert, inspect, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, false, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.base import NO_VALUE
 
-from storage.clock import utcnow
 from storage.models import (
     AuditLog,
     Contact,
     ConversationState,
-    InboundUpdate,
     Lead,
     MessageLog,
     Staff,
     StaffArea,
     UnansweredMessage,
 )
-
-
-async def record_update(session: AsyncSession, channel: str, platform_id: str) -> bool:
-    """Record an inbound update; False when it was seen before (a replay). One statement."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(InboundUpdate)
-        .values(channel=channel, platform_id=platform_id, received_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["channel", "platform_id"])
-        .returning(InboundUpdate.id)
-    )
-    return (await session.scalar(statement)) is not None
 
 
 async def get_contact(session: AsyncSession, channel: str, external_id: str) -> Contact | None:
@@ -86,13 +70,6 @@ async def get_state(session: AsyncSession, contact: Contact) -> ConversationStat
         state = ConversationState(contact_id=contact.id, data={})
         session.add(state)
     return state
-
-
-async def log_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Message log rows (contact_id, direction, text, intent) in one executemany."""
-    if rows:
-        now = utcnow()
-        await session.execute(insert(MessageLog), [{"created_at": now, "intent": None, **row} for row in rows])
 
 
 async def count_messages(session: AsyncSession, contact_id: int) -> int:

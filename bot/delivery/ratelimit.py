@@ -59,10 +59,6 @@ class Pacer:
         """The platform said 429: nothing goes out for `seconds`."""
         self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 
-    @property
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self._clock())
-
     async def acquire(self) -> None:
         """Wait until one more message may go out now."""
         async with self._lock:  # FIFO: waiters go out in the order they came
