@@ -30,15 +30,16 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    func,
     insert,
     literal,
     null,
     select,
-    text,
     true,
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -163,23 +164,26 @@ _CREATE_PG = _create_in_one_statement()
 @cache
 def _finish_pg(contact_fields: tuple[str, ...], state_fields: tuple[str, ...]) -> Any:
     """PostgreSQL: what the turn changed and its message log in one round trip (data-modifying
-    CTEs), built once per set of changed fields. The names come from our own tables."""
-    ctes = []
-    binds = [bindparam(f"c_{name}", type_=_contacts.c[name].type) for name in contact_fields]
-    binds += [bindparam(f"s_{name}", type_=_states.c[name].type) for name in state_fields]
-    if contact_fields:
-        sets = ", ".join(f"{name} = :c_{name}" for name in contact_fields)
-        ctes.append(f"touched_contact AS (UPDATE contacts SET {sets} WHERE id = CAST(:pk AS INTEGER))")
-    if state_fields:
-        sets = ", ".join([f"{name} = :s_{name}" for name in state_fields] + ["updated_at = :now"])
-        ctes.append(f"touched_state AS (UPDATE conversation_states SET {sets} WHERE contact_id = CAST(:pk AS INTEGER))")
-    log = (
-        "INSERT INTO message_log (contact_id, direction, text, intent, created_at) "
-        "SELECT CAST(:pk AS INTEGER), u.direction, u.text, u.intent, CAST(:now AS TIMESTAMP WITH TIME ZONE) "
-        "FROM unnest(CAST(:directions AS VARCHAR[]), CAST(:texts AS TEXT[]), CAST(:intents AS VARCHAR[])) "
-        "AS u(direction, text, intent)"
+    CTEs before the log's INSERT), built once per set of changed fields from the tables' metadata."""
+    pk = bindparam("pk", type_=_contacts.c.id.type)
+    now = bindparam("now", type_=_log.c.created_at.type)
+    rows = func.unnest(
+        bindparam("directions", type_=ARRAY(_log.c.direction.type)),
+        bindparam("texts", type_=ARRAY(_log.c.text.type)),
+        bindparam("intents", type_=ARRAY(_log.c.intent.type)),
+    ).table_valued("direction", "text", "intent").render_derived(name="u")
+    statement = insert(_log).from_select(
+        ["contact_id", "direction", "text", "intent", "created_at"],
+        select(pk, rows.c.direction, rows.c.text, rows.c.intent, now),
     )
-    return text((f"WITH {', '.join(ctes)} " if ctes else "") + log).bindparams(*binds)
+    if contact_fields:
+        values = {name: bindparam(f"c_{name}", type_=_contacts.c[name].type) for name in contact_fields}
+        statement = statement.add_cte(update(_contacts).where(_contacts.c.id == pk).values(values).cte("touched_contact"))
+    if state_fields:
+        values = {name: bindparam(f"s_{name}", type_=_states.c[name].type) for name in state_fields}
+        touched = update(_states).where(_states.c.contact_id == pk).values({**values, "updated_at": now})
+        statement = statement.add_cte(touched.cte("touched_state"))
+    return statement
 
 
 @cache
