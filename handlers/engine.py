@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from content.render import Renderer
-from handlers import acts, lead_form, links, referral, reminders, rights, staff, topics
+from handlers import acts, lead_form, links, menu, referral, reminders, rights, staff, topics
 from handlers.messages import IncomingMessage, Kind, Reply
 from handlers.nlu import IntentMatcher
 from handlers.redact import redact
@@ -242,7 +242,7 @@ async def _non_text(turn: Turn) -> None:
     turn.intent = f"[{msg.kind.value}]"
     turn.say("unsupported", kind=msg.kind.value)
     if not await lead_form.reprompt(turn):
-        topics.menu(turn, intro=False)
+        menu.menu(turn, intro=False)
 
 
 async def _global_word(turn: Turn, created: bool) -> bool:
@@ -257,7 +257,7 @@ async def _global_word(turn: Turn, created: bool) -> bool:
     in_form = lead_form.current(turn) is not None
     if said == "help" and not in_form:  # in the form, help explains the step (handlers/lead_form.py)
         turn.intent = "help"
-        topics.menu(turn, intro=True)
+        menu.menu(turn, intro=True)
         return True
     if said == "field_entry" and await staff.field_entry(turn):
         return True
@@ -275,7 +275,7 @@ async def _global_word(turn: Turn, created: bool) -> bool:
         return True
     if acts.act(turn.text) == "cancel" and not in_form and turn.state.step != "delete_confirm":
         turn.say("nothing_to_cancel")
-        topics.menu(turn, intro=False)
+        menu.menu(turn, intro=False)
         return True
     if said in ("english", "indonesian"):
         topics.set_language(turn, "en" if said == "english" else "id")
@@ -288,7 +288,7 @@ async def _button(turn: Turn, payload: str) -> None:
     kind, _, rest = payload.partition(":")
     if kind == "menu":
         lead_form.abandon(turn)
-        topics.menu(turn, intro=False)
+        menu.menu(turn, intro=False)
     elif kind == "t":
         await topics.answer(turn, rest)
     elif kind == "calc":
@@ -310,4 +310,4 @@ async def _button(turn: Turn, payload: str) -> None:
     else:
         turn.say("stale_button")
         if not await lead_form.reprompt(turn):
-            topics.menu(turn, intro=False)
+            menu.menu(turn, intro=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from handlers import acts, calculator, lead_steps
+from handlers import acts, calculator, lead_steps, menu
 from handlers.lead_steps import EDITABLE, END, STEPS, TABLE, field_entry, form, nav
 from handlers.messages import Reply
 from handlers.nlu.classifier import LOW_CONFIDENCE
@@ -104,9 +104,7 @@ async def button(turn: Turn, rest: str) -> None:
     if here is None or step != here:
         turn.say("stale_button")
         if here is None:
-            from handlers import topics
-
-            topics.menu(turn, intro=False)
+            menu.menu(turn, intro=False)
         else:
             prompt(turn, here)
         return
@@ -127,9 +125,7 @@ def cancel(turn: Turn) -> None:
     turn.state.step = None
     turn.drop_data("form", "form_editing")
     turn.intent = "form_cancel"
-    from handlers import topics
-
-    turn.say("form_cancelled", buttons=topics.menu_buttons(turn))
+    turn.say("form_cancelled", buttons=menu.menu_buttons(turn))
 
 
 def _previous(turn: Turn, step: str) -> str:
@@ -243,7 +239,7 @@ async def _answer_question(turn: Turn, text: str) -> bool:
     prediction = turn.services.matcher.predict(text)
     if prediction.intent not in _QUESTIONS or prediction.confidence < LOW_CONFIDENCE:
         return False
-    from handlers import topics
+    from handlers import topics  # a question mid-form is answered as anywhere else
 
     saved_step = turn.state.step
     await topics.answer(turn, prediction.intent)

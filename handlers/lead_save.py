@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from content import regions
-from handlers import occupations
+from handlers import menu, occupations
 from handlers.lead_steps import field_entry, form
 from handlers.redact import mask_nik
 from handlers.turn import Turn
@@ -65,13 +65,13 @@ async def save(turn: Turn) -> None:
     turn.state.step = None
     turn.drop_data("form", "form_editing")
     turn.intent = "lead_saved"
-    from handlers import reminders, topics
+    from handlers import reminders
 
     turn.say(
         "form_saved",
         continue_via=answers["continue_via"],
         name=answers["name"].split()[0],
-        buttons=[turn.button("invite_friends", "ref:me"), *topics.menu_buttons(turn)],
+        buttons=[turn.button("invite_friends", "ref:me"), *menu.menu_buttons(turn)],
     )
     reminders.offer(turn)
 

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from content import regions
-from handlers import acts, calculator, occupations, validators
+from handlers import acts, calculator, menu, occupations, validators
 from handlers.messages import Button
 from handlers.nlu import entities
 from handlers.redact import mask_nik, mask_phone
@@ -205,9 +205,7 @@ async def _accept_consent(turn: Turn, value: str, from_button: bool) -> str | No
     if said in ("no", "decline"):
         turn.state.step = None
         turn.drop_data("form", "form_editing")
-        from handlers import topics
-
-        turn.say("form_consent_declined", buttons=topics.menu_buttons(turn))
+        turn.say("form_consent_declined", buttons=menu.menu_buttons(turn))
         return END
     raise Invalid("consent_choose")
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from content import regions
-from handlers import occupations
-from handlers import acts
+from handlers import acts, menu, occupations
 from handlers.turn import Turn
 from storage import repositories as repo
 
@@ -35,10 +34,8 @@ async def confirm_opt_out_text(turn: Turn) -> bool:
         await opt_out(turn)
         return True
     if said in ("decline", "cancel", "back"):
-        from handlers import topics
-
         turn.intent = "opt_out_declined"
-        topics.menu(turn, intro=False)
+        menu.menu(turn, intro=False)
         return True
     return False
 
@@ -51,9 +48,7 @@ def resume(turn: Turn) -> None:
     """Messages again (the engine's "mulai", or "start" typed where the menu would be shown)."""
     turn.intent = "opt_in"
     turn.contact.opted_out_at = None
-    from handlers import topics
-
-    turn.say("opt_in", buttons=topics.menu_buttons(turn))
+    turn.say("opt_in", buttons=menu.menu_buttons(turn))
 
 
 async def show_my_data(turn: Turn) -> None:
@@ -121,11 +116,9 @@ async def delete_button(turn: Turn, choice: str) -> None:
 
 
 async def confirm_delete(turn: Turn, yes: bool) -> None:
-    from handlers import topics
-
     if not yes:
         turn.state.step = None
-        turn.say("delete_cancelled", buttons=topics.menu_buttons(turn))
+        turn.say("delete_cancelled", buttons=menu.menu_buttons(turn))
         return
     contact_id = turn.contact.id
     await repo.delete_contact(turn.session, turn.contact, turn.state)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from content import regions
-from handlers import acts, lead_form, occupations
+from handlers import acts, lead_form, menu, occupations
 from handlers.messages import Button
 from handlers.text import keyword
 from handlers.turn import Turn
@@ -548,9 +548,7 @@ def _lead_buttons(turn: Turn, lead: Lead) -> list[Button]:
 
 
 def _menu(turn: Turn) -> None:
-    from handlers import topics
-
-    topics.menu(turn, intro=False)
+    menu.menu(turn, intro=False)
 
 
 def _int(text: str | None) -> int | None:

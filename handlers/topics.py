@@ -11,21 +11,13 @@ from content.facts import load_facts, relief_window
 from content.formatting import juta, month_year
 from handlers import calculator, handover, lead_form, misses, occupations, referral, rights
 from handlers.due_dates import named_month
+from handlers.menu import menu, menu_buttons, topic_button
 from handlers.messages import Button
 from handlers.nlu import entities
 from handlers.nlu.classifier import LOW_CONFIDENCE
 from handlers.nlu.normalize import default_normalizer
 from handlers.turn import Turn
 
-MENU = (
-    ("topic_benefits_overview", "t:benefits_overview"),
-    ("topic_contribution", "t:contribution"),
-    ("topic_register", "t:register"),
-    ("topic_payment", "t:payment"),
-    ("topic_claim", "t:claim"),
-    ("topic_office_contact", "t:office_contact"),
-    ("topic_human", "t:human"),
-)
 # Intents answered by a template of the same name and nothing else.
 PLAIN = {
     "benefit_jkm",
@@ -68,14 +60,6 @@ _BARE_LANGUAGE_WORDS = 8
 _BARE_FOLLOW_UP_WORDS = 3
 
 
-def menu_buttons(turn: Turn) -> list[Button]:
-    return [turn.button(key, payload) for key, payload in MENU]
-
-
-def topic_button(turn: Turn, intent: str) -> Button:
-    return turn.button(f"topic_{intent}", f"t:{intent}")
-
-
 def greet(turn: Turn, *, first_time: bool) -> None:
     if turn.contact.opted_out_at is not None and turn.text.strip().lower() == "start":
         # The English stop answer says "type start": typed (not Telegram's /start), it opts back in.
@@ -92,10 +76,6 @@ def _cheapest(today: date) -> dict[str, object]:
     minimum = calculator.minimum_income()
     transport, others = (calculator.quote(minimum, 2, today, sector) for sector in (True, False))
     return {"transport": transport, "others": others, "same": transport.total == others.total}
-
-
-def menu(turn: Turn, *, intro: bool) -> None:
-    turn.say("menu", intro=intro, buttons=menu_buttons(turn))
 
 
 def set_language(turn: Turn, lang: str) -> None:
