@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from handlers.validators import indonesian_digits
 from storage.crypto import FieldCipher
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -47,11 +48,9 @@ def telegram_link(username: str | None, code: str) -> str | None:
 
 
 def whatsapp_link(number: str | None, code: str) -> str | None:
-    digits = re.sub(r"\D", "", number or "")
+    digits = indonesian_digits(number or "")
     if not digits:
         return None
-    if digits.startswith("0"):
-        digits = "62" + digits[1:]
     return f"https://wa.me/{digits}?text={quote(whatsapp_text(code), safe='')}"
 
 

@@ -113,21 +113,41 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def parse_phone(text: str) -> str:
-    """An Indonesian mobile number in E.164 (`+6281234567890`) from 08..., 62..., +62...."""
+def indonesian_digits(text: str) -> str:
+    """The digits of a number, with Indonesia's country code in front: "0812-3456" -> "628123456",
+    "+62 812" -> "62812", "812..." -> "62812...". For prefixes and links, where the number may
+    be partial; `to_e164` checks a whole one."""
+    digits = re.sub(r"\D", "", fold_digits(text))
+    if digits.startswith("0"):
+        return "62" + digits[1:]
+    if digits.startswith("8"):
+        return "62" + digits
+    return digits
+
+
+def to_e164(text: str) -> str | None:
+    """An Indonesian mobile number in E.164 (`+6281234567890`) from 08..., 62..., +62..., or None."""
     raw = fold_digits(text).strip()
     digits = re.sub(r"[^\d+]", "", raw)
     if not digits or len(re.sub(r"\D", "", digits)) < 8:
-        raise Invalid("phone_invalid")
+        return None
     if digits.startswith("62"):
         digits = "+" + digits
     try:
         number = phonenumbers.parse(digits, "ID")
     except phonenumbers.NumberParseException:
-        raise Invalid("phone_invalid") from None
+        return None
     if not phonenumbers.is_valid_number(number):
-        raise Invalid("phone_invalid")
+        return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_phone(text: str) -> str:
+    """`to_e164`, for a worker's answer: a number that is not one is a message to them."""
+    phone = to_e164(text)
+    if phone is None:
+        raise Invalid("phone_invalid")
+    return phone
 
 
 _NAME = re.compile(r"[^\W\d_]+(?:[ .'\-]+[^\W\d_]+)*\.?")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import regions
 from handlers import links, occupations
+from handlers.validators import indonesian_digits
 from storage.campaign_models import FINISHED, Broadcast, OutboxRow, RsvpAnswer
 from storage.crypto import FieldCipher
 from storage.dashboard_models import CallbackRequest, CoordinatorTarget
@@ -122,12 +123,7 @@ def search_condition(q: str) -> Any:
     """Digits search the phone by prefix (0812..., 62812..., +62812...); anything else the name."""
     digits = re.sub(r"[\s.\-()]", "", q)
     if re.fullmatch(r"\+?\d{4,}", digits):
-        digits = digits.lstrip("+")
-        if digits.startswith("0"):
-            digits = "62" + digits[1:]
-        elif digits.startswith("8"):
-            digits = "62" + digits
-        return Lead.phone_e164.like("+" + digits + "%")
+        return Lead.phone_e164.like("+" + indonesian_digits(digits) + "%")
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Lead.full_name.ilike(f"%{escaped}%", escape="\\")
 

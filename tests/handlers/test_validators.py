@@ -135,3 +135,22 @@ def test_names() -> None:
     for bad in ("iurannya berapa sih?", "08123", "{{ 7*7 }}", "a"):
         with pytest.raises(Invalid):
             parse_name(bad)
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [("0812-3456-7890", "+6281234567890"), ("+62 812 3456 7890", "+6281234567890"), ("6281234567890", "+6281234567890"),
+     ("０８１２３４５６７８９０", "+6281234567890"), ("0812", None), ("hello", None), ("", None), ("0212345", None)],
+)  # fmt: skip
+def test_to_e164_is_the_one_phone_rule(typed: str, e164: str | None) -> None:
+    from handlers.validators import to_e164
+
+    assert to_e164(typed) == e164
+
+
+@pytest.mark.parametrize(("typed", "digits"), [("0812", "62812"), ("812-34", "6281234"), ("+62 812", "62812"),
+                                               ("62812", "62812"), ("", "")])  # fmt: skip
+def test_indonesian_digits_for_prefixes_and_links(typed: str, digits: str) -> None:
+    from handlers.validators import indonesian_digits
+
+    assert indonesian_digits(typed) == digits
