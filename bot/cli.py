@@ -152,6 +152,7 @@ def cmd_leads_export(args: argparse.Namespace) -> int:
 def cmd_staff_add(args: argparse.Namespace) -> int:
     from content import regions
     from handlers.validators import Invalid, parse_phone
+    from storage import assignment
     from storage import repositories as repo
     from storage.db import Database
     from storage.migrate import upgrade
@@ -186,9 +187,11 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
         name = " ".join(args.name.split())
         try:
             async with db.session() as session:
-                if await repo.staff_named(session, name) is not None:
-                    # The dashboard logs in by name: a second one would lock both out.
-                    print(f"error: a staff member is already called {name!r}; give a distinct name", file=sys.stderr)
+                same = await repo.staff_named(session, name)
+                if same is not None:
+                    # The dashboard logs in by name, in any case: a second one would lock both out.
+                    print(f"error: a staff member is already called {same.name!r}; give a distinct name",
+                          file=sys.stderr)  # fmt: skip
                     return -1
                 staff = await repo.add_staff(
                     session,
@@ -199,7 +202,12 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
                     areas=args.area or [],
                     password_hash=password_hash,
                 )
-                await repo.audit(session, f"cli:{getpass.getuser()}", "staff_added", staff_id=staff.id, role=args.role)
+                picked_up = 0
+                if args.role == "coordinator":
+                    picked_up = (await assignment.pick_up(session, args.area or [])).picked_up
+                await repo.audit(session, f"cli:{getpass.getuser()}", "staff_added", staff_id=staff.id, role=args.role,
+                                 **({"leads": {"picked_up": picked_up}} if picked_up else {}))  # fmt: skip
+                done["picked_up"] = picked_up
                 return staff.id
         except IntegrityError:
             print("error: that Telegram id or WhatsApp number already belongs to a staff member", file=sys.stderr)
@@ -207,10 +215,13 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
 
+    done: dict[str, int] = {}
     staff_id = asyncio.run(go())
     if staff_id < 0:
         return 1
     print(f"added {args.role} {' '.join(args.name.split())!r} (id {staff_id})")
+    if done.get("picked_up"):
+        print(f"{done['picked_up']} unassigned lead(s) of these areas are now assigned to them")
     return 0
 
 

@@ -134,10 +134,20 @@ async def staff_for(session: AsyncSession, channel: str, external_id: str) -> St
     return staff
 
 
+def staff_name_key(name: str) -> str:
+    """A staff name as logins compare it: "Asep  KOORDINATOR" is "asep koordinator"."""
+    return " ".join(name.split()).casefold()[:120]
+
+
 async def staff_named(session: AsyncSession, name: str) -> Staff | None:
-    """A staff member (active or not) with exactly this name: names are the dashboard login."""
-    staff: Staff | None = await session.scalar(select(Staff).where(Staff.name == name).limit(1))
-    return staff
+    """The staff member (active or not) with this name in any case and spacing. Names are the
+    dashboard login: a "budi" beside "Budi" would be one login for two people."""
+    key = staff_name_key(name)
+    # Compared in Python: SQLite's lower() folds ASCII only, and staff are a few hundred rows.
+    for staff_id, existing in await session.execute(select(Staff.id, Staff.name).order_by(Staff.id)):
+        if staff_name_key(existing) == key:
+            return await session.get(Staff, staff_id)
+    return None
 
 
 async def add_staff(

@@ -1,112 +1,251 @@
-"""Admin pages: staff accounts (role, areas, password, active, target) and the audit log."""
+"""Admin pages: staff accounts (role, areas, chat contacts, password, active, target) and the audit log.
+
+A form with a mistake comes back with what was typed and the mistake named. Areas are picked by
+name from a searchable list (kabupaten/kota, then its kecamatan) whose values keep the codes.
+When a coordinator's areas or standing change, the leads are assigned again (storage/assignment.py)
+and the page says how many moved.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from bot.dashboard import auth
 from bot.dashboard.web import ALL_ROLES, Ctx, Dashboard
 from content import regions
+from handlers.validators import Invalid, parse_phone
+from storage import assignment
 from storage import repositories as repo
 from storage.dashboard_models import CoordinatorTarget
 from storage.models import AuditLog, Staff, StaffArea
 
 AUDIT_PAGE = 100
 ADMIN = ("admin",)
+_CODE = re.compile(r"(?:^|\()(\d{4}|\d{6})\)?$")
 
 
 class _Bad(ValueError):
     pass
 
 
-def _areas(ctx: Ctx, text: str) -> list[str]:
-    codes = list(dict.fromkeys(text.replace(",", " ").split()))
-    for code in codes:
-        if regions.get(code) is None:
-            raise _Bad(ctx.t("bad_area", code=code))
-    return codes
+def area_label(code: str) -> str:
+    """An area as the picker shows it: "Kota Serang (3673)", "Kota Serang › Kasemen (367302)"."""
+    region = regions.get(code)
+    if region is None:
+        return code
+    if not region.is_kecamatan:
+        return f"{region.name} ({code})"
+    kabkota = regions.get(code[:4])
+    return f"{kabkota.name if kabkota else code[:4]} › {region.name} ({code})"
 
 
-def _target(ctx: Ctx, text: str) -> int | None:
-    cleaned = text.replace(".", "").replace(" ", "")
-    if not cleaned:
-        return None
-    if not cleaned.isdigit():
-        raise _Bad(ctx.t("error_field", field=ctx.t("coordinator_target")))
-    return int(cleaned)
+def area_options() -> list[str]:
+    return [area_label(r.code) for k in regions.kabkota_list() for r in (k, *regions.kecamatan_of(k.code))]
+
+
+def _area_code(ctx: Ctx, text: str) -> str:
+    """A code from what the picker put in the field (a label ending in its code), a bare code, or a
+    name: "Kasemen", "kota serang", "lebak", "Kota Serang › Kasemen". A name two areas share
+    ("Curug") is refused: the list tells them apart."""
+    text = " ".join(text.split())
+    match = _CODE.search(text)
+    if match and regions.get(match.group(1)) is not None:
+        return match.group(1)
+    wanted = text.casefold()
+    found = {
+        r.code
+        for k in regions.kabkota_list()
+        for r in (k, *regions.kecamatan_of(k.code))
+        if wanted in (r.name.casefold(), area_label(r.code).casefold().rsplit(" (", 1)[0])
+    }
+    if len(found) == 1:
+        return found.pop()
+    kabkota = regions.match_kabkota(text) if not found else None  # "lebak", "kab serang"
+    if kabkota is not None:
+        return kabkota.code
+    raise _Bad(ctx.t("bad_area", code=text))
+
+
+@dataclass(slots=True)
+class StaffForm:
+    """What the admin typed, kept to fill the form again when something is wrong."""
+
+    name: str = ""
+    role: str = "coordinator"
+    areas: list[str] = field(default_factory=list)  # as typed or picked
+    telegram_id: str = ""
+    whatsapp: str = ""
+    target: str = ""
+    active: bool = True
+    contacts_sent: bool = False  # the form had the contact fields (scripts may leave them out)
+
+    @classmethod
+    def read(cls, ctx: Ctx) -> StaffForm:
+        assert ctx.form is not None
+        typed = [v.strip() for v in ctx.form.getlist("area") if isinstance(v, str) and v.strip()]
+        typed += ctx.field("areas").replace(",", " ").split()  # codes typed in one field, as before
+        return cls(
+            name=" ".join(ctx.field("name").split())[:120], role=ctx.field("role"), areas=typed,
+            telegram_id=ctx.field("telegram_id"), whatsapp=ctx.field("whatsapp"), target=ctx.field("target"),
+            active=ctx.field("active") == "yes",
+            contacts_sent="telegram_id" in ctx.form or "whatsapp" in ctx.form,
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, staff: Staff, target: int | None) -> StaffForm:
+        return cls(
+            name=staff.name, role=staff.role, areas=[area_label(a.area_code) for a in staff.areas],
+            telegram_id=staff.telegram_id or "", whatsapp=staff.whatsapp_phone or "",
+            target=str(target) if target is not None else "", active=staff.active, contacts_sent=True,
+        )  # fmt: skip
+
+    def area_codes(self, ctx: Ctx) -> list[str]:
+        return list(dict.fromkeys(_area_code(ctx, text) for text in self.areas))
+
+    def telegram(self, ctx: Ctx) -> str | None:
+        if not self.telegram_id:
+            return None
+        if not self.telegram_id.isdigit() or len(self.telegram_id) > 20:
+            raise _Bad(ctx.t("bad_telegram_id"))
+        return self.telegram_id
+
+    def phone(self, ctx: Ctx) -> str | None:
+        if not self.whatsapp:
+            return None
+        try:
+            return parse_phone(self.whatsapp)
+        except Invalid:
+            raise _Bad(ctx.t("bad_whatsapp")) from None
+
+    def target_value(self, ctx: Ctx) -> int | None:
+        cleaned = self.target.replace(".", "").replace(" ", "")
+        if not cleaned:
+            return None
+        if not cleaned.isdigit():
+            raise _Bad(ctx.t("error_field", field=ctx.t("coordinator_target")))
+        return int(cleaned)
+
+
+async def _contact_taken(session: AsyncSession, staff_id: int | None, telegram: str | None, phone: str | None) -> bool:
+    """Whether another staff member has this Telegram id or WhatsApp number (one person per chat)."""
+    for column, value in ((Staff.telegram_id, telegram), (Staff.whatsapp_phone, phone)):
+        if value is not None:
+            other = await session.scalar(select(Staff.id).where(column == value, Staff.id != (staff_id or 0)))
+            if other is not None:
+                return True
+    return False
 
 
 def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
-    async def _render_list(ctx: Ctx, status_code: int = 200, error: str | None = None) -> Response:
+    async def _render_list(
+        ctx: Ctx, status_code: int = 200, error: str | None = None, typed: StaffForm | None = None,
+        typed_for: int | None = None,
+    ) -> Response:  # fmt: skip
         async with dash.runtime.db.session() as session:
             staff = list((await session.scalars(select(Staff).order_by(Staff.active.desc(), Staff.name, Staff.id))).all())
             targets = {t.staff_id: t.target for t in await session.scalars(select(CoordinatorTarget))}
-        return ctx.render("staff.html", status_code=status_code, members=staff, targets=targets, error=error, roles=ALL_ROLES)
+            locked = await auth.locked_names(session)
+        forms = {m.id: StaffForm.of(m, targets.get(m.id)) for m in staff}
+        if typed_for is not None and typed is not None:
+            forms[typed_for] = typed
+        add_form = typed if typed_for is None and typed is not None else StaffForm()
+        return ctx.render(
+            "staff.html", status_code=status_code, members=staff, forms=forms, add_form=add_form, error=error,
+            error_for=typed_for if typed is not None else None, roles=ALL_ROLES, area_options=area_options(),
+            locked={m.id for m in staff if auth.name_key(m.name) in locked}, notice=_notice(ctx),
+        )  # fmt: skip
+
+    def _notice(ctx: Ctx) -> list[str]:
+        """What the last save did to the leads, from the redirect's query (numbers only)."""
+        notes = []
+        for key in ("picked_up", "passed_on", "pooled"):
+            value = ctx.request.query_params.get(key, "")
+            if value.isdigit() and int(value):
+                notes.append(ctx.t(f"leads_{key}", n=int(value)))
+        return notes
+
+    def _after_save(moves: assignment.Moves) -> str:
+        query = "&".join(f"{k}={v}" for k, v in moves.as_dict().items() if v)
+        return "/staff" + (f"?{query}" if query else "")
 
     async def staff_list(ctx: Ctx) -> Response:
         return await _render_list(ctx)
 
     async def staff_add(ctx: Ctx) -> Response:
-        name = " ".join(ctx.field("name").split())[:120]
-        role = ctx.field("role")
+        typed = StaffForm.read(ctx)
         password = ctx.field("password")
         try:
-            if len(name) < 2 or role not in ALL_ROLES:
+            if len(typed.name) < 2:
                 raise _Bad(ctx.t("error_field", field=ctx.t("name")))
+            if typed.role not in ALL_ROLES:
+                raise _Bad(ctx.t("error_field", field=ctx.t("role")))
             if len(password) < auth.MIN_PASSWORD:
                 raise _Bad(ctx.t("password_short"))
-            areas = _areas(ctx, ctx.field("areas"))
-            target = _target(ctx, ctx.field("target"))
+            areas = typed.area_codes(ctx)
+            telegram, phone = typed.telegram(ctx), typed.phone(ctx)
+            target = typed.target_value(ctx)
         except _Bad as exc:
-            return await _render_list(ctx, 400, str(exc))
+            return await _render_list(ctx, 400, str(exc), typed)
         password_hash = await auth.hashed(password)
         async with dash.runtime.db.session() as session:
-            if await auth.name_taken(session, name):
-                taken = True
-            else:
-                taken = False
-                staff = await repo.add_staff(session, name=name, role=role, areas=areas, password_hash=password_hash)
-                if target is not None:
-                    session.add(CoordinatorTarget(staff_id=staff.id, target=target))
-                await repo.audit(session, ctx.actor, "staff_added", staff_id=staff.id, role=role, areas=areas)
-        if taken:
-            return await _render_list(ctx, 409, ctx.t("name_taken"))
-        return ctx.redirect("/staff")
+            if await auth.name_taken(session, typed.name):
+                return await _render_list(ctx, 409, ctx.t("name_taken"), typed)
+            if await _contact_taken(session, None, telegram, phone):
+                return await _render_list(ctx, 409, ctx.t("contact_taken"), typed)
+            staff = await repo.add_staff(
+                session, name=typed.name, role=typed.role, areas=areas, password_hash=password_hash,
+                telegram_id=telegram, whatsapp_phone=phone,
+            )  # fmt: skip
+            if target is not None:
+                session.add(CoordinatorTarget(staff_id=staff.id, target=target))
+            moves = await assignment.pick_up(session, areas, by_staff_id=ctx.staff.id) if typed.role == "coordinator" else assignment.Moves()
+            await repo.audit(session, ctx.actor, "staff_added", staff_id=staff.id, role=typed.role, areas=areas,
+                             telegram=bool(telegram), whatsapp=bool(phone), **({"leads": moves.as_dict()} if moves else {}))  # fmt: skip
+        return ctx.redirect(_after_save(moves))
 
     async def staff_edit(ctx: Ctx) -> Response:
         staff_id = int(ctx.request.path_params["staff_id"])
-        role = ctx.field("role")
+        typed = StaffForm.read(ctx)
         password = ctx.field("password")
-        active = ctx.field("active") == "yes"
         try:
-            if role not in ALL_ROLES:
+            if typed.role not in ALL_ROLES:
                 raise _Bad(ctx.t("error_field", field=ctx.t("role")))
             if password and len(password) < auth.MIN_PASSWORD:
                 raise _Bad(ctx.t("password_short"))
-            areas = _areas(ctx, ctx.field("areas"))
-            target = _target(ctx, ctx.field("target"))
+            areas = typed.area_codes(ctx)
+            telegram, phone = typed.telegram(ctx), typed.phone(ctx)
+            target = typed.target_value(ctx)
         except _Bad as exc:
-            return await _render_list(ctx, 400, str(exc))
+            return await _render_list(ctx, 400, str(exc), typed, staff_id)
         password_hash = await auth.hashed(password) if password else None
         async with dash.runtime.db.session() as session:
             staff = await session.get(Staff, staff_id)
             if staff is None:
                 return ctx.error(404, "not_found")
+            if typed.contacts_sent and await _contact_taken(session, staff.id, telegram, phone):
+                return await _render_list(ctx, 409, ctx.t("contact_taken"), typed, staff_id)
             changes: dict[str, object] = {}
-            if staff.role != role:
-                changes["role"] = [staff.role, role]
-                staff.role = role
-            if staff.active != active:
-                changes["active"] = active
-                staff.active = active
-                if not active:
+            before = (staff.active, staff.role, {a.area_code for a in staff.areas})
+            if staff.role != typed.role:
+                changes["role"] = [staff.role, typed.role]
+                staff.role = typed.role
+            if staff.active != typed.active:
+                changes["active"] = typed.active
+                staff.active = typed.active
+                if not typed.active:
                     await auth.end_sessions(session, staff.id)
-            old_areas = sorted(a.area_code for a in staff.areas)
-            if old_areas != sorted(areas):
+            if before[2] != set(areas):
                 changes["areas"] = areas
-                await session.execute(delete(StaffArea).where(StaffArea.staff_id == staff.id))
-                session.add_all(StaffArea(staff_id=staff.id, area_code=code) for code in areas)
+                kept = [a for a in staff.areas if a.area_code in areas]  # the others are deleted (orphans)
+                staff.areas = kept + [StaffArea(area_code=code) for code in areas if code not in before[2]]
+            if typed.contacts_sent and (staff.telegram_id, staff.whatsapp_phone) != (telegram, phone):
+                changes["contacts"] = {"telegram": bool(telegram), "whatsapp": bool(phone)}
+                staff.telegram_id, staff.whatsapp_phone = telegram, phone
             if password_hash:
                 changes["password"] = "changed"
                 staff.password_hash = password_hash
@@ -124,9 +263,16 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                     session.add(CoordinatorTarget(staff_id=staff.id, target=target))
                 else:
                     existing.target = target
+            moves = assignment.Moves()
+            if before != (staff.active, staff.role, set(areas)):
+                moves = await assignment.release(session, staff.id, by_staff_id=ctx.staff.id)
+                if staff.active and staff.role == "coordinator":
+                    moves += await assignment.pick_up(session, areas, by_staff_id=ctx.staff.id)
+            if moves:
+                changes["leads"] = moves.as_dict()
             if changes:
                 await repo.audit(session, ctx.actor, "staff_changed", staff_id=staff.id, **changes)
-        return ctx.redirect("/staff")
+        return ctx.redirect(_after_save(moves))
 
     async def staff_unlock(ctx: Ctx) -> Response:
         """Forget the failed logins of an account, from every address."""
@@ -159,5 +305,3 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         dash.route("/staff/{staff_id:int}/unlock", staff_unlock, roles=ADMIN, methods=("POST",)),
         dash.route("/audit", audit_log, roles=ADMIN),
     ]
-
-

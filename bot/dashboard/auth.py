@@ -31,6 +31,7 @@ from starlette.responses import Response
 
 from bot.dashboard import csrf
 from bot.offload import run_blocking
+from storage import repositories as repo
 from storage.dashboard_models import LoginFailure, SessionEpoch
 from storage.db import Database
 from storage.models import Staff
@@ -82,9 +83,7 @@ def fingerprint(staff: Staff, epoch: int = 0) -> str:
     return hashlib.sha256(f"{staff.password_hash or ''}\n{epoch}".encode()).hexdigest()[:16]
 
 
-def name_key(name: str) -> str:
-    """The name as logins compare it: "Asep  KOORDINATOR" is "asep koordinator"."""
-    return " ".join(name.split()).casefold()[:120]
+name_key = repo.staff_name_key  # the name as logins compare it, in any case and spacing
 
 
 def client_address(request: Request) -> str:
@@ -199,6 +198,11 @@ async def locked_until(
     if besides is not None:
         query = query.where(LoginFailure.id != besides)
     times = [_utc(at) for at in await session.scalars(query.order_by(LoginFailure.at))]
+    return _lock_end(times, now, limit)
+
+
+def _lock_end(times: list[datetime], now: datetime, limit: int) -> datetime | None:
+    """The end of the lock-out that these failure times (in order) impose at `now`, if any."""
     for i in range(len(times) - 1, limit - 2, -1):
         last = times[i]
         if last + LOCKOUT <= now:
@@ -206,6 +210,20 @@ async def locked_until(
         if last - times[i - limit + 1] <= WINDOW:
             return last + LOCKOUT
     return None
+
+
+async def locked_names(session: AsyncSession, now: datetime | None = None) -> set[str]:
+    """The login names (`name_key`) locked out now from some address: what an admin's unlock is for."""
+    now = now or datetime.now(UTC)
+    rows = await session.execute(
+        select(LoginFailure.name_key, LoginFailure.address, LoginFailure.at)
+        .where(LoginFailure.at >= now - WINDOW - LOCKOUT)
+        .order_by(LoginFailure.at)
+    )
+    times: dict[tuple[str, str], list[datetime]] = {}
+    for key, address, at in rows:
+        times.setdefault((key, address), []).append(_utc(at))
+    return {key for (key, _), seen in times.items() if _lock_end(seen, now, MAX_FAILURES) is not None}
 
 
 async def record_failure(session: AsyncSession, key: str, now: datetime, address: str = "") -> int:
@@ -251,9 +269,7 @@ async def clear_failures(session: AsyncSession, key: str, address: str | None = 
 async def name_taken(session: AsyncSession, name: str) -> bool:
     """Whether a staff member (active or not) has this name in any case: two would share one
     login name, and neither could log in."""
-    key = name_key(name)
-    names = await session.scalars(select(Staff.name))
-    return any(name_key(existing) == key for existing in names)
+    return await repo.staff_named(session, name) is not None
 
 
 async def staff_by_login_name(session: AsyncSession, name: str) -> Staff | None:

@@ -6,21 +6,30 @@ import os
 import tempfile
 from datetime import UTC, datetime
 
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
-from sqlalchemy import select
 
 from bot import exports
 from bot.dashboard import queries
 from bot.dashboard.web import OFFICE, STATUSES, Ctx, Dashboard
+from storage import assignment
 from storage import repositories as repo
-from storage.models import LeadEvent, Staff
+from storage.models import Lead, LeadEvent, Staff
 
 MAX_NOTE = 2000
+BULK_MAX = 500  # leads ticked at once (a page shows fewer)
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+def _count(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
 
 
 def _lead_id(ctx: Ctx) -> int | None:
@@ -43,8 +52,12 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             leads, total, next_cursor = await queries.lead_page(session, flt, ctx.areas, dash.tz, after)
             callbacks = await queries.open_callbacks(session, ctx.areas)
             names = await queries.staff_names(session)
+            coordinators = await queries.coordinators(session) if ctx.staff and ctx.staff.role in OFFICE else []
         return ctx.render(
             "leads.html",
+            coordinators=coordinators,
+            moved=_count(params.get("moved")),
+            outside=_count(params.get("outside")),
             flt=flt,
             leads=leads,
             total=total,
@@ -68,6 +81,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             )
             names = await queries.staff_names(session)
             coordinators = await queries.coordinators(session) if ctx.staff and ctx.staff.role in OFFICE else []
+            coordinators = [c for c in coordinators if works_in(c, lead)]
         return ctx.render(
             "lead.html", lead=lead, events=events, names=names, coordinators=coordinators,
             revealed=revealed, message=message,
@@ -89,26 +103,55 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             await repo.audit(session, ctx.actor, "lead_status", lead_id=lead.id, status=new_status, note=bool(note))
         return ctx.redirect(f"/leads/{lead.id}")
 
+    async def _target(session: AsyncSession, ctx: Ctx) -> Staff | None:
+        """The coordinator chosen in the form (None: unassigned); ValueError when not one."""
+        target_id = int(ctx.field("staff_id") or 0) or None
+        if target_id is None:
+            return None
+        target = await session.get(Staff, target_id)
+        if target is None or not target.active or target.role != "coordinator":
+            raise ValueError(target_id)
+        return target
+
     async def reassign(ctx: Ctx) -> Response:
-        try:
-            target_id = int(ctx.field("staff_id") or 0) or None
-        except ValueError:
-            return ctx.error(400, "error_field")
         async with dash.runtime.db.session() as session:
             lead = await queries.visible_lead(session, _lead_id(ctx) or 0, ctx.areas)
             if lead is None:
                 return ctx.error(404, "not_found")
-            if target_id is not None:
-                target = await session.get(Staff, target_id)
-                if target is None or not target.active or target.role != "coordinator":
-                    return ctx.error(400, "error_field")
+            try:
+                target = await _target(session, ctx)
+            except ValueError:
+                return ctx.error(400, "error_field")
+            if target is not None and not works_in(target, lead):
+                return ctx.error(400, "outside_their_area")
             before = lead.assigned_staff_id
-            lead.assigned_staff_id = target_id
-            names = await queries.staff_names(session)
-            note = f"{names.get(before, '—') if before else '—'} → {names.get(target_id, '—') if target_id else '—'}"
-            session.add(LeadEvent(lead_id=lead.id, staff_id=ctx.staff.id, note=f"[reassign] {note}"))
-            await repo.audit(session, ctx.actor, "lead_reassigned", lead_id=lead.id, before=before, after=target_id)
+            await assignment.move(session, lead, target, ctx.staff.id)
+            after = target.id if target else None
+            await repo.audit(session, ctx.actor, "lead_reassigned", lead_id=lead.id, before=before, after=after)
         return ctx.redirect(f"/leads/{lead.id}")
+
+    async def reassign_many(ctx: Ctx) -> Response:
+        """The leads ticked in the list to one coordinator (or unassigned); those outside the
+        coordinator's areas are left as they are and counted."""
+        assert ctx.form is not None
+        ids = sorted({int(v) for v in ctx.form.getlist("lead") if isinstance(v, str) and v.isdigit()})[:BULK_MAX]
+        back = queries.LeadFilter.from_params(dict(parse_qsl(ctx.field("back"))))
+        async with dash.runtime.db.session() as session:
+            try:
+                target = await _target(session, ctx)
+            except ValueError:
+                return ctx.error(400, "error_field")
+            moved, outside = [], 0
+            for lead in (await session.scalars(select(Lead).where(Lead.id.in_(ids), queries.scope(ctx.areas)))).all():
+                if target is not None and not works_in(target, lead):
+                    outside += 1
+                elif lead.assigned_staff_id != (target.id if target else None):
+                    await assignment.move(session, lead, target, ctx.staff.id)
+                    moved.append(lead.id)
+            if moved:
+                await repo.audit(session, ctx.actor, "leads_reassigned", lead_ids=moved,
+                                 after=target.id if target else None, outside=outside)  # fmt: skip
+        return ctx.redirect("/leads?" + urlencode({**back.params(), "moved": len(moved), "outside": outside}))
 
     async def reveal(ctx: Ctx) -> Response:
         async with dash.runtime.db.session() as session:
@@ -167,9 +210,15 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         dash.route("/leads/{lead_id:int}", lead_detail),
         dash.route("/leads/{lead_id:int}/status", change_status, methods=("POST",)),
         dash.route("/leads/{lead_id:int}/assign", reassign, roles=OFFICE, methods=("POST",)),
+        dash.route("/leads/assign", reassign_many, roles=OFFICE, methods=("POST",)),
         dash.route("/leads/{lead_id:int}/reveal", reveal, methods=("POST",)),
         dash.route("/callbacks/{callback_id:int}/done", callback_done, methods=("POST",)),
     ]
+
+
+def works_in(coordinator: Staff, lead: Lead) -> bool:
+    """Whether the lead is in the coordinator's areas: assigned elsewhere, they could not open it."""
+    return queries.in_scope(lead.kecamatan_code, [a.area_code for a in coordinator.areas])
 
 
 def _only_formats(endpoint):  # type: ignore[no-untyped-def]

@@ -58,6 +58,7 @@ class LeadFilter:
     date_to: str = ""
     q: str = ""
     sort: str = "newest"
+    assigned: str = ""  # "none": unassigned; a staff id: theirs
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> LeadFilter:
@@ -68,6 +69,7 @@ class LeadFilter:
         status = get("status")
         occupation = get("occupation")
         campaign = get("campaign")
+        assigned = get("assigned")
         return cls(
             area=area if area.isdigit() and len(area) in (4, 6) else "",
             status=status if status in STATUSES else "",
@@ -77,6 +79,7 @@ class LeadFilter:
             date_to=get("date_to") if _date(get("date_to")) else "",
             q=get("q"),
             sort=get("sort") if get("sort") in SORTS else "newest",
+            assigned=assigned if assigned == "none" or (assigned.isdigit() and len(assigned) < 10) else "",
         )
 
     def params(self, **overrides: str) -> dict[str, str]:
@@ -105,6 +108,10 @@ class LeadFilter:
             conds.append(Lead.created_at < _utc_start(end + timedelta(days=1), tz))
         if self.q:
             conds.append(search_condition(self.q))
+        if self.assigned == "none":
+            conds.append(Lead.assigned_staff_id.is_(None))
+        elif self.assigned:
+            conds.append(Lead.assigned_staff_id == int(self.assigned))
         return conds
 
 
