@@ -71,3 +71,27 @@ def _labels(lang: str) -> dict[str, str]:
     with (TEMPLATES / lang / "labels.yaml").open(encoding="utf-8") as fh:
         data: dict[str, str] = yaml.safe_load(fh)
     return data
+
+
+@cache
+def template_variables(template: str) -> tuple[str, ...]:
+    """The variables a template asks for (in either language), besides what the renderer gives
+    every template (facts, today), in the order they first appear: what a staff member must fill in."""
+    from jinja2 import meta
+
+    env = Environment()
+    env.filters = _AnyFilter(env.filters)  # introspection only: the content's own filters need not be known
+    found: dict[str, int] = {}
+    for lang in LANGUAGES:
+        path = TEMPLATES / lang / f"{template}.j2"
+        if not path.exists():
+            continue
+        source = path.read_text(encoding="utf-8")
+        for name in meta.find_undeclared_variables(env.parse(source)) - {"facts", "today"}:
+            found.setdefault(name, source.find(name))
+    return tuple(sorted(found, key=lambda name: (found[name], name)))
+
+
+class _AnyFilter(dict):  # type: ignore[type-arg]
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(key, str)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from content import regions
+from content.render import template_variables
 from handlers import acts, lead_form, menu, occupations
 from handlers.messages import Button
 from handlers.text import keyword
@@ -212,7 +213,6 @@ async def _stats(turn: Turn, staff: Staff) -> None:
 
 _BC = "broadcast"
 _BC_STAGES = ("what", "var", "area", "confirm")
-_NOT_VARIABLES = {"facts", "today"}  # given to every template by the renderer
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -289,7 +289,7 @@ async def _broadcast_button(turn: Turn, staff: Staff | None, arg: str) -> None:
         _broadcast_end(turn)
         turn.say("staff_broadcast_cancelled")
     elif action == "tpl" and stage == "what" and value in _broadcast_templates(turn):
-        draft.update(template=value, text=None, variables={}, missing=_template_variables(value))
+        draft.update(template=value, text=None, variables={}, missing=list(template_variables(value)))
         await _next_variable(turn, draft)
     elif action == "area" and stage == "area" and (value == "all" or value in _outreach_codes()):
         await _show_preview(turn, draft, None if value == "all" else value)
@@ -424,21 +424,6 @@ def _broadcast_templates(turn: Turn) -> list[str]:
 
 def _template_label(name: str) -> str:
     return name.removeprefix("broadcast_").replace("_", " ").capitalize()
-
-
-def _template_variables(name: str) -> list[str]:
-    """The variables a broadcast template needs, in the order they first appear in it."""
-    from jinja2 import Environment, meta, nodes
-
-    from content.render import TEMPLATES
-
-    source = (TEMPLATES / "id" / f"{name}.j2").read_text(encoding="utf-8")
-    env = Environment()
-    ast = env.parse(source)
-    for node in ast.find_all(nodes.Filter):  # only names are looked at, not what they do
-        env.filters.setdefault(node.name, str)
-    names = meta.find_undeclared_variables(ast) - _NOT_VARIABLES
-    return sorted(names, key=lambda n: (source.find(n), n))
 
 
 def _outreach_codes() -> list[str]:

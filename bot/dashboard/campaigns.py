@@ -11,21 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, meta
 from markupsafe import Markup
 from starlette.responses import Response
 
 from bot.channels import telegram_common, whatsapp_format
 from bot.dashboard import queries
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
-from bot.local_time import parse_local
 from bot.delivery import broadcasts
 from bot.delivery.settings import DeliverySettings
+from bot.local_time import parse_local
 from content import regions
-from content.render import TEMPLATES, Renderer
+from content.render import Renderer, template_variables
 from handlers import links
 from handlers.messages import Button, Reply
 from storage import repositories as repo
@@ -42,22 +40,9 @@ REASONS = (
 )  # fmt: skip
 
 
-@cache
 def needed_variables(template: str) -> frozenset[str]:
     """The variables a template uses (in either language), besides the facts and today."""
-    found: set[str] = set()
-    env = Environment()
-    env.filters = _AnyFilter(env.filters)  # introspection only: the content's own filters need not be known
-    for lang in ("id", "en"):
-        path = TEMPLATES / lang / f"{template}.j2"
-        if path.exists():
-            found |= meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8")))
-    return frozenset(found - {"facts", "today"})
-
-
-class _AnyFilter(dict):  # type: ignore[type-arg]
-    def get(self, key: Any, default: Any = None) -> Any:
-        return super().get(key, str)
+    return frozenset(template_variables(template))
 
 
 @dataclass
