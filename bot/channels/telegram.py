@@ -54,24 +54,6 @@ RETRIES_ON_429 = 2
 MAX_WAIT_ON_429 = 60.0
 RETRY_DELAYS = (1.0, 30.0)  # seconds: the first and the longest pause while the database is out of reach
 # Shown in Telegram's command menu (setMyCommands), per language.
-COMMAND_DESCRIPTIONS = {
-    "id": {
-        "start": "Mulai dari awal",
-        "menu": "Tampilkan menu",
-        "bantuan": "Apa yang bisa saya bantu",
-        "berhenti": "Berhenti menerima pesan",
-        "hapus": "Hapus data saya",
-    },
-    "en": {
-        "start": "Start over",
-        "menu": "Show the menu",
-        "bantuan": "What I can help with",
-        "berhenti": "Stop receiving messages",
-        "hapus": "Delete my data",
-    },
-}
-
-
 class TelegramChannel:
     name = "telegram"
 
@@ -478,10 +460,7 @@ class TelegramChannel:
 
 
 def _description(runtime: Runtime, name: str, lang: str) -> str:
-    try:
-        return runtime.engine.services.renderer.label(f"command_{name}", lang)
-    except KeyError:
-        return COMMAND_DESCRIPTIONS[lang][name]
+    return runtime.engine.services.renderer.label(f"command_{name}", lang)
 
 
 def make_backend(settings: Settings) -> tg.TelegramBackend:

@@ -227,7 +227,9 @@ async def test_startup_calls(tg: TelegramDriver) -> None:
     fake = tg.fake
     assert fake.calls_of("getMe")
     assert [c["command"] for c in fake.commands[None]] == ["start", "menu", "bantuan", "berhenti", "hapus"]
-    assert fake.commands["en"][0]["description"] != fake.commands[None][0]["description"]
+    # From content/templates/<lang>/labels.yaml, in both languages.
+    assert [c["description"] for c in fake.commands[None]][:2] == ["Mulai dari awal", "Tampilkan menu"]
+    assert [c["description"] for c in fake.commands["en"]][:2] == ["Start over", "Show the menu"]
     if tg.channel.webhook_url:
         (call,) = fake.calls_of("setWebhook")
         assert call.params["url"].endswith("/webhook/telegram") and len(call.params["secret_token"]) >= 32
