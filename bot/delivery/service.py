@@ -36,7 +36,7 @@ class Campaigns:
         from bot.settings import parse_quiet_hours
 
         s = runtime.settings
-        ds = settings or DeliverySettings()
+        ds = settings or runtime.settings  # one settings object, read once at start
         senders: dict[str, Sender] = {}
         if s.telegram_enabled:
             # Bulk sends need only a message id back: the lean Bot API client, no library backend
