@@ -26,6 +26,7 @@ from content.render import Renderer
 from handlers import acts, lead_form, links, menu, referral, reminders, rights, staff, topics
 from handlers.messages import IncomingMessage, Kind, Reply
 from handlers.nlu import IntentMatcher
+from handlers.nlu.language import follow as follow_language
 from handlers.redact import redact
 from handlers.text import clean
 from handlers.turn import Services, Turn
@@ -212,6 +213,10 @@ async def dispatch(turn: Turn, created: bool) -> None:
         turn.say("empty")
         await lead_form.reprompt(turn)
         return
+    if not turn.text.startswith("/") and not (turn.state.step or "").startswith("staff_"):
+        # Answered in the language the worker writes: clear English switches, clear Indonesian
+        # switches back, a name, a number or "ok" keeps the current one.
+        turn.contact.language = follow_language(turn.contact.language, turn.text)
     if turn.text.startswith("/") and await staff.command(turn):
         return
     if (turn.state.step or "").startswith("staff_note:") and await staff.note(turn):

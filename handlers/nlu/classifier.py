@@ -32,7 +32,7 @@ LOW_CONFIDENCE = 0.5
 _NOT_TOPICS = frozenset({"greet", "thanks_bye", "out_of_scope"})
 
 # Code whose change must invalidate a cached model, besides the content files.
-_MODEL_CODE = ("features.py", "normalize.py", "training.py", "model.py", "resources.py")
+_MODEL_CODE = ("features.py", "normalize.py", "language.py", "training.py", "model.py", "resources.py")
 
 
 # Short messages repeat across workers ("halo", "makasih", "iya", "menu"): their predictions are

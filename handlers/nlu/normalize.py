@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from handlers.nlu import language
 from handlers.nlu.resources import Lexicon, load_lexicon
 
 # A longer message is a paste, not a question; its head says what it is about, and
@@ -73,11 +74,19 @@ class Normalizer:
         text = _THOUSANDS.sub("", text)
         text = _REDUPLICATION.sub(r"\1 \1\2", text)
         text = _DIGIT_LETTER.sub(" ", text)
-        raw = [self._unstretch(t) for t in _NON_WORD.sub(" ", text).split()]
+        split = _NON_WORD.sub(" ", text).split()
+        # In a clearly English message English words stay English: "can i take" is not the
+        # Sundanese "can" (belum) nor a Javanese "tak" with a suffix.
+        english = language.is_english(split)
+        raw = [t if english and language.is_english_word(t) else self._unstretch(t) for t in split]
         out: list[str] = []
         i = 0
         while i < len(raw):
             for n in range(min(self._max_phrase, len(raw) - i), 0, -1):
+                if n == 1 and english and self._stays_english(raw[i]):
+                    out.append(raw[i])
+                    i += 1
+                    break
                 replacement = self._words.get(" ".join(raw[i : i + n]))
                 if replacement is not None:
                     out.extend(replacement.split())
@@ -87,6 +96,11 @@ class Normalizer:
                 out.extend(self._correct(raw[i]).split())
                 i += 1
         return out
+
+    def _stays_english(self, word: str) -> bool:
+        """In an English message an English word is neither typo-corrected nor read as a regional
+        word it resembles; the lexicon's own translations ("thanks", "programs") still apply."""
+        return language.is_english_word(word) and (word not in self._words or word in language.FALSE_FRIENDS)
 
     def _is_known(self, word: str) -> bool:
         return word in self._words or word in self._known

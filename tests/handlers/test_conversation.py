@@ -164,5 +164,7 @@ async def test_button_from_an_old_message_is_handled(engine) -> None:
 async def test_english(engine) -> None:
     chat = Chat(engine)
     await chat.say("english")
-    await chat.say("berapa iuran minimal?")
+    await chat.say("iuran minimal?")  # the words the English answers name: no sign of another language
     assert "Rp16.800" in chat.text and "month" in chat.text
+    await chat.say("berapa iuran minimal?")  # clearly Indonesian: answered in Indonesian
+    assert "Rp16.800" in chat.text and "bulan" in chat.text

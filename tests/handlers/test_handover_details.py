@@ -14,6 +14,9 @@ from tests.factories import Chat
 
 CIPOCOK = next(r for kk in regions.kabkota_list() for r in regions.kecamatan_of(kk.code) if r.name == "Cipocok Jaya")
 PERSON = {"id": "Bicara ke petugas", "en": "Talk to an officer"}
+# In the worker's language: a worker who writes Indonesian is answered in Indonesian.
+QUESTION = {"id": "kartu peserta ayah saya hilang waktu banjir",
+            "en": "my father lost his member card in the flood"}
 
 
 async def _request(db) -> CallbackRequest:  # type: ignore[no-untyped-def]
@@ -31,7 +34,7 @@ async def _phone(db, user: str = "w1") -> str | None:  # type: ignore[no-untyped
 async def test_the_question_before_the_button_the_phone_and_the_kecamatan(engine, db, lang: str) -> None:
     chat = Chat(engine, language_hint=lang)
     await chat.say("asdfgh")
-    await chat.say("kartu peserta ayah saya hilang waktu banjir")
+    await chat.say(QUESTION[lang])
     await chat.press(PERSON[lang])
     assert "081234567890" in chat.text  # the example of the phone asked for
     assert "175" in chat.text
@@ -40,7 +43,7 @@ async def test_the_question_before_the_button_the_phone_and_the_kecamatan(engine
     await chat.say("Cipocok Jaya")
     assert "+6281*******90" in chat.text
     request = await _request(db)
-    assert "kartu peserta ayah saya hilang waktu banjir" in request.question
+    assert QUESTION[lang] in request.question
     assert PERSON[lang] not in request.question and "[button]" not in request.question
     assert request.kecamatan_code == CIPOCOK.code
     assert await _phone(db) == "+6281234567890"

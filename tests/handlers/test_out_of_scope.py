@@ -80,7 +80,10 @@ async def test_ten_misses_never_repeat_a_block_and_offer_a_person_from_the_secon
     person = "Bicara ke petugas" if lang == "id" else "Talk to an officer"
     said: list[str] = []
     offered: list[bool] = []
-    for text in ["asdfgh", "siapa presiden sekarang", "?", "qwerty", "zzzzzz", "cuaca hari ini", "😂",
+    # In the worker's language: a worker who writes Indonesian is answered in Indonesian.
+    questions = {"id": ("siapa presiden sekarang", "cuaca hari ini"),
+                 "en": ("who is the president now", "what is the weather today")}[lang]  # fmt: skip
+    for text in ["asdfgh", questions[0], "?", "qwerty", "zzzzzz", questions[1], "😂",
                  "hjkl", "bot goblok", "stupid"]:  # fmt: skip
         await chat.say(text)
         said.append(chat.text)
