@@ -48,8 +48,9 @@ async def pick_up(session: AsyncSession, areas: Sequence[str], *, by_staff_id: i
         return moves
     query = repo.leads_query(areas=areas).where(Lead.assigned_staff_id.is_(None), Lead.status.in_(OPEN_STATUSES))
     await session.flush()
+    owners: dict[str, Staff | None] = {}
     for lead in list((await session.scalars(query)).all()):
-        owner = await repo.coordinator_for(session, lead.kecamatan_code)
+        owner = await _owner(session, lead.kecamatan_code, owners)
         if owner is not None:
             await move(session, lead, owner, by_staff_id)
             moves.picked_up += 1
@@ -68,14 +69,22 @@ async def release(session: AsyncSession, staff_id: int, *, by_staff_id: int | No
         .order_by(Lead.id)
     )
     moves = Moves()
+    owners: dict[str, Staff | None] = {}
     for lead in list((await session.scalars(query)).all()):
-        owner = await repo.coordinator_for(session, lead.kecamatan_code)
+        owner = await _owner(session, lead.kecamatan_code, owners)
         await move(session, lead, owner, by_staff_id)
         if owner is None:
             moves.pooled += 1
         else:
             moves.passed_on += 1
     return moves
+
+
+async def _owner(session: AsyncSession, kecamatan: str, known: dict[str, Staff | None]) -> Staff | None:
+    """`coordinator_for`, asked once per kecamatan however many leads it has."""
+    if kecamatan not in known:
+        known[kecamatan] = await repo.coordinator_for(session, kecamatan)
+    return known[kecamatan]
 
 
 async def move(session: AsyncSession, lead: Lead, owner: Staff | None, by_staff_id: int | None) -> None:

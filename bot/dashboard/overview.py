@@ -34,7 +34,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         # Independent aggregates: each on its own connection, so the database runs them side by side.
         office = ctx.staff is not None and ctx.staff.role in ("admin", "staff")
         (
-            (total, by_region), weeks, (waiting_count, waiting), registered, coordinators, names, referrers, campaigns
+            (total, by_region), weeks, (waiting_count, waiting), registered, coordinators, names, referrers, campaigns,
+            unassigned,
         ) = await asyncio.gather(
             in_session(queries.funnel_by_region, areas),
             in_session(queries.funnel_by_week, areas, dash.tz, now),
@@ -44,6 +45,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             in_session(queries.staff_names),
             in_session(queries.top_referrers, areas, dash.runtime.cipher),
             in_session(queries.latest_campaigns, 5) if office else asyncio.sleep(0, []),
+            in_session(queries.unassigned_open) if office else asyncio.sleep(0, 0),
         )
         progress = []
         if settings.target and areas is None:
@@ -79,6 +81,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             names=names,
             referrers=[(region_name(code), name, count) for code, name, count in referrers],
             campaigns=campaigns,
+            unassigned=unassigned,
         )
 
     return [dash.route("/", overview)]

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content import regions
 from handlers import links, occupations
 from handlers.validators import indonesian_digits
+from storage.assignment import OPEN_STATUSES
 from storage.campaign_models import FINISHED, Broadcast, OutboxRow, RsvpAnswer
 from storage.crypto import FieldCipher
 from storage.dashboard_models import CallbackRequest, CoordinatorTarget
@@ -199,6 +200,12 @@ async def visible_lead(session: AsyncSession, lead_id: int, areas: Sequence[str]
 
 async def staff_names(session: AsyncSession) -> dict[int, str]:
     return {row.id: row.name for row in await session.execute(select(Staff.id, Staff.name))}
+
+
+async def unassigned_open(session: AsyncSession) -> int:
+    """Leads still being worked that no coordinator has (none for their area, or one left)."""
+    query = select(func.count()).select_from(Lead).where(Lead.assigned_staff_id.is_(None), Lead.status.in_(OPEN_STATUSES))
+    return int(await session.scalar(query) or 0)
 
 
 async def coordinators(session: AsyncSession) -> list[Staff]:

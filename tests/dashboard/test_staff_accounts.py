@@ -239,3 +239,15 @@ async def test_a_coordinator_cannot_reassign(client: httpx.AsyncClient, db, ciph
     token = await csrf_of(client, "/leads")
     r = await client.post("/leads/assign", data={"csrf": token, "staff_id": str(koor), "lead": [lead]})
     assert r.status_code == 403
+
+
+async def test_the_office_sees_leads_without_a_coordinator(client: httpx.AsyncClient, db, cipher) -> None:  # type: ignore[no-untyped-def]
+    await add_staff(db, "Staf Kantor", "staff")
+    await add_lead(db, cipher, name="Tanpa Koordinator")
+    await add_lead(db, cipher, name="Sudah Selesai", status="declined")
+    await login(client, "Staf Kantor")
+    overview = (await client.get("/")).text
+    link = re.search(r'<p class="warning" id="unassigned"><a href="([^"]+)">([^<]+)</a>', overview)
+    assert link and link.group(2).startswith("1 calon peserta belum punya koordinator")
+    listed = (await client.get(unescape(link.group(1)))).text
+    assert "Tanpa Koordinator" in listed  # (the finished one is listed too, not counted: nothing to do)
