@@ -1,6 +1,9 @@
-"""Templates per language, rendered from facts.yaml; one template can hold several bubbles.
+"""Templates per language, rendered from facts.yaml; one template is one message.
 
-A line holding only `---` separates bubbles: one idea per bubble, for small screens.
+A line holding only `---` marks a paragraph break (a blank line in the message): one idea per
+paragraph, for small screens. An answer goes out as one message, not one per paragraph: each
+message is another notification on a cheap phone and another send against a platform's pace;
+the channels cut a text only where the platform's limit requires it (bot/channels/*_format.py).
 Templates are plain text (no HTML escaping); what a worker typed is only ever passed in as
 a variable, never compiled as a template, so `{{ 7*7 }}` typed by a worker stays as typed.
 """
@@ -21,7 +24,7 @@ from content.facts import load_facts
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("id", "en")
-_BUBBLE = re.compile(r"^\s*---\s*$", re.M)
+_PARAGRAPH = re.compile(r"^\s*---\s*$", re.M)
 
 
 class Renderer:
@@ -45,13 +48,13 @@ class Renderer:
         env.globals["facts"] = load_facts()
         return env
 
-    def render(self, template: str, lang: str, **context: Any) -> list[str]:
-        """Render `template`.j2 in `lang` (falling back to Indonesian) into its bubbles."""
+    def render(self, template: str, lang: str, **context: Any) -> str:
+        """Render `template`.j2 in `lang` (falling back to Indonesian) into one message's text."""
         env = self._envs.get(lang, self._envs["id"])
         context.setdefault("today", date.today())
         text = env.get_template(f"{template}.j2").render(**context)
-        bubbles = [_tidy(part) for part in _BUBBLE.split(text)]
-        return [b for b in bubbles if b]
+        paragraphs = [_tidy(part) for part in _PARAGRAPH.split(text)]
+        return "\n\n".join(p for p in paragraphs if p)
 
     def label(self, key: str, lang: str) -> str:
         labels = _labels(lang if lang in LANGUAGES else "id")

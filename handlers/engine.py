@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from content.render import Renderer
 from handlers import acts, lead_form, links, menu, referral, reminders, rights, staff, topics
-from handlers.messages import IncomingMessage, Kind, Reply
+from handlers.messages import IncomingMessage, Kind, Reply, merge_replies
 from handlers.nlu import IntentMatcher
 from handlers.nlu.language import follow as follow_language
 from handlers.redact import redact
@@ -137,7 +137,7 @@ class Engine:
 
     def _render_plain(self, template: str, msg: IncomingMessage) -> list[Reply]:
         lang = msg.language_hint if msg.language_hint in ("id", "en") else "id"
-        return [Reply(text) for text in self.services.renderer.render(template, lang)]
+        return [Reply(self.services.renderer.render(template, lang))]
 
     async def mark_unreachable(self, channel: str, user_id: str) -> None:
         """The platform says this user cannot be reached (blocked the bot): no more sends to them."""
@@ -174,6 +174,7 @@ class Engine:
                 today=now.astimezone(self._tz).date(),
             )
             await dispatch(turn, created)
+            turn.replies = merge_replies(turn.replies)  # one message per answer, as sent and logged
             rows: list[dict[str, Any]] = []
             if not turn.deleted:
                 rows = [{"contact_id": contact.id, "direction": "in", "text": _loggable(msg, turn.text),

@@ -36,13 +36,34 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One bubble. Text uses a tiny markup that every channel can render:
+    """One message. Text uses a tiny markup that every channel can render:
     `*bold*` and `_italic_` (WhatsApp's own); the Telegram adapter turns them into HTML.
     """
 
     text: str
     buttons: tuple[Button, ...] = ()
     request_phone: bool = False  # show a "share my phone number" control where the channel has one
+
+
+def merge_replies(replies: list[Reply]) -> list[Reply]:
+    """One message per answer: a reply without controls is joined to the next, so "an answer,
+    then the menu" or "an answer, then the form's question again" is one message, the text
+    and the buttons together (a blank line between the texts; the later reply's controls).
+
+    A reply that carries buttons (or the phone control) stays its own message: its buttons
+    answer its own text ("Sudah benar?" + Ya/Ubah), and moving them under a later text, or
+    dropping them, would change what the worker can press. Such a pair is rare: handlers
+    end a turn with one question.
+    """
+    merged: list[Reply] = []
+    for reply in replies:
+        last = merged[-1] if merged else None
+        if last is not None and not last.buttons and not last.request_phone:
+            text = f"{last.text}\n\n{reply.text}" if last.text and reply.text else last.text or reply.text
+            merged[-1] = Reply(text, reply.buttons, reply.request_phone)
+        else:
+            merged.append(reply)
+    return merged
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,12 @@ async def invite(turn: Turn) -> None:
         return
     code = links.referral_code(turn.contact.id, turn.services.cipher)
     services = turn.services
+    # The invitation is a message of its own, to forward as it is: the thanks (and the menu
+    # button, which keeps the two apart, see merge_replies) come first.
+    turn.say("referral_invite", buttons=[turn.button("menu", "menu")])
     turn.say(
-        "referral_invite",
-        code=code,
+        "referral_message",
         telegram=links.telegram_link(services.telegram_username, code),
         whatsapp=links.whatsapp_link(services.whatsapp_number, code),
         whatsapp_text=links.whatsapp_text(code),
-        buttons=[turn.button("menu", "menu")],
     )

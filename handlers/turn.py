@@ -69,17 +69,9 @@ class Turn:
         request_phone: bool = False,
         **context: Any,
     ) -> None:
-        """Render a template into bubbles; the buttons go with the last one."""
-        bubbles = self.services.renderer.render(template, self.lang, today=self.today, **context)
-        for i, text in enumerate(bubbles):
-            last = i == len(bubbles) - 1
-            self.replies.append(
-                Reply(
-                    text=text,
-                    buttons=tuple(buttons) if last else (),
-                    request_phone=request_phone and last,
-                )
-            )
+        """Render a template into one reply, with its buttons."""
+        text = self.services.renderer.render(template, self.lang, today=self.today, **context)
+        self.replies.append(Reply(text=text, buttons=tuple(buttons), request_phone=request_phone))
 
     @property
     def data(self) -> dict[str, Any]:

@@ -135,15 +135,23 @@ def _with_body(text: str, interactive: dict[str, Any]) -> list[Message]:
 
 
 def _tail(text: str, limit: int) -> tuple[str, str]:
+    """The longest end of `text` within `limit` that starts a paragraph (else a line, else a
+    word), and the head before it. A head ending in ":" introduces what follows, so it is
+    never cut from it ("Yang ditanggung:" stays with its list)."""
     if len(text) <= limit:
         return "", text
-    window = text[-limit:]
+    offset = len(text) - limit
+    window = text[offset:]
     for sep in ("\n\n", "\n", " "):
         at = window.find(sep)
-        if at != -1 and window[at:].strip():
-            start = len(text) - limit + at
-            return text[:start].rstrip(), text[start:].strip()
-    return text[:-limit].rstrip(), window
+        while at != -1:
+            head, tail = text[: offset + at].rstrip(), text[offset + at :].strip()
+            if not tail:
+                break
+            if not head.endswith(":"):
+                return head, tail
+            at = window.find(sep, at + len(sep))
+    return text[:offset].rstrip(), window
 
 
 def _cut_point(text: str, limit: int) -> int:

@@ -69,7 +69,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         lang = ctx.request.query_params.get("lang") or ctx.lang
         lang = lang if lang in ("id", "en") else "id"
         sample = _sample_context(dash)
-        previews: list[tuple[str, list[str]]] = []
+        previews: list[tuple[str, str]] = []
         skipped: list[str] = []
         for name in renderer.template_names(lang):
             try:

@@ -132,7 +132,7 @@ def render_broadcast(
         context: dict[str, Any] = {k: _value(v) for k, v in (b.variables or {}).items()}
         if today is not None:
             context["today"] = today
-        text = "\n\n".join(renderer.render(b.template, lang, **context))
+        text = renderer.render(b.template, lang, **context)
     buttons: tuple[Button, ...] = ()
     if b.rsvp:
         buttons = (

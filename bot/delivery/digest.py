@@ -138,13 +138,11 @@ def render(
 ) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
     """Text, buttons (none) and WhatsApp template variables of one digest (the worker sends it)."""
     names = [_area_name(code) for code in payload.get("areas", [])]
-    text = "\n\n".join(
-        renderer.render(
-            TEMPLATE, lang, name=payload.get("name", ""), areas=names, waiting=int(payload.get("waiting", 0)),
-            callbacks=int(payload.get("callbacks", 0)), hours=int(payload.get("hours", 48)),
-            oldest_days=int(payload.get("oldest_days", 0)),
-        )  # fmt: skip
-    )
+    text = renderer.render(
+        TEMPLATE, lang, name=payload.get("name", ""), areas=names, waiting=int(payload.get("waiting", 0)),
+        callbacks=int(payload.get("callbacks", 0)), hours=int(payload.get("hours", 48)),
+        oldest_days=int(payload.get("oldest_days", 0)),
+    )  # fmt: skip
     return text, (), (str(payload.get("waiting", 0)), str(payload.get("callbacks", 0)))
 
 

@@ -144,9 +144,8 @@ def render(
     amount = amount_for(lead, due)
     deadline = due_date(due)
     template = "reminder_before" if stage == BEFORE else "reminder_due"
-    bubbles = renderer.render(template, lang, today=today, amount=amount, due=due, days=(due - today).days,
-                              deadline=deadline, month=formatting.month_year(due, lang))  # fmt: skip
-    text = "\n\n".join(bubbles)
+    text = renderer.render(template, lang, today=today, amount=amount, due=due, days=(due - today).days,
+                           deadline=deadline, month=formatting.month_year(due, lang))  # fmt: skip
     buttons = (
         Button(renderer.label("reminder_paid", lang), "rem:paid"),
         Button(renderer.label("reminder_stop", lang), "rem:stop"),

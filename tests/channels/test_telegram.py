@@ -343,8 +343,21 @@ async def test_stopping_finishes_the_replies_under_way(tg: TelegramDriver) -> No
     assert tg.fake.calls_of("sendMessage"), "the reply never started"
     await tg.channel.stop()
     sent = tg.fake.messages_to(chat)
-    assert len(sent) == 3 and "BPJS Ketenagakerjaan" in sent[0].text
+    assert len(sent) == 1 and "BPJS Ketenagakerjaan" in sent[0].text and sent[0].markup
     assert tg.channel.stats.send_failures == 0
+
+
+async def test_an_answer_is_one_message_with_its_keyboard(tg: TelegramDriver) -> None:
+    """One notification per answer: the greeting, its paragraphs and its menu in one sendMessage;
+    the longest answer (JKK, with the death example) too."""
+    chat = tg.uid("one")
+    for text, words in (("halo", "BPJS Ketenagakerjaan"), ("kalo meninggal gara2 kecelakaan kerja dpt brp?", "tanpa batas")):
+        mark = len(tg.fake.messages_to(chat))
+        bubbles = await tg.send_text("one", text)
+        assert len(bubbles) == 1 and words in plain(bubbles[0].text) and bubbles[0].buttons, (text, bubbles)
+        assert "\n\n" in bubbles[0].text  # the template's paragraphs, kept apart by a blank line
+        sent = tg.fake.messages_to(chat)[mark:]
+        assert len(sent) == 1 and sent[0].markup and sent[0].markup["inline_keyboard"]
 
 
 async def test_staff_commands(tg: TelegramDriver) -> None:

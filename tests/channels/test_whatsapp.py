@@ -24,6 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.channels import whatsapp_format
 from bot.channels.whatsapp import WhatsAppChannel, make_whatsapp_channel
 from bot.channels.whatsapp_window import TemplateConfig, can_send_free_form, load_templates
 from bot.http import create_app
@@ -352,6 +353,20 @@ async def test_replayed_wamid_in_another_batch_is_answered_once(wa: WhatsAppDriv
 
 
 @SQLITE_ONLY
+async def test_an_answer_is_one_interactive_message(wa: WhatsAppDriver) -> None:
+    """One notification per answer: text and options in one interactive message, its body within
+    WhatsApp's 1,024 characters; the longest answer (JKK, with the death example) too."""
+    for text, words in (("halo", "BPJS Ketenagakerjaan"), ("kalo meninggal gara2 kecelakaan kerja dpt brp?", "tanpa batas")):
+        start = len(wa.graph.sent)
+        bubbles = await wa.deliver("w-one", wa.body("text", "w-one", text={"body": text}))
+        sent = [s.body for s in wa.graph.sent[start:] if s.recipient == wa.wa_id("w-one")]
+        assert len(bubbles) == 1 and words in bubbles[0].text and bubbles[0].buttons, (text, bubbles)
+        assert len(sent) == 1 and sent[0]["type"] == "interactive"
+        assert "\n\n" in sent[0]["interactive"]["body"]["text"]  # the paragraphs, a blank line apart
+        assert len(sent[0]["interactive"]["body"]["text"]) <= whatsapp_format.BODY_LIMIT
+
+
+@SQLITE_ONLY
 async def test_every_non_text_type_gets_a_kind_answer(wa: WhatsAppDriver) -> None:
     for kind, name in MEDIA_SAMPLES.items():
         bubbles = await wa.deliver("w-media", wa.body(name, "w-media"))
@@ -433,8 +448,9 @@ async def test_statuses_in_any_order_end_at_the_furthest_and_failures_stay(wa: W
 @SQLITE_ONLY
 async def test_failed_statuses_say_what_they_mean(wa: WhatsAppDriver, db: Any) -> None:
     await wa.send_text("w-fail", "halo")
+    await wa.send_text("w-fail", "makasih")  # one message per answer: a second answer, a second wamid
     wamids = [s.wamid for s in wa.graph.sent if s.wamid]
-    assert len(wamids) >= 1
+    assert len(wamids) >= 2
     await wa.post_statuses((wamids[0], "failed", 131026))
     rows = await _outbound(db)
     assert (rows[0].status, rows[0].error_code) == ("undeliverable", 131026)

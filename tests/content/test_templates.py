@@ -41,16 +41,27 @@ def test_no_amount_or_percentage_is_typed_into_a_template(lang: str) -> None:
     ["benefits_overview", "benefit_jkk", "benefit_jkm", "benefit_jht", "eligibility", "payment", "claim",
      "office_contact", "thanks_bye", "out_of_scope", "not_sure", "error", "deleted"],
 )  # fmt: skip
-def test_plain_answers_render_short_bubbles(lang: str, name: str) -> None:
-    bubbles = Renderer().render(name, lang)
-    assert bubbles
-    for bubble in bubbles:
-        assert "---" not in bubble and "{" not in bubble
-        assert len(bubble) < 700, (name, len(bubble))  # one idea per bubble, on a small screen
+def test_plain_answers_render_one_short_message(lang: str, name: str) -> None:
+    text = Renderer().render(name, lang)
+    assert text and "---" not in text and "{" not in text and "\n\n\n" not in text
+    # One message: it fits a WhatsApp message with buttons (1,024), so it goes out as one.
+    assert len(text) <= 1024, (name, len(text))
+    for paragraph in text.split("\n\n"):
+        assert len(paragraph) < 700, (name, len(paragraph))  # one idea per paragraph, on a small screen
 
 
 def test_figures_come_from_facts() -> None:
-    jkm = " ".join(Renderer().render("benefit_jkm", "id"))
+    jkm = Renderer().render("benefit_jkm", "id")
     assert "Rp42 juta" in jkm and "Rp20 juta" in jkm and "Rp174 juta" in jkm
-    jkk = " ".join(Renderer().render("benefit_jkk", "id"))
+    jkk = Renderer().render("benefit_jkk", "id")
     assert "tanpa batas" in jkk and "48 x" in jkk and "56 x" in jkk
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_prepay_puts_each_sector_on_its_own_line(lang: str) -> None:
+    totals = {"transport": {"total": 168000, "discounted": 4}, "others": {"total": 193200, "discounted": 1}}
+    text = Renderer().render("contribution_prepay", lang, months=12, first="Desember 2026", last="November 2027",
+                             programmes=2, income_known=False, income=1_000_000, totals=totals,
+                             normal={"total": 16800})  # fmt: skip
+    assert "---" not in text
+    assert [line.startswith("• ") for line in text.splitlines()[1:3]] == [True, True], text

@@ -29,6 +29,10 @@ async def test_a_worker_invites_and_the_friends_lead_is_theirs(db, cipher, match
     await ani.press("Kirim")
     await ani.press("Ajak teman")
     assert "https://t.me/bpu_serang_bot?start=ref-" in ani.text and "https://wa.me/6281200001111?text=" in ani.text
+    # The invitation to forward is a message of its own, nothing but the invitation.
+    thanks, invitation = ani.last
+    assert thanks.buttons and not invitation.buttons
+    assert invitation.text.startswith("Saya sudah daftar") and "Terima kasih" not in invitation.text
     telegram_code = ani.text.split("start=")[1].split()[0]
     assert links.referrer_of(telegram_code, cipher) is not None
 

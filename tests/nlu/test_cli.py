@@ -44,6 +44,9 @@ def test_test_json(parser, capsys, tmp_path: Path) -> None:
     assert report["accuracy"] == pytest.approx(2 / 3)
     assert set(report) >= {"accuracy", "per_intent", "confusions"}
     assert report["confusions"] == [{"expected": "opt_out", "predicted": "greet", "count": 1}]
+    answers = report["messages_per_answer"]  # each row answered by the real engine, as a first message
+    assert answers["average"] == 1.0 and answers["distribution"] == {"1": 3}
+    assert answers["whatsapp"]["distribution"] == {"1": 3}
 
 
 def test_test_text_report(parser, capsys, tmp_path: Path) -> None:
@@ -52,6 +55,7 @@ def test_test_text_report(parser, capsys, tmp_path: Path) -> None:
     assert run(parser, "nlu", "test", str(csv_file)) == 0
     out = capsys.readouterr().out
     assert "accuracy 1.000" in out
+    assert "messages per answer 1.00 (1: 1); on WhatsApp 1.00 (1: 1)" in out
     assert "register" in out
 
 
