@@ -143,9 +143,10 @@ _ID_SUFFIXES = ("nya", "kan", "lah", "kah", "ipun", "na", "ne", "e", "ku", "mu",
 _MIN_STEM = 3
 
 # How much evidence a switch needs: clear English is at least two English words, one of them a
-# function word, and no more than one Indonesian word against three English ones.
+# function word, and no more than one Indonesian word against three English ones; clear Indonesian
+# is twice as many Indonesian words as English ones, and three of them or an Indonesian function word.
 _EN_MIN = 2
-_ID_MIN = 2
+_ID_MANY = 3
 
 
 def tokens(text: str) -> list[str]:
@@ -236,20 +237,23 @@ def detect(text: str) -> str | None:
     english, function, indonesian = evidence(tokens(text or ""))
     if _clearly_english(english, function, indonesian):
         return EN
-    if indonesian >= _ID_MIN and indonesian >= 2 * english:
-        return ID
-    if indonesian == 1 and english == 0 and _single_indonesian_is_clear(text):
+    if indonesian >= 2 * english and (
+        indonesian >= _ID_MANY or (indonesian >= 1 and _has_indonesian_function_word(text))
+    ):
         return ID
     return None
 
 
-# A lone Indonesian word switches only when it is a question or request word: "berapa?", "gimana",
-# "makasih" are Indonesian, while one word that merely looks Indonesian may be a name or a place.
-_CLEAR_ALONE = _words(
+# Indonesian question, request and function words. Words that merely look Indonesian may be a
+# name, a place or a job typed at a form question ("Putri Ayu", "ibu rumah tangga"): fewer than
+# _ID_MANY of them switch only with one of these ("berapa?", "makasih", "saya ibu rumah tangga").
+_INDONESIAN_FUNCTION = _words(
     """
     berapa brp bagaimana gimana gmn kumaha piye pripun kepiye priben gimane bagaimanakah apa
     apakah kapan dimana mana kenapa mengapa siapa bisakah bolehkah tolong mohon makasih
-    terimakasih saya sy aku mau pengen ingin tidak nggak gak enggak ga belum sudah udah
+    terimakasih terima saya sy aku mau pengen ingin tidak nggak gak enggak ga belum sudah udah bisa
+    boleh ada di ke dari yang yg dan atau ini itu kalau kalo jika untuk buat dengan sama juga
+    kok sih dong deh nih tuh kan gitu kayak lagi aja saja cuma harus perlu apakah gimanakah
     """
 )
 
@@ -259,9 +263,9 @@ def _lexicon_words() -> dict[str, str]:
     return load_lexicon().words
 
 
-def _single_indonesian_is_clear(text: str) -> bool:
+def _has_indonesian_function_word(text: str) -> bool:
     words = _lexicon_words()
-    return any(word in _CLEAR_ALONE or words.get(word) in _CLEAR_ALONE for word in tokens(text))
+    return any(w in _INDONESIAN_FUNCTION or words.get(w) in _INDONESIAN_FUNCTION for w in tokens(text))
 
 
 def follow(current: str | None, text: str) -> str:

@@ -30,6 +30,8 @@ from handlers.nlu.normalize import normalize
         ("tolong delete data sy", ID),
         ("sy mau tanya iuran bpjs", ID),
         ("makasih", ID),
+        ("terima kasih", ID),
+        ("saya ibu rumah tangga", ID),
         ("gimana?", ID),
         # Sundanese, Javanese, Betawi, Serang Jawa
         ("kumaha carana daptar", ID),
@@ -57,6 +59,7 @@ from handlers.nlu.normalize import normalize
         ("5 million", None),
         ("small business", None),
         ("pedagang kaki lima", None),
+        ("ibu rumah tangga", None),  # a job typed at the form's question
         ("", None),
         # mixed halfway: neither
         ("sy mau tanya how to pay", None),
