@@ -140,6 +140,10 @@ class Dashboard:
         """A stored instant as staff read it: in BPU_TIMEZONE, with the zone's abbreviation (WIB)."""
         return show_local(value, self.tz, fmt)
 
+    def zone_label(self) -> str:
+        """The branch's zone as staff know it, e.g. "WIB, Asia/Jakarta"."""
+        return f"{datetime.now(self.tz):%Z}, {self.tz.key}"
+
     def today(self) -> date:
         return datetime.now(self.tz).date()
 

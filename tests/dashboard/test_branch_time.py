@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import select
 
 from storage.campaign_models import Broadcast
-from tests.dashboard.conftest import KASEMEN, add_lead, add_staff, csrf_of, login
+from tests.dashboard.conftest import add_lead, add_staff, csrf_of, login
 
 FORM = {
     "template": "", "text": "Sosialisasi BPU", "place": "", "date": "", "time": "", "campaign_code": "",
@@ -26,6 +26,7 @@ async def test_campaign_time_typed_and_shown_in_wib(client: httpx.AsyncClient, d
     await add_staff(db, "Staf Kantor", "staff")
     await login(client, "Staf Kantor")
     day = (datetime.now(UTC) + timedelta(days=2)).date()
+    assert "Waktu (WIB, Asia/Jakarta)" in (await client.get("/campaigns/new")).text
     token = await csrf_of(client, "/campaigns/new")
     r = await client.post("/campaigns/new", data={**FORM, "at": f"{day}T23:30", "csrf": token, "action": "create"})
     assert r.status_code == 303, r.text
