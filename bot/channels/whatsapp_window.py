@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from storage.clock import as_utc
 from storage.models import Contact
 
 WINDOW = timedelta(hours=24)
@@ -68,7 +69,4 @@ def can_send_free_form(contact: Contact | None, now: datetime) -> bool:
     """True while the contact's last message is less than 24 hours old."""
     if contact is None or contact.last_inbound_at is None:
         return False
-    last = contact.last_inbound_at
-    if last.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
-        last = last.replace(tzinfo=UTC)
-    return now - last < WINDOW
+    return now - as_utc(contact.last_inbound_at) < WINDOW

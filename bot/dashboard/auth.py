@@ -32,6 +32,7 @@ from starlette.responses import Response
 from bot.dashboard import csrf
 from bot.offload import run_blocking
 from storage import repositories as repo
+from storage.clock import as_utc
 from storage.dashboard_models import LoginFailure, SessionEpoch
 from storage.db import Database
 from storage.models import Staff
@@ -174,10 +175,6 @@ async def current_staff(session: AsyncSession, data: SessionData) -> Staff | Non
     return staff
 
 
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def locked_until(
     session: AsyncSession,
     key: str | None,
@@ -197,7 +194,7 @@ async def locked_until(
         query = query.where(LoginFailure.address == address)
     if besides is not None:
         query = query.where(LoginFailure.id != besides)
-    times = [_utc(at) for at in await session.scalars(query.order_by(LoginFailure.at))]
+    times = [as_utc(at) for at in await session.scalars(query.order_by(LoginFailure.at))]
     return _lock_end(times, now, limit)
 
 
@@ -222,7 +219,7 @@ async def locked_names(session: AsyncSession, now: datetime | None = None) -> se
     )
     times: dict[tuple[str, str], list[datetime]] = {}
     for key, address, at in rows:
-        times.setdefault((key, address), []).append(_utc(at))
+        times.setdefault((key, address), []).append(as_utc(at))
     return {key for (key, _), seen in times.items() if _lock_end(seen, now, MAX_FAILURES) is not None}
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaign_models import CLAIMED, QUEUED, OutboxRow
+from storage.clock import as_utc
 
 FAILING_AFTER = timedelta(minutes=5)
 STALE_AFTER = timedelta(minutes=15)
@@ -114,13 +115,7 @@ async def backlogs(session: AsyncSession, now: datetime) -> dict[str, dict[str, 
     )
     out: dict[str, dict[str, Any]] = {}
     for channel, due, oldest, deferred in rows.all():
-        out[channel] = {"due": int(due or 0), "oldest_due": _aware(oldest), "deferred": int(deferred or 0)}
+        out[channel] = {"due": int(due or 0), "oldest_due": as_utc(oldest) if oldest else None, "deferred": int(deferred or 0)}
     return out
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)

@@ -59,6 +59,7 @@ from storage.campaign_models import (
     UNCERTAIN,
     OutboxRow,
 )
+from storage.clock import as_utc
 from storage.models import Contact
 
 _T = OutboxRow.__table__
@@ -223,11 +224,7 @@ async def backlog(session: AsyncSession, now: datetime) -> dict[str, object]:
     )
     age = None
     if oldest is not None:
-        if oldest.tzinfo is None:
-            from datetime import UTC
-
-            oldest = oldest.replace(tzinfo=UTC)
-        age = max(0.0, round((now - oldest).total_seconds(), 1))
+        age = max(0.0, round((now - as_utc(oldest)).total_seconds(), 1))
     return {"queued": int(count or 0), "deferred": int(deferred or 0), "oldest_queued_age_seconds": age}
 
 
