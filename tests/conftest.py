@@ -22,6 +22,9 @@ from sqlalchemy.engine import make_url
 
 from storage.migrate import upgrade
 
+# Module fixtures shared by test modules of one kind, without importing them into each.
+pytest_plugins = ["tests.dashboard.browsing"]
+
 PG_ENV = "BPU_TEST_POSTGRES_URL"
 PG_SKIP = (
     f"PostgreSQL tests need {PG_ENV}, e.g. "

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-BIN = Path(sys.executable).parent / "bpu-bot"
-
-
-def run(args: list[str], tmp_path: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        **os.environ,
-        "BPU_DATABASE_URL": env.pop("BPU_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}"),
-        **env,
-    }
-    return subprocess.run(
-        [str(BIN), *args], input=stdin, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120
-    )
 
 
 def test_chat_through_a_pipe(tmp_path: Path) -> None:

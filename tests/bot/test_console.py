@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.bot.test_cli import BIN, run
+from tests.processes import BIN, run
 
 
 def _campaign_code(tmp_path: Path, user: str) -> str | None:

@@ -13,17 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.bot.test_run import BIN, free_port, wait_for
+from tests.browser import ARTIFACTS, BROWSER, launch
+from tests.processes import BIN, free_port, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="browser tests need Debian's chromium: apt-get install chromium (.ci/run does it)",
-    ),
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
+pytestmark = BROWSER
 PHONE = {"width": 360, "height": 740}
 Server = tuple[str, Path]  # the simulator's base URL, its database file
 
@@ -47,11 +40,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"],
-        )
+        chromium = launch(p)
         yield chromium
         chromium.close()
 

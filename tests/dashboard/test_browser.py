@@ -2,110 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import csv
-import os
-import signal
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.browser import ARTIFACTS, BROWSER
+from tests.dashboard.browsing import XSS, login
 
-from tests.bot.test_run import BIN, free_port, wait_for
-from tests.conftest import TEST_SECRET
-from tests.dashboard.conftest import KASEMEN, MUNCANG, PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="browser tests need Debian's chromium: apt-get install chromium (.ci/run does it)",
-    ),
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "_artifacts"
-XSS = "<script>alert(1)</script>"
-
-
-async def _seed(url: str) -> None:
-    from storage.crypto import FieldCipher
-    from storage.db import Database
-    from storage import repositories as repo
-    from tests.dashboard.conftest import add_lead, add_staff
-
-    db = Database(url)
-    cipher = FieldCipher(TEST_SECRET)
-    try:
-        await add_staff(db, "Admin Cabang", "admin")
-        await add_staff(db, "Staf Kantor", "staff")
-        koor = await add_staff(db, "Koor Kota", "coordinator", ("3673",))
-        await add_staff(db, "Koor Lebak", "coordinator", ("3602",))
-        await add_lead(db, cipher, name=XSS, kecamatan=KASEMEN, assigned=koor)
-        await add_lead(db, cipher, name="Siti Kasemen", kecamatan=KASEMEN, assigned=koor, occupation="fisher")
-        await add_lead(db, cipher, name="Dedi Muncang", kecamatan=MUNCANG, status="contacted")
-        async with db.session() as session:  # workers a campaign to Kota Serang reaches
-            for i, (channel, region) in enumerate((("telegram", KASEMEN), ("whatsapp", KASEMEN), ("telegram", MUNCANG))):
-                contact, _ = await repo.get_or_create_contact(session, channel, f"62812000{i}")
-                contact.region_code = region
-    finally:
-        await db.dispose()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from storage.migrate import upgrade
-
-    tmp = tmp_path_factory.mktemp("dash")
-    url = f"sqlite:///{tmp / 'dash.db'}"
-    # Playwright's sync API keeps an event loop on this thread: prepare the database on another.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(upgrade, url).result()
-        pool.submit(asyncio.run, _seed(url)).result()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_", "BPU_"))}
-    env.update(
-        BPU_HTTP_PORT=str(port), BPU_DATABASE_URL=url, BPU_SECRET_KEY=TEST_SECRET, BPU_TARGET="101000",
-        TELEGRAM_BOT_USERNAME="bpu_serang_bot", WHATSAPP_DISPLAY_NUMBER="081200001111",
-    )
-    proc = subprocess.Popen([str(BIN), "run"], cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(f"http://127.0.0.1:{port}/healthz", proc)
-    yield f"http://127.0.0.1:{port}"
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield browser
-        browser.close()
-
-
-def _login(browser, server: str, name: str, width: int):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True)
-    page = context.new_page()
-    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(f"a script ran: {d.message}")))
-    page.goto(f"{server}/")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}/")
-    return context, page
+pytestmark = BROWSER
 
 
 def test_a_coordinator_on_a_phone_sees_only_their_area_and_exports(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    context, page = _login(browser, server, "Koor Kota", 360)
+    context, page = login(browser, server, "Koor Kota", 360)
     expect(page.locator("h1")).to_have_text("Ringkasan")
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview-360.png"), full_page=True)
     page.goto(f"{server}/leads")
@@ -129,7 +38,7 @@ def test_a_coordinator_on_a_phone_sees_only_their_area_and_exports(server: str, 
 def test_an_admin_changes_status_and_reassigns_and_csrf_is_checked(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    context, page = _login(browser, server, "Admin Cabang", 1280)
+    context, page = login(browser, server, "Admin Cabang", 1280)
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview-1280.png"), full_page=True)
     page.goto(f"{server}/leads")
     page.screenshot(path=str(ARTIFACTS / "dashboard-leads-1280.png"), full_page=True)
@@ -175,7 +84,7 @@ def test_staff_composes_previews_and_schedules_a_campaign_on_a_phone(server: str
     from playwright.sync_api import expect
 
     tomorrow = (datetime.now(ZoneInfo("Asia/Jakarta")) + timedelta(days=1)).date()
-    context, page = _login(browser, server, "Staf Kantor", 360)
+    context, page = login(browser, server, "Staf Kantor", 360)
     page.goto(f"{server}/campaigns")
     page.click("#new-campaign")
     page.select_option("select[name=template]", "broadcast_sosialisasi")

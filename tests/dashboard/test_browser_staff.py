@@ -4,13 +4,16 @@ contacts, a mistake that keeps what was typed, and ticked leads reassigned from 
 
 from __future__ import annotations
 
-from tests.dashboard.test_browser import ARTIFACTS, _login, browser, pytestmark, server  # noqa: F401
+from tests.browser import ARTIFACTS, BROWSER
+from tests.dashboard.browsing import login
+
+pytestmark = BROWSER
 
 
-def test_an_admin_adds_a_coordinator_on_a_phone(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_an_admin_adds_a_coordinator_on_a_phone(server: str, browser) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    context, page = _login(browser, server, "Admin Cabang", 360)
+    context, page = login(browser, server, "Admin Cabang", 360)
     page.goto(f"{server}/staff")
     options = page.locator("#area-options option")
     assert "Kota Serang › Kasemen (367302)" in options.evaluate_all("os => os.map(o => o.value)")
@@ -44,10 +47,10 @@ def test_an_admin_adds_a_coordinator_on_a_phone(server: str, browser) -> None:  
     context.close()
 
 
-def test_an_admin_reassigns_ticked_leads(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_an_admin_reassigns_ticked_leads(server: str, browser) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    context, page = _login(browser, server, "Admin Cabang", 1280)
+    context, page = login(browser, server, "Admin Cabang", 1280)
     page.goto(f"{server}/leads")
     page.select_option("select[name=assigned]", "none")
     page.click("form.filters button[type=submit]")

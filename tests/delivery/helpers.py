@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -68,3 +69,9 @@ async def run_worker(worker: Any, timeout: float = 20) -> None:
         await worker.run_until_idle(timeout=timeout)
     finally:
         await worker.stop()
+
+
+def moving_clock() -> Any:
+    """T0, then running on: retries and pauses come due (a fixed clock would hold them forever)."""
+    start = time.monotonic()
+    return lambda: T0 + timedelta(seconds=time.monotonic() - start)

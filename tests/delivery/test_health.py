@@ -19,6 +19,7 @@ from storage.campaign_models import OutboxRow
 from tests.conftest import Clock, RunningClock
 from tests.delivery.conftest import make_worker
 from tests.delivery.helpers import T0, make_broadcast, run_worker, seed_contacts
+from tests.waiting import eventually
 
 
 async def _healthz(db: Any, cipher: Any, engine: Any, worker: Any) -> httpx.Response:
@@ -37,11 +38,14 @@ async def test_a_lane_failing_for_minutes_is_a_503_with_its_cause(db, cipher, en
     worker = make_worker(db, fake_tg, clock=clock)
     await worker.start()
     try:
-        for _ in range(200):  # the first errors, at T0
-            if worker.lane_health["telegram"].consecutive_errors >= 3:
-                break
-            worker.wake()
-            await _sleep()
+        def errors_at_least(n: int) -> Any:
+            def check() -> bool:
+                worker.wake()
+                return worker.lane_health["telegram"].consecutive_errors >= n
+
+            return check
+
+        await eventually(errors_at_least(3), seconds=10, every=0.01)  # the first errors, at T0
         response = await _healthz(db, cipher, engine, worker)
         assert response.status_code == 200, response.json()  # failing, but for seconds only
         lane = response.json()["lanes"]["telegram"]
@@ -51,12 +55,7 @@ async def test_a_lane_failing_for_minutes_is_a_503_with_its_cause(db, cipher, en
         assert since is not None
         clock.now = since + timedelta(minutes=6, seconds=30)  # still failing six minutes on: retries come due, fail
         errors = worker.lane_health["telegram"].consecutive_errors
-        for _ in range(200):
-            if worker.lane_health["telegram"].consecutive_errors > errors:
-                break
-            worker.wake()
-            await _sleep()
-        assert worker.lane_health["telegram"].consecutive_errors > errors
+        await eventually(errors_at_least(errors + 1), seconds=10, every=0.01)
         response = await _healthz(db, cipher, engine, worker)
         body = response.json()
         assert response.status_code == 503, body
@@ -112,10 +111,4 @@ def test_a_failing_lane_logs_once_a_minute() -> None:
     assert lane.failing_since is not None  # the platform errors go on: a claim that works says nothing of them
     lane.success(T0 + timedelta(seconds=151))
     assert lane.error(T0 + timedelta(seconds=152), "again")  # a new failure is said at once
-
-
-async def _sleep() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.05)
 

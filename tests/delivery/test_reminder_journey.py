@@ -244,7 +244,7 @@ async def _seed_due_reminders(db_url: str, n: int) -> list[str]:
 async def test_two_processes_on_postgres_send_each_reminder_once(db_url: str, tmp_path: Path) -> None:
     if not db_url.startswith("postgres"):
         pytest.skip("several `bpu-bot run` processes share one database on PostgreSQL only")
-    from tests.channels.test_run_channels import start, stop, wait_healthy
+    from tests.processes import start, stop, wait_healthy
 
     graph = FakeGraph()
     graph.start_in_thread()

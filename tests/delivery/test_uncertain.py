@@ -29,10 +29,9 @@ from storage.campaign_models import FAILED, INTERRUPTED, NO_ANSWER, QUEUED, SENT
 from storage.migrate import alembic_config
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.delivery.conftest import TOKEN, make_worker
-from tests.delivery.helpers import T0, make_broadcast, rows, run_worker, seed_contacts
 from tests.dashboard.conftest import add_staff, cheap_argon2, client, login, runtime  # noqa: F401 (fixtures)
-from tests.delivery.test_whatsapp_delivery import moving_clock
+from tests.delivery.conftest import TOKEN, make_worker
+from tests.delivery.helpers import T0, make_broadcast, moving_clock, rows, run_worker, seed_contacts
 
 PHONE_ID = "109876543210"
 START = 6281300000000

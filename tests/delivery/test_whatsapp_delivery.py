@@ -20,7 +20,15 @@ from bot.delivery.ratelimit import ARRIVAL_MARGIN
 from storage.campaign_models import NO_TEMPLATE, SENT, SKIPPED, UNREACHABLE
 from storage.models import Contact
 from tests.channels.fake_graph import FakeGraph
-from tests.delivery.helpers import T0, make_broadcast, max_in_window, rows, run_worker, seed_contacts
+from tests.delivery.helpers import (
+    T0,
+    make_broadcast,
+    max_in_window,
+    moving_clock,
+    rows,
+    run_worker,
+    seed_contacts,
+)
 
 PHONE_ID = "109876543210"
 START = 6281200000000
@@ -37,12 +45,6 @@ def graph() -> Iterator[FakeGraph]:
     fake.start_in_thread()
     yield fake
     fake.stop()
-
-
-def moving_clock() -> Any:
-    """T0, then running on: retries and pauses come due (a fixed clock would hold them forever)."""
-    start = time.monotonic()
-    return lambda: T0 + timedelta(seconds=time.monotonic() - start)
 
 
 def make_worker(db: Any, engine: Any, cipher: Any, graph: FakeGraph, *, templates: dict[str, str] | None = None,

@@ -22,10 +22,10 @@ from bot.limits import DEFAULT_LIMIT, limit_for
 from storage.db import Database
 from storage.models import Contact, InboundUpdate, MessageLog
 from storage.outbound import WebhookInbox
-from tests.bot.test_run import free_port
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.channels.test_run_channels import start, stop, wait_healthy, whatsapp_env
+from tests.processes import free_port, start, stop, wait_healthy, whatsapp_env
+from tests.waiting import eventually
 
 APP_SECRET = "bodies-app-secret"
 TG_SECRET = "bodies-Webhook_secret-1"
@@ -201,11 +201,7 @@ async def test_normal_traffic_still_answered(tmp_path: Path, sqlite_url: str) ->
         raw = json.dumps(update).encode()
         headers = headers_for("/webhook/telegram")
         assert (await client.post("/webhook/telegram", content=raw, headers=headers)).status_code == 200
-        for _ in range(100):
-            if app.telegram.messages_to(777):
-                break
-            await asyncio.sleep(0.1)
-        assert app.telegram.messages_to(777)
+        await eventually(lambda: app.telegram.messages_to(777), seconds=10)
 
 
 async def assert_nothing_stored(db_url: str) -> None:

@@ -21,10 +21,9 @@ import pytest
 
 from bot import logs
 from bot.settings import Settings
-from tests.bot.test_run import BIN, free_port
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.channels.test_run_channels import DATA, signed, wait_healthy
+from tests.processes import BIN, free_port, signed, wait_healthy
 from tests.waiting import eventually
 
 # Shaped like real ones, so the shape rule is tested as well as the configured values.
@@ -35,6 +34,8 @@ APP_SECRET = "run-test-app-secret"  # the one tests.channels.test_run_channels s
 VERIFY_TOKEN = "verify-token-Kp27"
 SECRET_KEY = "session-signing-key-Yw55"
 SECRETS = (BOT_TOKEN, BOT_TOKEN.split(":")[1], WEBHOOK_SECRET, ACCESS_TOKEN, APP_SECRET, VERIFY_TOKEN, SECRET_KEY)
+
+DATA = Path(__file__).resolve().parents[1] / "channels" / "data" / "whatsapp"
 
 
 async def _talk_on_telegram(fake: FakeTelegram, chat: int) -> None:

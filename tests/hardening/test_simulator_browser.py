@@ -14,17 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.test_run import BIN, free_port, wait_for
+from tests.browser import BROWSER, launch
 from tests.conftest import TEST_SECRET
-from tests.dashboard.test_browser import CHROMIUM
+from tests.processes import BIN, free_port, wait_for
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason="browser tests need Debian's chromium: apt-get install chromium (.ci/run does it)",
-    ),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +38,7 @@ def test_the_simulator_answers_under_its_policy(server: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(p)
         try:
             page = browser.new_page()
             violations: list[str] = []
