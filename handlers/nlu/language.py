@@ -113,7 +113,8 @@ NEUTRAL = _words(
     perisai serang cilegon pandeglang lebak banten kota kabupaten kab kecamatan kec kelurahan
     desa rt rw jakarta tangerang kak ka kakak min admin pak bu bang mas mbak mba teh aa kang gan
     sis bos bro om tante neng data online offline program programs bank transfer cash info
-    update status app aplikasi chat customer service cs form sorry sori link email wa whatsapp
+    update status app aplikasi chat customer service cs form sorry sori indonesia indonesian
+    link email wa whatsapp
     telegram driver promo bonus stop delete cancel menu start help rp jt juta ribu rb k
     """
 )

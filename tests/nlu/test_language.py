@@ -61,6 +61,7 @@ from handlers.nlu.normalize import normalize
         ("pedagang kaki lima", None),
         ("ibu rumah tangga", None),  # a job typed at the form's question
         ("", None),
+        ("indonesian please", None),  # asks for Indonesian: the language command answers it
         # mixed halfway: neither
         ("sy mau tanya how to pay", None),
     ],
