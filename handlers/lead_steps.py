@@ -195,7 +195,7 @@ def _ask_summary(turn: Turn, buttons: list[Button]) -> None:
 
 async def _accept_consent(turn: Turn, value: str, from_button: bool) -> str | None:
     said = value if from_button else acts.act(value)
-    if said in ("yes", "agree", "send"):
+    if said in ("yes", "agree"):
         if field_entry(turn) is None:  # in person, the consent is the worker's, not this chat's
             turn.contact.consent_at = turn.now
             turn.contact.consent_version = consent_version()
