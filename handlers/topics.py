@@ -52,6 +52,7 @@ NEXT: dict[str, tuple[str, ...]] = {
 }
 _EXAMPLE_INCOMES = (1_500_000, 2_000_000, 3_000_000)  # quick answers to "what is your income?"
 _SHORT_FOLLOW_UP_WORDS = 6
+_WHAT_IS = re.compile(r"\b(?:apa itu|itu apa|apaan|what is|what s|whats|what does|artinya|maksudnya|arti)\b")
 _MINIMUM_WAGE = re.compile(r"\b(?:umr|ump|umk|upah minimum|minimum wage|gaji minimum)\b")
 _LANGUAGE_ASKED = re.compile(
     r"\b(?:speak|in|bahasa|pakai|pake|use|understand)\s+(english|inggris|indonesia|indonesian)\b"
@@ -406,6 +407,7 @@ async def understand(turn: Turn) -> None:
         turn.state.topic == "contribution"
         and entity
         and (unsure or len(text.split()) <= _BARE_FOLLOW_UP_WORDS)
+        and not _WHAT_IS.search(norm)  # "what is jht" after a quote asks what it is, not its price
     )
     bare_amount = money is not None and (unsure or short and prediction.intent in ("greet", "out_of_scope"))
     if wants_calc or follow_up or bare_amount:

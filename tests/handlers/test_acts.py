@@ -319,3 +319,18 @@ async def test_help_back_and_cancel_at_every_step(engine, step: str, lang: str) 
     assert await _step(engine, user) == f"form:{step}"
     await chat.say(words["cancel"])
     assert await _step(engine, user) is None
+
+
+@pytest.mark.parametrize(("question", "answer"), [("what is jht", "JHT"), ("jht itu apa", "JHT")])
+async def test_what_is_after_a_quote_explains_instead_of_pricing(engine, question: str, answer: str) -> None:
+    chat = Chat(engine, user=f"what-{question}")
+    await chat.say("berapa iuran kalau penghasilan 2 juta")
+    await chat.say(question)
+    assert "hari tua" in chat.text.lower() or "old age" in chat.text.lower()
+    assert "Rp" not in chat.text.split("\n")[0]  # not a price first
+
+
+@pytest.mark.parametrize(("typed", "control"), [("delete all my data", "delete"), ("remove me", "delete"),
+                                                ("switch to english", "english"), ("indonesian please", "indonesian")])  # fmt: skip
+def test_english_control_words(typed: str, control: str) -> None:
+    assert acts.control(typed) == control
