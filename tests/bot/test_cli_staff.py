@@ -4,9 +4,7 @@ and a new coordinator picks up the unassigned leads of their areas."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,13 +14,11 @@ from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.models import Lead, Staff
 from tests.conftest import TEST_SECRET
-
-BIN = Path(sys.executable).parent / "bpu-bot"
+from tests.processes import run
 
 
 def bpu_bot(db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BPU_DATABASE_URL": db_url, "BPU_SECRET_KEY": TEST_SECRET}
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    return run(list(args), cwd, BPU_DATABASE_URL=db_url, BPU_SECRET_KEY=TEST_SECRET)
 
 
 async def _lead(db: Database, kecamatan: str) -> int:

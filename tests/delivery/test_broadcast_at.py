@@ -8,9 +8,7 @@ broadcast tick is then driven by a clock moved either side of the moment.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,13 +19,11 @@ from bot.delivery.scheduler import CampaignScheduler
 from storage.db import Database
 from tests.conftest import RunningClock
 from tests.delivery.helpers import get_broadcast, rows, seed_contacts
-
-BIN = Path(sys.executable).parent / "bpu-bot"
+from tests.processes import run
 
 
 def bpu_bot(db_url: str, cwd: Path, *args: str, zone: str = "Asia/Jakarta") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BPU_DATABASE_URL": db_url, "BPU_TIMEZONE": zone}
-    out = subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    out = run(list(args), cwd, BPU_DATABASE_URL=db_url, BPU_TIMEZONE=zone)
     assert out.returncode == 0, out.stderr
     return out
 
@@ -78,7 +74,5 @@ async def test_at_is_kept_shown_and_sent_in_the_branch_zone(
 
 
 def test_at_that_is_not_a_time_is_refused(tmp_path: Path) -> None:
-    env = {**os.environ, "BPU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
-    out = subprocess.run([str(BIN), "broadcast", "create", "--text", "x", "--at", "1 Desember 23:30", "--yes"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
+    out = run(["broadcast", "create", "--text", "x", "--at", "1 Desember 23:30", "--yes"], tmp_path)
     assert out.returncode == 2 and "--at must look like" in out.stderr
