@@ -11,6 +11,7 @@ from handlers.lead_steps import field_entry, form
 from handlers.redact import mask_nik
 from handlers.turn import Turn
 from storage import repositories as repo
+from storage import scope
 from storage.models import Lead, LeadEvent, Staff
 
 
@@ -79,7 +80,9 @@ async def save(turn: Turn) -> None:
 async def _save_field_entry(turn: Turn, answers: dict[str, Any], fields: dict[str, Any], staff_id: int) -> None:
     staff = await turn.session.get(Staff, staff_id)
     coordinator = await repo.coordinator_for(turn.session, answers["kecamatan"])
-    assigned = staff_id if staff is not None and staff.role == "coordinator" else (coordinator.id if coordinator else None)
+    # The coordinator who met the worker keeps the lead when it is in their areas; else the area's own.
+    mine = staff is not None and staff.role == "coordinator" and scope.covers(scope.of(staff), answers["kecamatan"])
+    assigned = staff_id if mine else (coordinator.id if coordinator else None)
     lead = Lead(contact_id=None, status="new", created_by_staff_id=staff_id, assigned_staff_id=assigned, **fields)
     turn.session.add(lead)
     await turn.session.flush()

@@ -22,6 +22,8 @@ from handlers.text import keyword
 from handlers.turn import Turn
 from handlers.validators import Invalid
 from storage import repositories as repo
+from storage import scope
+from storage.models import Staff
 
 END = "end"
 CONTINUE_OPTIONS = ("visit", "call", "self")
@@ -269,6 +271,9 @@ async def _accept_kecamatan(turn: Turn, value: str, from_button: bool) -> str | 
     region = regions.get(value) if from_button else regions.match_kecamatan(value, kabkota)
     if region is None or region.kabkota_code != kabkota:
         raise Invalid("kecamatan_unknown")
+    staff_id = field_entry(turn)
+    if staff_id is not None and not scope.covers(scope.of(await turn.session.get(Staff, staff_id)), region.code):
+        raise Invalid("kecamatan_outside_areas")  # as in the dashboard: a coordinator enters their own areas
     store(turn, kecamatan=region.code)
     return None
 

@@ -26,6 +26,7 @@ from handlers.messages import Button
 from handlers.text import keyword
 from handlers.turn import Turn
 from storage import repositories as repo
+from storage import scope
 from storage.models import Contact, Lead, LeadEvent, Staff
 
 COMMANDS = ("/leads", "/lead", "/stats", "/tambah", "/broadcast")
@@ -145,7 +146,7 @@ async def note(turn: Turn) -> bool:
 
 
 async def _leads(turn: Turn, staff: Staff) -> None:
-    query = repo.leads_query(status="new", areas=_areas(staff)).limit(LEADS_SHOWN + 1)
+    query = repo.leads_query(status="new", areas=scope.of(staff)).limit(LEADS_SHOWN + 1)
     leads = list((await turn.session.scalars(query)).all())
     shown = leads[:LEADS_SHOWN]
     turn.say("staff_leads", count=len(shown), more=len(leads) > LEADS_SHOWN, areas=_area_names(staff))
@@ -177,7 +178,7 @@ async def _lead(turn: Turn, staff: Staff, lead_id: int) -> None:
 
 
 async def _stats(turn: Turn, staff: Staff) -> None:
-    areas = _areas(staff) if staff.role == "coordinator" else None
+    areas = scope.of(staff) if staff.role == "coordinator" else None
     leads = repo.leads_query(areas=areas).order_by(None).subquery()
     by_status = dict((await turn.session.execute(select(leads.c.status, func.count()).group_by(leads.c.status))).all())
     week_ago = turn.now - timedelta(days=7)
@@ -470,17 +471,10 @@ async def _staff(turn: Turn) -> Staff | None:
     return await repo.staff_for(turn.session, turn.msg.channel, turn.msg.user_id)
 
 
-def _areas(staff: Staff) -> list[str] | None:
-    """A coordinator sees their areas only (none assigned: nothing); an admin sees all."""
-    if staff.role == "admin":
-        return None
-    return [area.area_code for area in staff.areas]
-
-
 async def _find(turn: Turn, staff: Staff | None, lead_id: int | None) -> Lead | None:
     if staff is None or lead_id is None:
         return None
-    query = repo.leads_query(areas=_areas(staff)).where(Lead.id == lead_id)
+    query = repo.leads_query(areas=scope.of(staff)).where(Lead.id == lead_id)
     lead: Lead | None = await turn.session.scalar(query)
     return lead
 

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, false, func, inspect, or_, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.base import NO_VALUE
 
+from storage import scope
 from storage.models import (
     AuditLog,
     Contact,
@@ -180,16 +181,12 @@ def leads_query(*, area: str | None = None, status: str | None = None, areas: Se
     """
     query = select(Lead).order_by(Lead.created_at, Lead.id)
     if area:
-        query = query.where(_area_condition(area))
+        query = query.where(scope.lead_in(area))
     if status:
         query = query.where(Lead.status == status)
     if areas is not None:
-        query = query.where(or_(*[_area_condition(code) for code in areas]) if areas else false())
+        query = query.where(scope.leads_in(areas))
     return query
-
-
-def _area_condition(code: str) -> Any:
-    return Lead.kabkota_code == code if len(code) == 4 else Lead.kecamatan_code == code
 
 
 async def unanswered_groups(session: AsyncSession, *, limit: int = 50, include_handled: bool = False) -> list[Any]:

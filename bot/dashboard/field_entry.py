@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 from starlette.responses import Response
 
-from bot.dashboard import queries
 from bot.dashboard.web import Ctx, Dashboard
 from content import regions
 from handlers import calculator, occupations, validators
 from handlers.nlu import entities
 from handlers.redact import mask_nik
 from storage import repositories as repo
+from storage import scope
 from storage.models import Lead, LeadEvent
 
 FIELDS = ("name", "nik", "dob", "phone", "kecamatan", "occupation", "income", "programmes", "continue_via")
@@ -60,7 +60,7 @@ def _check(ctx: Ctx, values: dict[str, str]) -> dict[str, object]:
     region = regions.get(values["kecamatan"]) if values["kecamatan"].isdigit() else None
     if region is None or not region.is_kecamatan:
         raise bad("kecamatan")
-    if not queries.in_scope(region.code, ctx.areas):
+    if not scope.covers(ctx.areas, region.code):
         raise FieldError("kecamatan", ctx.t("outside_area"))
     if occupations.by_key(values["occupation"]) is None:
         raise bad("occupation")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import tempfile
 from datetime import UTC, datetime
-
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from bot import exports
 from bot.dashboard import queries
 from bot.dashboard.web import OFFICE, STATUSES, Ctx, Dashboard
-from storage import assignment
+from storage import assignment, scope
 from storage import repositories as repo
 from storage.models import Lead, LeadEvent, Staff
 
@@ -142,7 +141,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             except ValueError:
                 return ctx.error(400, "error_field")
             moved, outside = [], 0
-            for lead in (await session.scalars(select(Lead).where(Lead.id.in_(ids), queries.scope(ctx.areas)))).all():
+            for lead in (await session.scalars(select(Lead).where(Lead.id.in_(ids), scope.leads_in(ctx.areas)))).all():
                 if target is not None and not works_in(target, lead):
                     outside += 1
                 elif lead.assigned_staff_id != (target.id if target else None):
@@ -218,7 +217,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
 
 def works_in(coordinator: Staff, lead: Lead) -> bool:
     """Whether the lead is in the coordinator's areas: assigned elsewhere, they could not open it."""
-    return queries.in_scope(lead.kecamatan_code, [a.area_code for a in coordinator.areas])
+    return scope.covers([a.area_code for a in coordinator.areas], lead.kecamatan_code)
 
 
 def _only_formats(endpoint):  # type: ignore[no-untyped-def]
@@ -240,6 +239,6 @@ def _area_choices(ctx: Ctx) -> list[tuple[str, str]]:
             if areas is None or kabkota.code in areas:
                 choices.append((kabkota.code, kabkota.name))
             for kec in regions.kecamatan_of(kabkota.code):
-                if queries.in_scope(kec.code, areas):
+                if scope.covers(areas, kec.code):
                     choices.append((kec.code, f"— {kec.name}"))
     return choices

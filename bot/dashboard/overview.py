@@ -10,6 +10,7 @@ from starlette.responses import Response
 from bot.dashboard import charts, queries
 from bot.dashboard.web import Ctx, Dashboard, region_name
 from bot.settings import parse_targets_by_region
+from storage import scope
 
 
 def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
@@ -22,7 +23,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         hours = settings.followup_hours
         targets = {
             code: target for code, target in parse_targets_by_region(settings.targets_by_region).items()
-            if queries.in_scope(code, areas)
+            if scope.covers(areas, code)
         }
         only = ctx.staff.id if ctx.staff and ctx.staff.role == "coordinator" else None
         db = dash.runtime.db

@@ -11,7 +11,6 @@ import io
 
 import segno
 
-
 A4 = (595.28, 841.89)
 MARGIN = 56
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, false, func, or_, select, true, tuple_
+from sqlalchemy import Select, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import regions
@@ -27,26 +27,12 @@ from storage.dashboard_models import CallbackRequest, CoordinatorTarget
 from storage.db import Database
 from storage.models import Contact, Lead, Staff
 from storage.outbound import OutboundMessage
+from storage.scope import kecamatan_in, lead_in, leads_in
 
 PAGE_SIZE = 50
 STATUSES = ("new", "contacted", "registered", "declined")
 SORTS = ("newest", "oldest", "name")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def area_condition(code: str) -> Any:
-    return Lead.kabkota_code == code if len(code) == 4 else Lead.kecamatan_code == code
-
-
-def scope(areas: Sequence[str] | None) -> Any:
-    """The coordinator restriction: all leads for None, none for an empty list."""
-    if areas is None:
-        return true()
-    return or_(*[area_condition(code) for code in areas]) if areas else false()
-
-
-def in_scope(code: str, areas: Sequence[str] | None) -> bool:
-    return areas is None or any(code == a or code.startswith(a) for a in areas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +80,7 @@ class LeadFilter:
     def conditions(self, tz: ZoneInfo) -> list[Any]:
         conds: list[Any] = []
         if self.area:
-            conds.append(area_condition(self.area))
+            conds.append(lead_in(self.area))
         if self.status:
             conds.append(Lead.status == self.status)
         if self.occupation:
@@ -162,7 +148,7 @@ def cursor_of(lead: Lead, sort: str) -> str:
 
 
 def filtered(flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo) -> Select[Any]:
-    return select(Lead).where(scope(areas), *flt.conditions(tz)).order_by(*_order(flt.sort))
+    return select(Lead).where(leads_in(areas), *flt.conditions(tz)).order_by(*_order(flt.sort))
 
 
 async def lead_page(
@@ -177,7 +163,7 @@ async def lead_page(
             pass
     rows = list((await session.scalars(query.limit(PAGE_SIZE + 1))).all())
     total = int(
-        await session.scalar(select(func.count()).select_from(Lead).where(scope(areas), *flt.conditions(tz))) or 0
+        await session.scalar(select(func.count()).select_from(Lead).where(leads_in(areas), *flt.conditions(tz))) or 0
     )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -194,7 +180,7 @@ async def stream(db: Database, flt: LeadFilter, areas: Sequence[str] | None, tz:
 
 
 async def visible_lead(session: AsyncSession, lead_id: int, areas: Sequence[str] | None) -> Lead | None:
-    lead: Lead | None = await session.scalar(select(Lead).where(Lead.id == lead_id, scope(areas)))
+    lead: Lead | None = await session.scalar(select(Lead).where(Lead.id == lead_id, leads_in(areas)))
     return lead
 
 
@@ -218,22 +204,11 @@ async def coordinators(session: AsyncSession) -> list[Staff]:
 # --- callback requests -------------------------------------------------------------------------
 
 
-def callback_scope(areas: Sequence[str] | None) -> Any:
-    if areas is None:
-        return true()
-    conds = [
-        func.substr(CallbackRequest.kecamatan_code, 1, 4) == code if len(code) == 4
-        else CallbackRequest.kecamatan_code == code
-        for code in areas
-    ]
-    return or_(*conds) if conds else false()
-
-
 async def open_callbacks(session: AsyncSession, areas: Sequence[str] | None, limit: int = 50) -> list[Any]:
     query = (
         select(CallbackRequest, Contact)
         .join(Contact, Contact.id == CallbackRequest.contact_id)
-        .where(CallbackRequest.status == "open", callback_scope(areas))
+        .where(CallbackRequest.status == "open", kecamatan_in(CallbackRequest.kecamatan_code, areas))
         .order_by(CallbackRequest.created_at, CallbackRequest.id)
         .limit(limit)
     )
@@ -242,7 +217,7 @@ async def open_callbacks(session: AsyncSession, areas: Sequence[str] | None, lim
 
 async def visible_callback(session: AsyncSession, callback_id: int, areas: Sequence[str] | None) -> Any:
     return await session.scalar(
-        select(CallbackRequest).where(CallbackRequest.id == callback_id, callback_scope(areas))
+        select(CallbackRequest).where(CallbackRequest.id == callback_id, kecamatan_in(CallbackRequest.kecamatan_code, areas))
     )
 
 
@@ -264,28 +239,18 @@ class Funnel:
             self.registered += count
 
 
-def contact_scope(areas: Sequence[str] | None) -> Any:
-    if areas is None:
-        return true()
-    conds = [
-        func.substr(Contact.region_code, 1, 4) == code if len(code) == 4 else Contact.region_code == code
-        for code in areas
-    ]
-    return or_(*conds) if conds else false()
-
-
 async def funnel_by_region(session: AsyncSession, areas: Sequence[str] | None) -> tuple[Funnel, list[tuple[str, Funnel]]]:
     by: dict[str, Funnel] = {}
     leads = await session.execute(
         select(Lead.kabkota_code, Lead.status, func.count())
-        .where(scope(areas))
+        .where(leads_in(areas))
         .group_by(Lead.kabkota_code, Lead.status)
     )
     for code, status, count in leads:
         by.setdefault(code, Funnel()).add(status, count)
     region = func.substr(Contact.region_code, 1, 4)
     contacts = await session.execute(
-        select(region, func.count()).where(contact_scope(areas)).group_by(region)
+        select(region, func.count()).where(kecamatan_in(Contact.region_code, areas)).group_by(region)
     )
     total = Funnel()
     for code, count in contacts:
@@ -322,7 +287,7 @@ async def funnel_by_week(
     lead_week = _week_expr(Lead.created_at, dialect, tz, now)
     rows = await session.execute(
         select(lead_week, Lead.status, func.count())
-        .where(Lead.created_at >= since, scope(areas))
+        .where(Lead.created_at >= since, leads_in(areas))
         .group_by(lead_week, Lead.status)
     )
     for week, status, count in rows:
@@ -332,7 +297,7 @@ async def funnel_by_week(
     contact_week = _week_expr(Contact.created_at, dialect, tz, now)
     rows = await session.execute(
         select(contact_week, func.count())
-        .where(Contact.created_at >= since, contact_scope(areas))
+        .where(Contact.created_at >= since, kecamatan_in(Contact.region_code, areas))
         .group_by(contact_week)
     )
     for week, count in rows:
@@ -348,7 +313,7 @@ async def registered_by_area(
     """Leads registered since `since`: in total (key None) and in each of `codes`, in one scan."""
     kabkota = await session.execute(
         select(Lead.kabkota_code, func.count())
-        .where(Lead.status == "registered", Lead.created_at >= since, scope(areas))
+        .where(Lead.status == "registered", Lead.created_at >= since, leads_in(areas))
         .group_by(Lead.kabkota_code)
     )
     counts: dict[str | None, int] = {None: 0}
@@ -372,7 +337,7 @@ async def registered_by_area(
 async def waiting(
     session: AsyncSession, areas: Sequence[str] | None, before: datetime, limit: int = 10
 ) -> tuple[int, list[Lead]]:
-    conds = [Lead.status == "new", Lead.created_at < before, scope(areas)]
+    conds = [Lead.status == "new", Lead.created_at < before, leads_in(areas)]
     count = int(await session.scalar(select(func.count()).select_from(Lead).where(*conds)) or 0)
     rows = await session.scalars(select(Lead).where(*conds).order_by(Lead.created_at, Lead.id).limit(limit))
     return count, list(rows.all())
@@ -419,7 +384,7 @@ async def top_referrers(
     """(kabupaten/kota code, referrer's name, leads) for the workers whose invitations brought most leads."""
     counted = (
         select(Lead.kabkota_code, Lead.campaign_code, func.count().label("leads"))
-        .where(Lead.campaign_code.like("ref-%"), scope(areas))
+        .where(Lead.campaign_code.like("ref-%"), leads_in(areas))
         .group_by(Lead.kabkota_code, Lead.campaign_code)
         .order_by(func.count().desc(), Lead.kabkota_code)
         .limit(limit)

@@ -26,6 +26,7 @@ from bot.dashboard.i18n import translate
 from bot.local_time import show_local
 from content import formatting, regions
 from handlers import occupations
+from storage import scope
 from storage.models import Staff
 
 if TYPE_CHECKING:
@@ -76,11 +77,7 @@ class Ctx:
     @property
     def areas(self) -> list[str] | None:
         """The areas this staff member may see: None for all (admin, staff), a list for a coordinator."""
-        if self.staff is None:
-            return []
-        if self.staff.role == "coordinator":
-            return [a.area_code for a in self.staff.areas]
-        return None
+        return scope.of(self.staff)
 
     @property
     def actor(self) -> str:

@@ -31,6 +31,7 @@ from bot.channels.whatsapp_window import WINDOW
 from content.render import Renderer
 from handlers import occupations
 from handlers.messages import Button
+from storage import scope
 from storage.campaign_models import (
     CANCELLED,
     CLAIMED,
@@ -111,11 +112,11 @@ def recipients_condition(segment: dict[str, str], channels: Sequence[str]) -> An
     if segment.get("language"):
         conds.append(Contact.language == segment["language"])
     if area:
-        lead_area = Lead.kabkota_code == area if len(area) == 4 else Lead.kecamatan_code == area
+        lead_area = scope.lead_in(area)
         if len(lead_conds) > 1:  # a lead is required anyway: its area decides
             lead_conds.append(lead_area)
         else:
-            conds.append(or_(Contact.region_code.startswith(area), exists().where(Lead.contact_id == Contact.id, lead_area)))
+            conds.append(or_(scope.kecamatan_in(Contact.region_code, [area]), exists().where(Lead.contact_id == Contact.id, lead_area)))
     if len(lead_conds) > 1:
         conds.append(exists().where(and_(*lead_conds)))
     return and_(*conds)

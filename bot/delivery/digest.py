@@ -22,7 +22,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dashboard.queries import callback_scope, scope
 from content import regions
 from content.render import Renderer
 from handlers.messages import Button
@@ -31,6 +30,7 @@ from storage.campaign_models import QUEUED, OutboxRow
 from storage.dashboard_models import CallbackRequest
 from storage.db import Database
 from storage.models import Lead, Staff
+from storage.scope import kecamatan_in, leads_in
 
 KIND_DIGEST = "digest"
 TEMPLATE = "digest"
@@ -88,14 +88,14 @@ async def send_digests(
             waiting, oldest = (
                 await session.execute(
                     select(func.count(), func.min(Lead.created_at)).where(
-                        Lead.status == "new", Lead.created_at < before, scope(areas)
+                        Lead.status == "new", Lead.created_at < before, leads_in(areas)
                     )
                 )
             ).one()
             callbacks = int(
                 await session.scalar(
                     select(func.count()).select_from(CallbackRequest).where(
-                        CallbackRequest.status == "open", callback_scope(areas)
+                        CallbackRequest.status == "open", kecamatan_in(CallbackRequest.kecamatan_code, areas)
                     )
                 )
                 or 0

@@ -16,7 +16,6 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 
-
 # The time allowed between taking a token and the request reaching the platform: the sliding cap
 # counts windows of 1 s + this margin, so requests that wait a little on the loop are still spread.
 ARRIVAL_MARGIN = 0.04

@@ -4,11 +4,11 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.db import async_url, is_sqlite
-from storage.models import Base
-import storage.outbound  # noqa: F401  (its tables belong to the same metadata)
 import storage.campaign_models  # noqa: F401
 import storage.dashboard_models  # noqa: F401
+import storage.outbound  # noqa: F401  (its tables belong to the same metadata)
+from storage.db import async_url, is_sqlite
+from storage.models import Base
 
 target_metadata = Base.metadata
 

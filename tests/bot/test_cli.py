@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import run
+
 
 def test_chat_through_a_pipe(tmp_path: Path) -> None:
     out = run(["chat"], tmp_path, "halo\nberapa iuran minimal?\n")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.processes import BIN, free_port, wait_for
+
 
 def test_run_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()

@@ -66,3 +66,22 @@ async def test_anyone_else_typing_it_gets_the_ordinary_answer(engine) -> None:
     chat = Chat(engine, user="999", channel="telegram")
     await chat.say("/tambah")
     assert "setuju langsung" not in chat.text and "Daftar" in chat.labels()
+
+
+async def test_a_kecamatan_outside_the_coordinators_areas_is_refused_in_chat(engine) -> None:
+    """Kota Serang's coordinator meets a worker from Ciruas (Kab. Serang): chat refuses it as the
+    dashboard does, so no lead is saved to a coordinator who could then not open it."""
+    async with engine.db.session() as s:
+        await repo.add_staff(s, name="Budi", role="coordinator", telegram_id="501", areas=["3673"])
+    chat = Chat(engine, user="501", channel="telegram")
+    await chat.say("/tambah")
+    await chat.press("Setuju")
+    for answer in ("Asep Saepudin", "3604011203800007", "12-03-1980", "0813 1111 2222"):
+        await chat.say(answer)
+    await chat.press("Kab. Serang")
+    await chat.say("ciruas")
+    assert "di luar wilayah" in chat.text
+    await chat.press("Kembali")
+    await chat.press("Kota Serang")
+    await chat.say("taktakan")
+    assert "pekerjaan" in chat.text.lower()
