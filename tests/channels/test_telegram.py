@@ -351,7 +351,8 @@ async def test_an_answer_is_one_message_with_its_keyboard(tg: TelegramDriver) ->
     """One notification per answer: the greeting, its paragraphs and its menu in one sendMessage;
     the longest answer (JKK, with the death example) too."""
     chat = tg.uid("one")
-    for text, words in (("halo", "BPJS Ketenagakerjaan"), ("kalo meninggal gara2 kecelakaan kerja dpt brp?", "tanpa batas")):
+    longest = "kalo meninggal gara2 kecelakaan kerja dpt brp?"  # JKK, with the death example
+    for text, words in (("halo", "BPJS Ketenagakerjaan"), (longest, "tanpa batas")):
         mark = len(tg.fake.messages_to(chat))
         bubbles = await tg.send_text("one", text)
         assert len(bubbles) == 1 and words in plain(bubbles[0].text) and bubbles[0].buttons, (text, bubbles)

@@ -356,7 +356,8 @@ async def test_replayed_wamid_in_another_batch_is_answered_once(wa: WhatsAppDriv
 async def test_an_answer_is_one_interactive_message(wa: WhatsAppDriver) -> None:
     """One notification per answer: text and options in one interactive message, its body within
     WhatsApp's 1,024 characters; the longest answer (JKK, with the death example) too."""
-    for text, words in (("halo", "BPJS Ketenagakerjaan"), ("kalo meninggal gara2 kecelakaan kerja dpt brp?", "tanpa batas")):
+    longest = "kalo meninggal gara2 kecelakaan kerja dpt brp?"  # JKK, with the death example
+    for text, words in (("halo", "BPJS Ketenagakerjaan"), (longest, "tanpa batas")):
         start = len(wa.graph.sent)
         bubbles = await wa.deliver("w-one", wa.body("text", "w-one", text={"body": text}))
         sent = [s.body for s in wa.graph.sent[start:] if s.recipient == wa.wa_id("w-one")]

@@ -116,7 +116,8 @@ def test_long_text_with_buttons_sends_the_text_first_and_the_last_part_with_the_
 
 def test_an_intro_ending_in_a_colon_stays_with_what_it_introduces() -> None:
     # "Cara klaim:" alone in a bubble, its three kinds in the next, reads as a broken message.
-    text = "Cara klaim tergantung jenisnya:\n\n" + "\n\n".join(f"*Jenis {i}:* " + "isi " * 60 for i in range(4))
+    kinds = "\n\n".join(f"*Jenis {i}:* " + "isi " * 60 for i in range(4))
+    text = "Cara klaim tergantung jenisnya:\n\n" + kinds
     assert len(text) > BODY_LIMIT
     messages = render(Reply(text, _buttons("Ya", "Tidak"))).messages
     head, body = messages[0]["text"]["body"], messages[-1]["interactive"]["body"]["text"]

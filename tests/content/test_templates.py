@@ -62,8 +62,8 @@ def test_figures_come_from_facts() -> None:
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_prepay_puts_each_sector_on_its_own_line(lang: str) -> None:
     totals = {"transport": {"total": 168000, "discounted": 4}, "others": {"total": 193200, "discounted": 1}}
-    text = Renderer().render("contribution_prepay", lang, months=12, first="Desember 2026", last="November 2027",
-                             programmes=2, income_known=False, income=1_000_000, totals=totals,
-                             normal={"total": 16800})  # fmt: skip
+    text = Renderer().render("contribution_prepay", lang, months=12, first="Desember 2026",
+                             last="November 2027", programmes=2, income_known=False, income=1_000_000,
+                             totals=totals, normal={"total": 16800})  # fmt: skip
     assert "---" not in text
     assert [line.startswith("• ") for line in text.splitlines()[1:3]] == [True, True], text

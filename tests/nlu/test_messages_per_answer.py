@@ -27,7 +27,8 @@ def test_dev_set_is_answered_in_one_message_each(classifier: IntentClassifier) -
 
 def test_a_reply_without_controls_joins_the_next() -> None:
     menu = (Button("Menu", "menu"),)
-    merged = merge_replies([Reply("Jawaban."), Reply(""), Reply("Pilih:", menu), Reply("Lagi?", request_phone=True)])
+    replies = [Reply("Jawaban."), Reply(""), Reply("Pilih:", menu), Reply("Lagi?", request_phone=True)]
+    merged = merge_replies(replies)
     assert merged == [Reply("Jawaban.\n\nPilih:", menu), Reply("Lagi?", request_phone=True)]
     # A question with its own buttons stays a message of its own, and so does a phone request.
     card = Reply("Lead #1", (Button("Dihubungi", "s:st:1:contacted"),))
