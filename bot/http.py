@@ -15,7 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import dashboard
@@ -107,7 +107,7 @@ def create_app(runtime: Runtime) -> Starlette:
     async def new_user(_: Request) -> Response:
         return JSONResponse({"user": "web-" + secrets.token_hex(8)})
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/simulator", simulator),
         Route("/simulator/api/message", simulator_message, methods=["POST"]),

@@ -125,8 +125,8 @@ def configure(
     # filter outlives the dictConfig uvicorn applies when it starts.
     for name in OWN_HANDLERS:
         logger = logging.getLogger(name)
-        for old in [f for f in logger.filters if isinstance(f, RedactSecrets)]:
-            logger.removeFilter(old)
+        for stale in [f for f in logger.filters if isinstance(f, RedactSecrets)]:
+            logger.removeFilter(stale)
         logger.addFilter(redactor)
     root.setLevel(level)
     for name in QUIETED:

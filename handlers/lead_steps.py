@@ -287,6 +287,7 @@ async def _accept_occupation(turn: Turn, value: str, from_button: bool) -> str |
 
 
 async def _accept_income(turn: Turn, value: str, from_button: bool) -> str | None:
+    income: entities.Income | None
     if from_button and value.isdigit():
         income = entities.Income(int(value), int(value))
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 from sqlalchemy import select
 
@@ -37,7 +38,7 @@ _KEYBOARD = ("qwert", "asdf", "sdfg", "hjkl", "zxcv", "jkl", "fghj")
 
 
 @cache
-def _stray() -> dict[str, object]:
+def _stray() -> dict[str, Any]:
     data = read_yaml(LEXICON_DIR / "stray.yaml") or {}
     agencies = {
         name: _phrases(words) for name, words in (data.get("agencies") or {}).items()

@@ -106,9 +106,9 @@ async def handle_text(turn: Turn) -> bool:
         await stop(turn)
         return True
     if _REMIND.search(word) and not _STOPPING.search(word) and len(word.split()) <= _REQUEST_WORDS:
-        day = _DAY_IN.search(word)
-        if day and 1 <= int(day.group(1)) <= 31:
-            await _save(turn, int(day.group(1)))  # "bisa ingatkan saya tgl 10?" asks politely: done
+        named = _DAY_IN.search(word)
+        if named and 1 <= int(named.group(1)) <= 31:
+            await _save(turn, int(named.group(1)))  # "bisa ingatkan saya tgl 10?" asks politely: done
             return True
         if "?" not in turn.text and not _ASKING.search(word):
             ask_day(turn)  # "ingatkan saya bayar iuran": the day is all that is missing

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from content.facts import load_facts, relief_window
 from content.formatting import juta, month_year
@@ -316,7 +317,7 @@ def _age(norm: str, *, about_joining: bool) -> int | None:
     return age if age in _AGE_RANGE else None
 
 
-def _say_topic(turn: Turn, topic: str, **context: object) -> bool:
+def _say_topic(turn: Turn, topic: str, **context: Any) -> bool:
     turn.intent = turn.intent or topic
     turn.state.topic = topic
     buttons = [topic_button(turn, nxt) for nxt in NEXT.get(topic, ())]
@@ -325,19 +326,19 @@ def _say_topic(turn: Turn, topic: str, **context: object) -> bool:
     return True
 
 
-def _jkk_context(turn: Turn, money: int | None) -> dict[str, object]:
+def _jkk_context(turn: Turn, money: int | None) -> dict[str, Any]:
     """The JKK death and disability amounts for the worker's income (said or remembered), else
     for the minimum income as an example."""
     remembered = (turn.data.get("calc") or {}).get("income")
     minimum = calculator.minimum_income()
     income = money if money is not None and money >= minimum else remembered
     known = income is not None and income >= minimum
-    base = int(income) if known else minimum
+    base = int(income) if known and income is not None else minimum
     return {"death": calculator.death_by_accident(base), "disability": calculator.total_disability(base),
             "income_known": known}  # fmt: skip
 
 
-def _worked(turn: Turn, intent: str) -> dict[str, object]:
+def _worked(turn: Turn, intent: str) -> dict[str, Any]:
     if intent == "benefit_jkk":
         return _jkk_context(turn, None)
     if intent == "benefits_overview":

@@ -23,7 +23,9 @@ def covers(areas: Sequence[str] | None, code: str | None) -> bool:
     """Whether a kecamatan (or kabupaten/kota) `code` lies in `areas`."""
     if areas is None:
         return True
-    return bool(code) and any(code == area or (len(area) == KABKOTA_DIGITS and code.startswith(area)) for area in areas)
+    if not code:
+        return False
+    return any(code == area or (len(area) == KABKOTA_DIGITS and code.startswith(area)) for area in areas)
 
 
 def lead_in(area: str) -> Any:

@@ -75,7 +75,7 @@ _LOG = insert(_log)
 
 
 def _record_update(dialect: str) -> Any:
-    values = {
+    values: dict[str, Any] = {
         "channel": bindparam("channel"),
         "platform_id": bindparam("platform_id"),
         "received_at": bindparam("received_at"),
@@ -143,7 +143,9 @@ _OPEN_PG = _open_in_one_statement()
 def _create_in_one_statement() -> Any:
     """PostgreSQL: a first contact and its empty state in one round trip; no row when another
     process created the contact at the same moment."""
-    values = {name: bindparam(name) for name in ("channel", "external_id", "language", "last_inbound_at", "created_at")}
+    values: dict[str, Any] = {
+        name: bindparam(name) for name in ("channel", "external_id", "language", "last_inbound_at", "created_at")
+    }
     contact = (
         pg_insert(_contacts)
         .values(values)
@@ -218,7 +220,7 @@ class TurnStore:
         """Record the update by its platform id (None: seen before, a replay), then the contact
         and its state, created (with an empty state) on first contact; True when created."""
         conn = self._connection()
-        params = {"channel": channel, "external_id": external_id}
+        params: dict[str, Any] = {"channel": channel, "external_id": external_id}
         row: Any
         if platform_id is None:
             row = (await conn.execute(_LOAD, params)).mappings().first()

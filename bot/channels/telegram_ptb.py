@@ -150,10 +150,9 @@ async def _call(call: Callable[[], Awaitable[T]]) -> T:
     except ptb_error.RetryAfter as exc:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # int vs timedelta deprecation notice (PTB 22.2)
-            seconds = exc.retry_after
-        if isinstance(seconds, dtm.timedelta):
-            seconds = seconds.total_seconds()
-        raise tg.RetryAfter(float(seconds)) from exc
+            raw = exc.retry_after
+        seconds = raw.total_seconds() if isinstance(raw, dtm.timedelta) else float(raw)
+        raise tg.RetryAfter(seconds) from exc
     except ptb_error.Forbidden as exc:
         raise tg.Blocked(exc.message) from exc
     except ptb_error.BadRequest as exc:

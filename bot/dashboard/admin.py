@@ -203,7 +203,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             )  # fmt: skip
             if target is not None:
                 session.add(CoordinatorTarget(staff_id=staff.id, target=target))
-            moves = await assignment.pick_up(session, areas, by_staff_id=ctx.staff.id) if typed.role == "coordinator" else assignment.Moves()
+            moves = await assignment.pick_up(session, areas, by_staff_id=ctx.me.id) if typed.role == "coordinator" else assignment.Moves()
             await repo.audit(session, ctx.actor, "staff_added", staff_id=staff.id, role=typed.role, areas=areas,
                              telegram=bool(telegram), whatsapp=bool(phone), **({"leads": moves.as_dict()} if moves else {}))  # fmt: skip
         return ctx.redirect(_after_save(moves))
@@ -265,9 +265,9 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                     existing.target = target
             moves = assignment.Moves()
             if before != (staff.active, staff.role, set(areas)):
-                moves = await assignment.release(session, staff.id, by_staff_id=ctx.staff.id)
+                moves = await assignment.release(session, staff.id, by_staff_id=ctx.me.id)
                 if staff.active and staff.role == "coordinator":
-                    moves += await assignment.pick_up(session, areas, by_staff_id=ctx.staff.id)
+                    moves += await assignment.pick_up(session, areas, by_staff_id=ctx.me.id)
             if moves:
                 changes["leads"] = moves.as_dict()
             if changes:

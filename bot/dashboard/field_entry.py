@@ -97,6 +97,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         async with dash.runtime.db.session() as session:
             if await repo.lead_by_nik_hash(session, nik_hash) is not None:
                 return ctx.render("field.html", status_code=409, values=values, error=ctx.t("nik_known"), error_field="nik", saved=None)
+            assigned: int | None
             if staff.role == "coordinator":
                 assigned = staff.id
             else:

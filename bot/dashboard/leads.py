@@ -98,7 +98,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             new_status = status if status in STATUSES[1:] else None
             if new_status:
                 lead.status = new_status
-            session.add(LeadEvent(lead_id=lead.id, staff_id=ctx.staff.id, status=new_status, note=note or None))
+            session.add(LeadEvent(lead_id=lead.id, staff_id=ctx.me.id, status=new_status, note=note or None))
             await repo.audit(session, ctx.actor, "lead_status", lead_id=lead.id, status=new_status, note=bool(note))
         return ctx.redirect(f"/leads/{lead.id}")
 
@@ -124,7 +124,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             if target is not None and not works_in(target, lead):
                 return ctx.error(400, "outside_their_area")
             before = lead.assigned_staff_id
-            await assignment.move(session, lead, target, ctx.staff.id)
+            await assignment.move(session, lead, target, ctx.me.id)
             after = target.id if target else None
             await repo.audit(session, ctx.actor, "lead_reassigned", lead_id=lead.id, before=before, after=after)
         return ctx.redirect(f"/leads/{lead.id}")
@@ -145,7 +145,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 if target is not None and not works_in(target, lead):
                     outside += 1
                 elif lead.assigned_staff_id != (target.id if target else None):
-                    await assignment.move(session, lead, target, ctx.staff.id)
+                    await assignment.move(session, lead, target, ctx.me.id)
                     moved.append(lead.id)
             if moved:
                 await repo.audit(session, ctx.actor, "leads_reassigned", lead_ids=moved,
@@ -199,7 +199,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             if callback.status == "open":
                 callback.status = "done"
                 callback.done_at = datetime.now(UTC)
-                callback.done_by_staff_id = ctx.staff.id
+                callback.done_by_staff_id = ctx.me.id
                 await repo.audit(session, ctx.actor, "callback_done", callback_id=callback.id)
         return ctx.redirect("/leads")
 

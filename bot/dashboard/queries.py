@@ -10,7 +10,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -320,7 +320,7 @@ async def registered_by_area(
     for code, count in kabkota:
         counts[None] += count
         counts[code] = count
-    found = {code: counts.get(code, 0) for code in codes if len(code) == 4}
+    found: dict[str | None, int] = {code: counts.get(code, 0) for code in codes if len(code) == 4}
     for code in codes:
         if len(code) == 6:
             found[code] = int(
@@ -365,13 +365,13 @@ async def coordinator_results(session: AsyncSession, only: int | None = None) ->
         .where(Lead.assigned_staff_id.in_(ids))
         .group_by(Lead.assigned_staff_id, Lead.status)
     ):
-        rows[staff_id].assigned.add(status, count)
+        rows[cast(int, staff_id)].assigned.add(status, count)  # never NULL: filtered by id
     for staff_id, count in await session.execute(
         select(Lead.created_by_staff_id, func.count())
         .where(Lead.created_by_staff_id.in_(ids))
         .group_by(Lead.created_by_staff_id)
     ):
-        rows[staff_id].field_entries = count
+        rows[cast(int, staff_id)].field_entries = count
     for target in await session.scalars(select(CoordinatorTarget).where(CoordinatorTarget.staff_id.in_(ids))):
         rows[target.staff_id].target = target.target
     return list(rows.values())
@@ -397,7 +397,7 @@ async def top_referrers(
         for contact_id, name in await session.execute(
             select(Lead.contact_id, Lead.full_name).where(Lead.contact_id.in_(ids)).order_by(Lead.id)
         ):
-            names[contact_id] = name
+            names[cast(int, contact_id)] = name
     result = []
     for kabkota, code, count in rows:
         referrer = referrers[code]
@@ -502,7 +502,7 @@ async def campaign_progress(session: AsyncSession, limit: int = 50) -> list[Camp
             .where(OutboxRow.broadcast_id.in_(list(rows)))
             .group_by(OutboxRow.broadcast_id, OutboxRow.state)
         ):
-            row = rows[broadcast_id]
+            row = rows[cast(int, broadcast_id)]
             row.recipients += count
             if state in FINISHED:
                 row.finished += count

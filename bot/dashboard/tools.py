@@ -62,7 +62,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                     .where(UnansweredMessage.normalized == normalized, UnansweredMessage.handled_at.is_(None))
                     .values(handled_at=datetime.now(UTC))
                 )
-                await repo.audit(session, ctx.actor, "unanswered_handled", normalized=normalized, rows=result.rowcount)
+                await repo.audit(session, ctx.actor, "unanswered_handled", normalized=normalized, rows=getattr(result, "rowcount", None))  # an UPDATE's result counts its rows
         return ctx.redirect("/unanswered")
 
     async def content(ctx: Ctx) -> Response:

@@ -80,6 +80,13 @@ class Ctx:
         return scope.of(self.staff)
 
     @property
+    def me(self) -> Staff:
+        """The signed-in staff member, on a page that required one."""
+        if self.staff is None:
+            raise RuntimeError("this page needs a signed-in staff member")
+        return self.staff
+
+    @property
     def actor(self) -> str:
         return f"staff:{self.staff.id}" if self.staff else "anonymous"
 

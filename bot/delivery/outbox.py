@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaign_models import (
@@ -62,7 +62,7 @@ from storage.campaign_models import (
 from storage.clock import as_utc
 from storage.models import Contact
 
-_T = OutboxRow.__table__
+_T: Table = OutboxRow.__table__  # type: ignore[assignment]  # a mapped class's table is a Table
 
 
 async def claim(session: AsyncSession, channel: str, token: int, limit: int, now: datetime) -> list[int]:

@@ -51,7 +51,7 @@ class Pacer:
         self._tokens = min(getattr(self, "_tokens", 1.0), self._capacity)
         self._stamp = now
         cap = max(1, math.floor(rate))
-        old = getattr(self, "_log", deque())
+        old: deque[float] = getattr(self, "_log", deque())
         self._log = deque(list(old)[-cap:], maxlen=cap)
 
     def pause(self, seconds: float) -> None:
