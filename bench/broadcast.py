@@ -91,12 +91,13 @@ def _rss_mb() -> float:
 
 async def _phase(db_url: str, root: str, n: int, rate: float | None, seconds: float | None,
                  sender_kind: str = "lean") -> dict[str, float]:  # fmt: skip
+    from sqlalchemy import delete, insert
+
     from bot.channels.telegram_aiogram import AiogramBackend
-    from bot.delivery import broadcasts
     from bot.delivery.senders import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
-    from sqlalchemy import delete, insert
+    from handlers import broadcasts
     from storage.campaign_models import Broadcast, OutboxRow
     from storage.clock import utcnow
     from storage.db import Database

@@ -82,8 +82,8 @@ def _vars(items: list[str]) -> dict[str, str]:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from bot.delivery import broadcasts
     from content.render import Renderer
+    from handlers import broadcasts
     from storage.clock import utcnow
 
     settings, ds, db = _env()
@@ -150,7 +150,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_list(_: argparse.Namespace) -> int:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
 
     settings, _, db = _env()
     zone = ZoneInfo(settings.timezone)
@@ -175,7 +175,7 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
 
     settings, _, db = _env()
     zone = ZoneInfo(settings.timezone)
@@ -229,7 +229,7 @@ def _count_lines(st: Any) -> list[str]:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
     from storage.clock import utcnow
 
     _, _, db = _env()
@@ -250,7 +250,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_resend_uncertain(args: argparse.Namespace) -> int:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
     from storage.clock import utcnow
 
     _, _, db = _env()

@@ -210,7 +210,7 @@ async def _stats(turn: Turn, staff: Staff) -> None:
 #   confirm -> the preview the CLI shows; Kirim sekarang (s:bc:go) or Batal (s:bc:no)
 # The staff table is checked at every stage. A button of a stage already passed is stale, so
 # "Kirim sekarang" pressed twice creates one broadcast. The broadcast itself is made by
-# bot.delivery.broadcasts (the CLI's code); `bpu-bot run` fans it out and sends it.
+# handlers.broadcasts (the CLI's code); `bpu-bot run` fans it out and sends it.
 
 _BC = "broadcast"
 _BC_STAGES = ("what", "var", "area", "confirm")
@@ -344,7 +344,7 @@ _BC_ALL_LABEL = {"id": "Semua wilayah", "en": "Every area"}
 
 
 async def _show_preview(turn: Turn, draft: dict[str, Any], area: str | None) -> None:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
 
     segment = {"area": area} if area else {}
     channels = broadcasts.parse_channels(None)
@@ -375,7 +375,7 @@ async def _show_preview(turn: Turn, draft: dict[str, Any], area: str | None) -> 
 
 
 async def _broadcast_create(turn: Turn, staff: Staff, draft: dict[str, Any]) -> None:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
 
     _broadcast_end(turn)
     b = await broadcasts.create(
@@ -389,7 +389,7 @@ async def _broadcast_create(turn: Turn, staff: Staff, draft: dict[str, Any]) -> 
 
 
 async def _broadcast_status(turn: Turn, broadcast_id: int) -> None:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
 
     try:
         st = await broadcasts.status(turn.session, broadcast_id)

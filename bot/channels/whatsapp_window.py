@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from handlers.broadcasts import WINDOW
 from storage.clock import as_utc
 from storage.models import Contact
 
-WINDOW = timedelta(hours=24)
 ENV_PREFIX = "WHATSAPP_TEMPLATE_"
 
 

@@ -19,12 +19,11 @@ from starlette.responses import Response
 from bot.channels import telegram_common, whatsapp_format
 from bot.dashboard import queries
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
-from bot.delivery import broadcasts
 from bot.delivery.settings import DeliverySettings
 from bot.local_time import parse_local
 from content import regions
 from content.render import Renderer, template_variables
-from handlers import links
+from handlers import broadcasts, links
 from handlers.messages import Button, Reply
 from storage import repositories as repo
 from storage.campaign_models import Broadcast

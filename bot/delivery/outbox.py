@@ -50,12 +50,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.campaign_models import (
     CLAIMED,
-    FAILED,
     FINISHED,
     INTERRUPTED,
     QUEUED,
     SENDING,
-    SKIPPED,
     UNCERTAIN,
     OutboxRow,
 )
@@ -226,18 +224,3 @@ async def backlog(session: AsyncSession, now: datetime) -> dict[str, object]:
     if oldest is not None:
         age = max(0.0, round((now - as_utc(oldest)).total_seconds(), 1))
     return {"queued": int(count or 0), "deferred": int(deferred or 0), "oldest_queued_age_seconds": age}
-
-
-async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
-    rows = await session.execute(
-        select(OutboxRow.state, OutboxRow.reason, func.count())
-        .where(OutboxRow.broadcast_id == broadcast_id)
-        .group_by(OutboxRow.state, OutboxRow.reason)
-    )
-    out: dict[str, int] = {}
-    for state, reason, n in rows.all():
-        out[state] = out.get(state, 0) + n
-        if reason and state in (UNCERTAIN, SKIPPED, FAILED, QUEUED):
-            key = f"{state}:{reason}"
-            out[key] = out.get(key, 0) + n
-    return out

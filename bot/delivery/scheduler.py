@@ -28,9 +28,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery import broadcasts, digest, reminders
+from bot.delivery import digest, reminders
 from bot.delivery.locks import SCHEDULER_NS, AdvisoryLock
 from bot.delivery.settings import DeliverySettings
+from handlers import broadcasts
 from storage.clock import utcnow
 from storage.db import Database
 

@@ -589,7 +589,7 @@ class DeliveryWorker:
         key = (b.id, lang)
         cached = self._texts.get(key)
         if cached is None:
-            from bot.delivery.broadcasts import render_broadcast
+            from handlers.broadcasts import render_broadcast
 
             cached = render_broadcast(self.renderer, b, lang, today=_today(self.clock(), self.default_tz))
             if len(self._texts) > 1000:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bot.delivery import broadcasts
+from handlers import broadcasts
 from storage import outbound
 from storage.campaign_models import Broadcast, OutboxRow, RsvpAnswer
 from storage.models import Contact

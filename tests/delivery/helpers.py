@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from bot.delivery import broadcasts
+from handlers import broadcasts
 from storage.campaign_models import Broadcast, OutboxRow
 from storage.db import Database
 from storage.models import Contact

@@ -25,11 +25,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import broadcasts
 from bot.delivery.service import Campaigns
 from bot.http import create_app
 from bot.runtime import Runtime, build_channels
 from bot.settings import Settings
+from handlers import broadcasts
 from handlers.engine import Engine
 from storage.campaign_models import OutboxRow, Reminder
 from storage.crypto import FieldCipher

@@ -123,7 +123,7 @@ async def test_reminder_text_has_the_calculator_amount(engine) -> None:
 
 
 async def test_rsvp_answers_are_counted(db, engine) -> None:
-    from bot.delivery import broadcasts
+    from handlers import broadcasts
 
     now = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
     bid = await make_broadcast(db, now, rsvp=True)

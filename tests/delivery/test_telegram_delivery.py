@@ -5,8 +5,8 @@ from __future__ import annotations
 import collections
 from datetime import UTC, datetime
 
-from bot.delivery import broadcasts
 from bot.delivery.ratelimit import ARRIVAL_MARGIN
+from handlers import broadcasts
 from storage.campaign_models import OPTED_OUT, QUIET_HOURS, SENT, SKIPPED, UNREACHABLE
 from storage.models import Contact
 from tests.delivery.conftest import make_worker

@@ -23,8 +23,8 @@ from alembic import command
 from sqlalchemy import insert, select, update
 
 from bot import cli_broadcast
-from bot.delivery import broadcasts
 from bot.delivery.settings import DeliverySettings
+from handlers import broadcasts
 from storage.campaign_models import FAILED, INTERRUPTED, NO_ANSWER, QUEUED, SENT, UNCERTAIN, OutboxRow
 from storage.migrate import alembic_config
 from tests.channels.fake_graph import FakeGraph

@@ -27,7 +27,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.whatsapp_window import WINDOW
 from content.render import Renderer
 from handlers import occupations
 from handlers.messages import Button
@@ -36,6 +35,7 @@ from storage.campaign_models import (
     CANCELLED,
     CLAIMED,
     DAILY_LIMIT,
+    FAILED,
     FINISHED,
     KIND_BROADCAST,
     OPTED_OUT,
@@ -54,6 +54,10 @@ from storage.models import Contact, Lead
 CHANNELS = ("telegram", "whatsapp")
 SEGMENT_KEYS = ("area", "occupation", "status", "language")
 LEAD_STATUSES = ("new", "contacted", "registered", "declined")
+
+
+# WhatsApp's customer-service window: a business-initiated message outside it needs a template.
+WINDOW = timedelta(hours=24)
 
 
 class SegmentError(ValueError):
@@ -474,9 +478,22 @@ class Status:
         return sum(self.counts.get(s, 0) for s in (QUEUED, CLAIMED, SENDING))
 
 
-async def status(session: AsyncSession, broadcast_id: int) -> Status:
-    from bot.delivery.outbox import counts
+async def counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxRow.state, OutboxRow.reason, func.count())
+        .where(OutboxRow.broadcast_id == broadcast_id)
+        .group_by(OutboxRow.state, OutboxRow.reason)
+    )
+    out: dict[str, int] = {}
+    for state, reason, n in rows.all():
+        out[state] = out.get(state, 0) + n
+        if reason and state in (UNCERTAIN, SKIPPED, FAILED, QUEUED):
+            key = f"{state}:{reason}"
+            out[key] = out.get(key, 0) + n
+    return out
 
+
+async def status(session: AsyncSession, broadcast_id: int) -> Status:
     b = await session.get(Broadcast, broadcast_id)
     if b is None:
         raise LookupError(broadcast_id)
