@@ -50,9 +50,7 @@ def update(fake: FakeTelegram, user: int, text: str) -> dict[str, Any]:
 SETTLE = 0.5  # seconds without a sendMessage that end a round's trailing bubbles
 
 
-async def run_round(
-    fake: FakeTelegram, first_user: int, texts: Sequence[str]
-) -> tuple[float, list[float], list[int]]:
+async def run_round(fake: FakeTelegram, first_user: int, texts: Sequence[str]) -> tuple[float, list[float], list[int]]:
     """Inject one update per text at once (user first_user + i sends texts[i]); wait until each
     user has a first reply. Returns updates/s, the latencies (injection -> first reply) in s,
     and how many messages each user got once the bot fell quiet (its bubbles per update)."""

@@ -39,7 +39,9 @@ def _server(port_q: mp.Queue, limit: float) -> None:  # runs in its own process
     async def handle(request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
         if method == "getme":
-            return web.json_response({"ok": True, "result": {"id": 123456, "is_bot": True, "first_name": "B", "username": "b"}})
+            return web.json_response(
+                {"ok": True, "result": {"id": 123456, "is_bot": True, "first_name": "B", "username": "b"}}
+            )
         if method == "stats":
             return web.json_response(stats)
         params = await request.json() if request.content_type == "application/json" else dict(await request.post())

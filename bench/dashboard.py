@@ -29,8 +29,10 @@ import httpx  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-ADMIN_URL = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1].startswith("postgres") else (
-    os.environ.get("BPU_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+ADMIN_URL = (
+    sys.argv[1]
+    if len(sys.argv) > 1 and sys.argv[1].startswith("postgres")
+    else (os.environ.get("BPU_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test")
 )
 NAME = "bpu_bench_dashboard"
 LEADS = 100_000
@@ -47,8 +49,9 @@ async def _admin(sql: str) -> None:
     import asyncpg
 
     url = make_url(ADMIN_URL)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                 database=url.database)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
+    )
     try:
         await conn.execute(sql)
     finally:
@@ -82,20 +85,34 @@ async def _seed(url: str) -> None:
         for i in range(start, start + batch):
             kec = rng.choice(kecamatan)
             created = now - timedelta(minutes=rng.randint(0, 365 * 24 * 60))
-            contacts.append(dict(channel="telegram", external_id=f"b{i}", language="id", region_code=kec,
-                                 created_at=created))
+            contacts.append(
+                dict(channel="telegram", external_id=f"b{i}", language="id", region_code=kec, created_at=created)
+            )
             nik = f"{kec}{rng.randint(1, 28):02d}{rng.randint(1, 12):02d}{rng.randint(60, 99):02d}{i % 9999 + 1:04d}"
-            leads.append(dict(
-                full_name=f"Pekerja {rng.choice(['Ani', 'Budi', 'Siti', 'Dedi', 'Rina', 'Ujang'])} {i}",
-                nik_encrypted=token, nik_hash=cipher.keyed_hash(nik), nik_masked=mask_nik(nik),
-                birth_date=date(1990, 1, 1), phone_e164=f"+62812{i:08d}", kabkota_code=kec[:4], kecamatan_code=kec,
-                occupation=rng.choice(["transport", "trader", "farmer", "fisher", "day_labourer"]),
-                is_transport=False, declared_income=2_000_000, programmes=2, continue_via="visit",
-                status=rng.choices(["new", "contacted", "registered", "declined"], [4, 3, 2, 1])[0],
-                timezone="Asia/Jakarta", campaign_code=rng.choice([None, None, "PASAR1", "OJOL2"]),
-                channel="telegram", assigned_staff_id=coords[regions.OUTREACH.index(kec[:4])],
-                created_at=created, updated_at=created,
-            ))
+            leads.append(
+                dict(
+                    full_name=f"Pekerja {rng.choice(['Ani', 'Budi', 'Siti', 'Dedi', 'Rina', 'Ujang'])} {i}",
+                    nik_encrypted=token,
+                    nik_hash=cipher.keyed_hash(nik),
+                    nik_masked=mask_nik(nik),
+                    birth_date=date(1990, 1, 1),
+                    phone_e164=f"+62812{i:08d}",
+                    kabkota_code=kec[:4],
+                    kecamatan_code=kec,
+                    occupation=rng.choice(["transport", "trader", "farmer", "fisher", "day_labourer"]),
+                    is_transport=False,
+                    declared_income=2_000_000,
+                    programmes=2,
+                    continue_via="visit",
+                    status=rng.choices(["new", "contacted", "registered", "declined"], [4, 3, 2, 1])[0],
+                    timezone="Asia/Jakarta",
+                    campaign_code=rng.choice([None, None, "PASAR1", "OJOL2"]),
+                    channel="telegram",
+                    assigned_staff_id=coords[regions.OUTREACH.index(kec[:4])],
+                    created_at=created,
+                    updated_at=created,
+                )
+            )
         async with db.session() as session:
             await session.execute(insert(Contact), contacts)
             await session.execute(insert(Lead), leads)
@@ -110,8 +127,9 @@ def _runtime(url: str):  # type: ignore[no-untyped-def]
     from storage.crypto import FieldCipher
     from storage.db import Database
 
-    settings = Settings(BPU_DATABASE_URL=url, BPU_SECRET_KEY=SECRET, BPU_TARGET=101000,
-                        BPU_TARGETS_BY_REGION="3673=20000,3604=30000")
+    settings = Settings(
+        BPU_DATABASE_URL=url, BPU_SECRET_KEY=SECRET, BPU_TARGET=101000, BPU_TARGETS_BY_REGION="3673=20000,3604=30000"
+    )
     return Runtime(settings, Database(url), FieldCipher(SECRET), None)  # type: ignore[arg-type]
 
 
@@ -119,8 +137,9 @@ async def _client(url: str) -> tuple[httpx.AsyncClient, object]:
     from bot.http import create_app
 
     runtime = _runtime(url)
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://bench",
-                               timeout=600)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://bench", timeout=600
+    )
     page = await client.get("/login")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     r = await client.post("/login", data={"csrf": token, "name": "Admin", "password": PASSWORD, "next": "/"})
@@ -153,8 +172,12 @@ async def _pages(url: str) -> dict[str, float]:
         first_ms, _ = await _median(client, "/leads")
         search_ms, _ = await _median(client, "/leads?q=Siti%2012")
         overview_ms, _ = await _median(client, "/")
-        return {"leads page 50 (area+status filter)": leads_ms, "leads page 1 (no filter)": first_ms,
-                "leads search by name": search_ms, "overview": overview_ms}
+        return {
+            "leads page 50 (area+status filter)": leads_ms,
+            "leads page 1 (no filter)": first_ms,
+            "leads search by name": search_ms,
+            "overview": overview_ms,
+        }
     finally:
         await client.aclose()
         await runtime.db.dispose()  # type: ignore[attr-defined]
@@ -174,8 +197,10 @@ async def _export(url: str) -> None:
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     await client.aclose()
     await runtime.db.dispose()  # type: ignore[attr-defined]
-    print(f"xlsx export: {LEADS:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s; "
-          f"peak RSS {before:.0f} MB before -> {after:.0f} MB after")
+    print(
+        f"xlsx export: {LEADS:,} rows, {size / 1e6:.1f} MB in {seconds:.1f} s; "
+        f"peak RSS {before:.0f} MB before -> {after:.0f} MB after"
+    )
 
 
 def main() -> int:

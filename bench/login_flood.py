@@ -56,7 +56,9 @@ async def _chat(base: str, seconds: float, tag: str) -> list[float]:
         async def one(i: int) -> None:
             started = time.perf_counter()
             try:
-                r = await client.post("/simulator/api/message", json={"user": f"{tag}-{i % 40}", "text": MESSAGES[i % len(MESSAGES)]})
+                r = await client.post(
+                    "/simulator/api/message", json={"user": f"{tag}-{i % 40}", "text": MESSAGES[i % len(MESSAGES)]}
+                )
                 r.raise_for_status()
             except httpx.HTTPError as exc:
                 print(f"chat message {tag}-{i} failed: {type(exc).__name__} {exc}")
@@ -91,7 +93,9 @@ async def _logins(base: str, clients: int, seconds: float) -> tuple[int, dict[in
                 client.cookies.clear()
                 try:
                     token = CSRF.search((await client.get("/login")).text).group(1)  # type: ignore[union-attr]
-                    r = await client.post("/login", data={"csrf": token, "name": NAME, "password": PASSWORD, "next": "/"})
+                    r = await client.post(
+                        "/login", data={"csrf": token, "name": NAME, "password": PASSWORD, "next": "/"}
+                    )
                 except httpx.HTTPError as exc:
                     refused[type(exc).__name__] = refused.get(type(exc).__name__, 0) + 1
                     continue
@@ -111,21 +115,32 @@ def _flood(base: str, clients: int, seconds: float, results: multiprocessing.Que
 
 
 def _report(label: str, latencies: list[float]) -> str:
-    return (f"{label:<26} n={len(latencies):4d}  p50={statistics.median(latencies) * 1000:7.1f} ms  "
-            f"p99={_pct(latencies, 0.99) * 1000:7.1f} ms  max={max(latencies) * 1000:7.1f} ms")
+    return (
+        f"{label:<26} n={len(latencies):4d}  p50={statistics.median(latencies) * 1000:7.1f} ms  "
+        f"p99={_pct(latencies, 0.99) * 1000:7.1f} ms  max={max(latencies) * 1000:7.1f} ms"
+    )
 
 
 async def run(logins: int, seconds: float, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="bpu-login-flood-") as tmp:
         port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
-        env.update(BPU_HTTP_PORT=str(port), BPU_SECRET_KEY="bench-login-flood-secret",
-                   BPU_DATABASE_URL=database_url or f"sqlite:///{Path(tmp) / 'bench.db'}")
-        subprocess.run([str(BIN), "staff", "add", "--name", NAME, "--role", "admin", "--password"],
-                       input=PASSWORD + "\n", text=True, env=env, cwd=tmp, check=True, capture_output=True)
+        env.update(
+            BPU_HTTP_PORT=str(port),
+            BPU_SECRET_KEY="bench-login-flood-secret",
+            BPU_DATABASE_URL=database_url or f"sqlite:///{Path(tmp) / 'bench.db'}",
+        )
+        subprocess.run(
+            [str(BIN), "staff", "add", "--name", NAME, "--role", "admin", "--password"],
+            input=PASSWORD + "\n",
+            text=True,
+            env=env,
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+        )
         with open(Path(tmp) / "run.log", "w") as log:
-            proc = subprocess.Popen([str(BIN), "run"], env=env, cwd=tmp,
-                                    stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen([str(BIN), "run"], env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient() as client:
@@ -158,8 +173,10 @@ async def run(logins: int, seconds: float, database_url: str | None) -> None:
             errors = [line for line in lines if "Error" in line]
             if errors:
                 print(f"the bot logged {len(errors)} error lines, the last: {errors[-1][:300]}")
-    print(f"bpu-bot run, {'PostgreSQL' if database_url else 'SQLite'}, chat every {CHAT_EVERY * 1000:.0f} ms, "
-          f"{seconds:.0f} s a phase, {os.cpu_count()} cores")
+    print(
+        f"bpu-bot run, {'PostgreSQL' if database_url else 'SQLite'}, chat every {CHAT_EVERY * 1000:.0f} ms, "
+        f"{seconds:.0f} s a phase, {os.cpu_count()} cores"
+    )
     print(_report("chat, no logins", baseline))
     print(_report(f"chat, {logins} logins at once", loaded))
     print(f"logins completed during the flood: {done} ({done / (seconds + 2):.1f}/s)")
@@ -169,7 +186,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--logins", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--database-url", help="a PostgreSQL database to use (default: SQLite in a temporary directory)")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL database to use (default: SQLite in a temporary directory)"
+    )
     args = parser.parse_args()
     asyncio.run(run(args.logins, args.seconds, args.database_url))
 

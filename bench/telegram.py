@@ -90,9 +90,7 @@ Runner = Callable[[FakeServer], Awaitable[Callable[[], Awaitable[None]]]]
 class _Load(Protocol):
     server: FakeServer
 
-    async def round(
-        self, first_user: int, texts: Sequence[str]
-    ) -> tuple[float, list[float], float | None, list[int]]:
+    async def round(self, first_user: int, texts: Sequence[str]) -> tuple[float, list[float], float | None, list[int]]:
         """updates/s, latencies (s), the fake process's CPU seconds (None: it is this process),
         and the messages each user got."""
         ...
@@ -111,9 +109,7 @@ class _SameProcess:
     async def start(cls) -> _SameProcess:
         return cls(await FakeTelegram().start())
 
-    async def round(
-        self, first_user: int, texts: Sequence[str]
-    ) -> tuple[float, list[float], float | None, list[int]]:
+    async def round(self, first_user: int, texts: Sequence[str]) -> tuple[float, list[float], float | None, list[int]]:
         rate, latencies, counts = await run_round(self.fake, first_user, texts)
         return rate, latencies, None, counts
 
@@ -167,9 +163,7 @@ class _ChildProcess:
         self.process.stdin.write(json.dumps(message).encode() + b"\n")
         await self.process.stdin.drain()
 
-    async def round(
-        self, first_user: int, texts: Sequence[str]
-    ) -> tuple[float, list[float], float | None, list[int]]:
+    async def round(self, first_user: int, texts: Sequence[str]) -> tuple[float, list[float], float | None, list[int]]:
         await self._send({"cmd": "round", "first_user": first_user, "texts": list(texts)})
         result = await asyncio.wait_for(self._read(), ROUND_TIMEOUT + 30)
         return result["rate"], result["latencies"], result["cpu"], result["messages"]
@@ -200,9 +194,7 @@ def _texts(messages: Sequence[str], n: int) -> list[str]:
     return [messages[i % len(messages)] for i in range(n)]
 
 
-async def _measure(
-    runner: Runner, n: int, rounds: int, messages: Sequence[str], separate: bool
-) -> dict[str, Any]:
+async def _measure(runner: Runner, n: int, rounds: int, messages: Sequence[str], separate: bool) -> dict[str, Any]:
     load: _Load = await (_ChildProcess.start() if separate else _SameProcess.start())
     try:
         stop = await runner(load.server)
@@ -234,7 +226,7 @@ async def _measure(
 
 
 def _copies(text: str) -> tuple[int, str]:
-    """"3|halo" -> (3, "halo"): how many messages the echo answers with (the like-for-like run)."""
+    """ "3|halo" -> (3, "halo"): how many messages the echo answers with (the like-for-like run)."""
     count, bar, rest = text.partition("|")
     return (int(count), rest) if bar and count.isdigit() else (1, text)
 
@@ -317,7 +309,9 @@ def adapter(backend: str, workdir: Path, postgres: str | None = None) -> Runner:
         if postgres:
             from sqlalchemy.engine import make_url
 
-            await _postgres_admin(postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+            await _postgres_admin(
+                postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+            )
             database_url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
         else:
             database_url = f"sqlite:///{workdir / f'bench-{backend}-{fake.next_update_id()}.db'}"
@@ -356,9 +350,7 @@ def _mix(path: Path) -> list[str]:
     return messages
 
 
-async def main(
-    n: int, rounds: int, postgres: str | None, messages: Sequence[str], what: str, separate: bool
-) -> None:
+async def main(n: int, rounds: int, postgres: str | None, messages: Sequence[str], what: str, separate: bool) -> None:
     results: dict[str, dict[str, Any]] = {}
     echoes = {"ptb": ptb_echo, "aiogram": aiogram_echo}
     with tempfile.TemporaryDirectory() as tmp:
@@ -397,7 +389,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--mix", metavar="PATH", type=Path, help="user i sends row i (cycling) of the CSV's `text` column, not --text"
     )
-    parser.add_argument("--postgres", metavar="URL", help="run the adapters on PostgreSQL (production) instead of SQLite")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="run the adapters on PostgreSQL (production) instead of SQLite"
+    )
     parser.add_argument(
         "--same-process", action="store_true", help="the fake Bot API in the bench's event loop (the old way)"
     )

@@ -48,9 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     k = sub.add_parser("cancel", help="stop a broadcast (what is not sent yet is not sent)")
     k.add_argument("id", type=int)
     k.set_defaults(func=cmd_cancel)
-    r = sub.add_parser(
-        "resend-uncertain", help="send again the messages that may have arrived (some may get it twice)"
-    )
+    r = sub.add_parser("resend-uncertain", help="send again the messages that may have arrived (some may get it twice)")
     r.add_argument("id", type=int)
     r.add_argument("--yes", action="store_true", help="do not ask to confirm")
     r.set_defaults(func=cmd_resend_uncertain)
@@ -141,7 +139,9 @@ def cmd_create(args: argparse.Namespace) -> int:
                     text=args.text, variables=variables, rsvp=args.rsvp, at=at, quiet_policy=args.quiet, now=now,
                 )  # fmt: skip
                 bid = b.id
-            print(f"broadcast {bid} scheduled for {when}; `bpu-bot run` sends it. Follow: bpu-bot broadcast status {bid} --follow")
+            print(
+                f"broadcast {bid} scheduled for {when}; `bpu-bot run` sends it. Follow: bpu-bot broadcast status {bid} --follow"
+            )
             return 0
         finally:
             await db.dispose()

@@ -15,7 +15,7 @@ SHOWN = "%Y-%m-%d %H:%M %Z"
 
 
 def parse_local(text: str, zone: tzinfo) -> datetime:
-    """"2026-12-01 23:30" (or the browser's "2026-12-01T23:30") in `zone`, as an aware UTC instant.
+    """ "2026-12-01 23:30" (or the browser's "2026-12-01T23:30") in `zone`, as an aware UTC instant.
 
     Raises ValueError for anything else."""
     local = datetime.strptime(text.strip().replace("T", " ", 1), TYPED)

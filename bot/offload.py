@@ -34,9 +34,7 @@ def _yield_to_the_loop() -> None:
         pass
 
 
-_pool = ThreadPoolExecutor(
-    max_workers=WORKERS, thread_name_prefix="bpu-offload", initializer=_yield_to_the_loop
-)
+_pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bpu-offload", initializer=_yield_to_the_loop)
 
 
 async def run_blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

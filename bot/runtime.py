@@ -112,9 +112,7 @@ async def serve(settings: Settings) -> None:
 
     runtime.campaigns = Campaigns.from_runtime(runtime)
     app = create_app(runtime)
-    config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     from bot.dashboard.session_pages import count_admins
 

@@ -83,7 +83,9 @@ def parse_segment(text: str | None) -> dict[str, str]:
         if key == "language" and value not in ("id", "en"):
             raise SegmentError("language is id or en")
         if key == "occupation" and value != "transport" and value not in _occupation_codes():
-            raise SegmentError(f"unknown occupation {value!r}; use transport or one of {', '.join(_occupation_codes())}")
+            raise SegmentError(
+                f"unknown occupation {value!r}; use transport or one of {', '.join(_occupation_codes())}"
+            )
         segment[key] = value
     return segment
 
@@ -120,7 +122,12 @@ def recipients_condition(segment: dict[str, str], channels: Sequence[str]) -> An
         if len(lead_conds) > 1:  # a lead is required anyway: its area decides
             lead_conds.append(lead_area)
         else:
-            conds.append(or_(scope.kecamatan_in(Contact.region_code, [area]), exists().where(Lead.contact_id == Contact.id, lead_area)))
+            conds.append(
+                or_(
+                    scope.kecamatan_in(Contact.region_code, [area]),
+                    exists().where(Lead.contact_id == Contact.id, lead_area),
+                )
+            )
     if len(lead_conds) > 1:
         conds.append(exists().where(and_(*lead_conds)))
     return and_(*conds)
@@ -181,7 +188,9 @@ class Preview:
 
     def lines(self) -> list[str]:
         out = [f"recipients: {self.total} ({', '.join(f'{k} {v}' for k, v in self.by_channel.items()) or 'none'})"]
-        out.append(f"  will be sent: {self.reachable}; skipped: opted out {self.opted_out}, unreachable {self.unreachable}")
+        out.append(
+            f"  will be sent: {self.reachable}; skipped: opted out {self.opted_out}, unreachable {self.unreachable}"
+        )
         if self.by_channel.get("whatsapp"):
             if self.whatsapp_daily_limit:
                 left = max(0, self.whatsapp_daily_limit - self.whatsapp_used_24h)
@@ -266,7 +275,9 @@ async def preview(
         texts[lang] = body
         if lang == "id":
             buttons = [b.label for b in btns]
-    return Preview(total, by_channel, total - opted - unreach, opted, unreach, outside, daily_limit, used, days, texts, buttons)
+    return Preview(
+        total, by_channel, total - opted - unreach, opted, unreach, outside, daily_limit, used, days, texts, buttons
+    )
 
 
 def _days_needed(outside: int, limit: int, used: int) -> int:
@@ -327,7 +338,9 @@ async def fan_out(session: AsyncSession, b: Broadcast, now: datetime, *, daily_l
         (Contact.unreachable_at.is_not(None), literal(UNREACHABLE)),
         else_=literal(None),
     )
-    finished = case((or_(Contact.opted_out_at.is_not(None), Contact.unreachable_at.is_not(None)), literal(now)), else_=literal(None))
+    finished = case(
+        (or_(Contact.opted_out_at.is_not(None), Contact.unreachable_at.is_not(None)), literal(now)), else_=literal(None)
+    )
     source = select(
         literal(f"b{b.id}"),
         literal(KIND_BROADCAST),
@@ -347,7 +360,9 @@ async def fan_out(session: AsyncSession, b: Broadcast, now: datetime, *, daily_l
             "not_before", "attempts", "payload", "created_at", "finished_at"]  # fmt: skip
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxRow).from_select(cols, source).on_conflict_do_nothing(index_elements=["source_key", "contact_id"])
+    stmt = (
+        insert(OutboxRow).from_select(cols, source).on_conflict_do_nothing(index_elements=["source_key", "contact_id"])
+    )
     await session.execute(stmt)
     if "whatsapp" in channels and daily_limit:
         await _spread_whatsapp(session, b, now, start, daily_limit)
@@ -501,7 +516,9 @@ async def status(session: AsyncSession, broadcast_id: int) -> Status:
         answer: int(n)
         for answer, n in (
             await session.execute(
-                select(RsvpAnswer.answer, func.count()).where(RsvpAnswer.broadcast_id == broadcast_id).group_by(RsvpAnswer.answer)
+                select(RsvpAnswer.answer, func.count())
+                .where(RsvpAnswer.broadcast_id == broadcast_id)
+                .group_by(RsvpAnswer.answer)
             )
         ).all()
     }

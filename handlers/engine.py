@@ -177,8 +177,14 @@ class Engine:
             turn.replies = merge_replies(turn.replies)  # one message per answer, as sent and logged
             rows: list[dict[str, Any]] = []
             if not turn.deleted:
-                rows = [{"contact_id": contact.id, "direction": "in", "text": _loggable(msg, turn.text),
-                         "intent": turn.intent}]
+                rows = [
+                    {
+                        "contact_id": contact.id,
+                        "direction": "in",
+                        "text": _loggable(msg, turn.text),
+                        "intent": turn.intent,
+                    }
+                ]
                 rows += [{"contact_id": contact.id, "direction": "out", "text": redact(r.text), "intent": None}
                          for r in turn.replies]  # fmt: skip
             await store.finish(rows)

@@ -73,9 +73,7 @@ async def _phone_known(turn: Turn) -> bool:
     if turn.contact.phone_e164 or turn.contact.channel == "whatsapp":
         return True
     lead_phone = await turn.session.scalar(
-        select(Lead.phone_e164)
-        .where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None))
-        .limit(1)
+        select(Lead.phone_e164).where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None)).limit(1)
     )
     return bool(lead_phone)
 

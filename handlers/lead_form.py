@@ -250,4 +250,3 @@ async def _answer_question(turn: Turn, text: str) -> bool:
 
 def _without_buttons(reply: Reply) -> Reply:
     return replace(reply, buttons=())
-

@@ -90,7 +90,9 @@ async def _save_field_entry(turn: Turn, answers: dict[str, Any], fields: dict[st
     turn.session.add(
         LeadEvent(lead_id=lead.id, staff_id=staff_id, status="new", note=f"Persetujuan diberikan langsung kepada {who}")
     )
-    await repo.audit(turn.session, f"staff:{staff_id}", "lead_field_entry", lead_id=lead.id, consent_at=answers.get("consent_at"))
+    await repo.audit(
+        turn.session, f"staff:{staff_id}", "lead_field_entry", lead_id=lead.id, consent_at=answers.get("consent_at")
+    )
     turn.state.step = None
     turn.drop_data("form", "form_editing")
     turn.intent = "lead_saved"

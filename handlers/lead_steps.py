@@ -379,4 +379,3 @@ TABLE: dict[str, Step] = {
 }
 STEPS = tuple(TABLE)
 EDITABLE = STEPS[1:-1]
-

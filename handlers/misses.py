@@ -40,9 +40,7 @@ _KEYBOARD = ("qwert", "asdf", "sdfg", "hjkl", "zxcv", "jkl", "fghj")
 @cache
 def _stray() -> dict[str, Any]:
     data = read_yaml(LEXICON_DIR / "stray.yaml") or {}
-    agencies = {
-        name: _phrases(words) for name, words in (data.get("agencies") or {}).items()
-    }
+    agencies = {name: _phrases(words) for name, words in (data.get("agencies") or {}).items()}
     return {"agencies": agencies, "insults": _phrases(data.get("insults") or []),
             "known": frozenset(load_lexicon().words)}  # fmt: skip
 

@@ -138,10 +138,7 @@ async def handle_button(turn: Turn, payload: str) -> None:
 def _says_paid(text: str) -> bool:
     norm = default_normalizer()(text)
     return (
-        bool(_PAID.search(norm))
-        and len(norm.split()) <= _REQUEST_WORDS
-        and "?" not in text
-        and not _ASKED.search(norm)
+        bool(_PAID.search(norm)) and len(norm.split()) <= _REQUEST_WORDS and "?" not in text and not _ASKED.search(norm)
     )
 
 
@@ -223,7 +220,9 @@ async def _rsvp(turn: Turn, rest: str) -> None:
         select(RsvpAnswer).where(RsvpAnswer.broadcast_id == broadcast.id, RsvpAnswer.contact_id == turn.contact.id)
     )
     if row is None:
-        turn.session.add(RsvpAnswer(broadcast_id=broadcast.id, contact_id=turn.contact.id, answer=answer, answered_at=turn.now))
+        turn.session.add(
+            RsvpAnswer(broadcast_id=broadcast.id, contact_id=turn.contact.id, answer=answer, answered_at=turn.now)
+        )
     else:
         row.answer, row.answered_at = answer, turn.now
     turn.say("rsvp_thanks", answer=answer, changed=row is not None)

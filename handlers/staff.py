@@ -180,11 +180,11 @@ async def _lead(turn: Turn, staff: Staff, lead_id: int) -> None:
 async def _stats(turn: Turn, staff: Staff) -> None:
     areas = scope.of(staff) if staff.role == "coordinator" else None
     leads = repo.leads_query(areas=areas).order_by(None).subquery()
-    by_status: dict[str, int] = dict((await turn.session.execute(select(leads.c.status, func.count()).group_by(leads.c.status))).all())
-    week_ago = turn.now - timedelta(days=7)
-    this_week = await turn.session.scalar(
-        select(func.count()).select_from(leads).where(leads.c.created_at >= week_ago)
+    by_status: dict[str, int] = dict(
+        (await turn.session.execute(select(leads.c.status, func.count()).group_by(leads.c.status))).all()
     )
+    week_ago = turn.now - timedelta(days=7)
+    this_week = await turn.session.scalar(select(func.count()).select_from(leads).where(leads.c.created_at >= week_ago))
     contacts = opted_out = None
     if areas is None:
         contacts = await turn.session.scalar(select(func.count()).select_from(Contact))

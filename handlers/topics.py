@@ -149,8 +149,7 @@ _HOW = _any(
 _PAY = _any("bayar", "bayarnya", "membayar", "dibayar", "setor", "iuran", "iurannya", "pay", "paying", "paid",
             "payment", "contribution", "contributions")  # fmt: skip
 _UNPAID = re.compile(
-    _WORD
-    + r"(?:(?:tidak|belum|telat|lupa|nunggak|menunggak|berhenti)(?:\s+\w+){0,3}\s+(?:bayar|membayar|iuran)"
+    _WORD + r"(?:(?:tidak|belum|telat|lupa|nunggak|menunggak|berhenti)(?:\s+\w+){0,3}\s+(?:bayar|membayar|iuran)"
     r"|nunggak|menunggak|tunggakan|tidak aktif|nonaktif|non aktif"
     r"|not paid|unpaid|haven t paid|havent paid|have not paid|didn t pay|did not pay"
     r"|stop paying|stopped paying|missed|lapsed|lapse|inactive|without paying)" + _END
@@ -169,9 +168,7 @@ _LATE = _any("lalu", "yang lalu", "kemarin", "sudah lewat", "lewat waktu", "kada
 _HOME = _any("rumah", "dirumah", "home")
 _OFF_DUTY = _any("libur", "cuti", "minggu", "tidak kerja", "tidak bekerja", "bukan kerja", "istirahat",
                  "day off", "off", "weekend", "not working", "holiday")  # fmt: skip
-_SCHOLARSHIP = _any(
-    "beasiswa", "scholarship", "scholarships", "school grant", "school grants", "biaya sekolah"
-)
+_SCHOLARSHIP = _any("beasiswa", "scholarship", "scholarships", "school grant", "school grants", "biaya sekolah")
 _DEATH = _any("meninggal", "wafat", "mati", "tewas", "die", "dies", "died", "death", "passed away")
 _DISABLED = _any("cacat", "disabled", "disability", "lumpuh")
 # "penyandang cacat bisa ikut?" asks about joining; the JKK answer is for what a disability pays.
@@ -294,9 +291,7 @@ async def _precise(turn: Turn, norm: str, intent: str, money: int | None) -> boo
         return _say_topic(turn, "payment_place", place=place, payment=load_facts()["payment"])
     if _DUE.search(norm) and _PAY.search(norm):
         month = named_month(norm, turn.today) or turn.today.replace(day=1)
-        return _say_topic(
-            turn, "payment_due", month=month_year(month, turn.lang), deadline=calculator.due_date(month)
-        )
+        return _say_topic(turn, "payment_due", month=month_year(month, turn.lang), deadline=calculator.due_date(month))
     if money is not None and money < calculator.minimum_income():
         # Below the minimum income and equal to a price the bot states: a price, not an income.
         month = named_month(norm, turn.today) or turn.today.replace(day=1)
@@ -377,8 +372,10 @@ async def understand(turn: Turn) -> None:
         return
     if await _precise(turn, norm, prediction.intent, money):
         return
-    if money is None and _MINIMUM_WAGE.search(norm) and (
-        prediction.intent == "contribution" or turn.state.topic == "contribution" or _HOW_MUCH.search(norm)
+    if (
+        money is None
+        and _MINIMUM_WAGE.search(norm)
+        and (prediction.intent == "contribution" or turn.state.topic == "contribution" or _HOW_MUCH.search(norm))
     ):
         # "gaji umr": the figure depends on the kabupaten/kota; asking beats reusing an old one.
         turn.intent = "contribution"
@@ -396,9 +393,7 @@ async def understand(turn: Turn) -> None:
         or _HOW_MUCH.search(norm)
     ):
         turn.intent = "contribution"
-        await calculate(
-            turn, income=money, programmes=programmes, occupation=occupation, month=month, prepay=prepay
-        )
+        await calculate(turn, income=money, programmes=programmes, occupation=occupation, month=month, prepay=prepay)
         return
     entity = money is not None or programmes is not None or occupation is not None or month is not None
 
@@ -556,9 +551,7 @@ def _prepay(turn: Turn, income: int, programmes: int, month: date, transport: bo
             totals = {"all": totals["others"]}
     else:
         totals = {
-            "transport" if transport else "others": calculator.prepay(
-                income, programmes, month, months, transport
-            )
+            "transport" if transport else "others": calculator.prepay(income, programmes, month, months, transport)
         }
     first = next(iter(totals.values()))
     turn.say(
@@ -596,9 +589,7 @@ def _minimum(turn: Turn, programmes: int, occupation: str | None, month: date) -
 
 def _calc_buttons(turn: Turn, programmes: int) -> list[Button]:
     switch = (
-        turn.button("calc_with_jht", "calc:p=3")
-        if programmes == 2
-        else turn.button("calc_without_jht", "calc:p=2")
+        turn.button("calc_with_jht", "calc:p=3") if programmes == 2 else turn.button("calc_without_jht", "calc:p=2")
     )
     return [switch, topic_button(turn, "register"), turn.button("menu", "menu")]
 
@@ -616,9 +607,7 @@ async def calc_button(turn: Turn, rest: str) -> None:
         turn.say("stale_button")
 
 
-async def _not_sure(
-    turn: Turn, ranking: tuple[tuple[str, float], ...], guess: str, confidence: float
-) -> None:
+async def _not_sure(turn: Turn, ranking: tuple[tuple[str, float], ...], guess: str, confidence: float) -> None:
     # Topics to read about; stopping messages or deleting data is never offered as a guess.
     skip = ("out_of_scope", "greet", "thanks_bye", "opt_out", "delete_data", "human")
     likely = [intent for intent, _ in ranking if intent not in skip][:3]

@@ -126,7 +126,7 @@ class Reminder(Base):
 
 
 class ReminderPayment(Base):
-    """"sudah bayar": that month's reminders stop. One row per reminder and month (YYYY-MM)."""
+    """ "sudah bayar": that month's reminders stop. One row per reminder and month (YYYY-MM)."""
 
     __tablename__ = "reminder_payments"
     __table_args__ = (UniqueConstraint("reminder_id", "period", name="uq_reminder_payments_period"),)

@@ -157,9 +157,7 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    areas: Mapped[list[StaffArea]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
-    )
+    areas: Mapped[list[StaffArea]] = relationship(cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
 
 
 class StaffArea(Base):

@@ -118,7 +118,9 @@ async def apply_status(
     now: datetime | None = None,
 ) -> OutboundMessage:
     """Merge a delivery status into its message; creates the row when the status came before the send."""
-    row, _ = await _find_or_insert(session, channel, platform_message_id, now or utcnow(), status, error_code, error_title)
+    row, _ = await _find_or_insert(
+        session, channel, platform_message_id, now or utcnow(), status, error_code, error_title
+    )
     return row
 
 

@@ -118,10 +118,14 @@ def _open_in_one_statement() -> Any:
         .returning(*_contacts.c)
         .cte("new_contact")
     )
-    state = insert(_states).from_select(
-        ["contact_id", "data", "updated_at"],
-        select(contact.c.id, bindparam("new_data", type_=_states.c.data.type), new_at),
-    ).cte("new_state")
+    state = (
+        insert(_states)
+        .from_select(
+            ["contact_id", "data", "updated_at"],
+            select(contact.c.id, bindparam("new_data", type_=_states.c.data.type), new_at),
+        )
+        .cte("new_state")
+    )
     loaded = (
         select(*_contacts.c, *_STATE_COLUMNS)
         .select_from(_contacts.outerjoin(_states, _states.c.contact_id == _contacts.c.id))
@@ -169,18 +173,24 @@ def _finish_pg(contact_fields: tuple[str, ...], state_fields: tuple[str, ...]) -
     CTEs before the log's INSERT), built once per set of changed fields from the tables' metadata."""
     pk = bindparam("pk", type_=_contacts.c.id.type)
     now = bindparam("now", type_=_log.c.created_at.type)
-    rows = func.unnest(
-        bindparam("directions", type_=ARRAY(_log.c.direction.type)),
-        bindparam("texts", type_=ARRAY(_log.c.text.type)),
-        bindparam("intents", type_=ARRAY(_log.c.intent.type)),
-    ).table_valued("direction", "text", "intent").render_derived(name="u")
+    rows = (
+        func.unnest(
+            bindparam("directions", type_=ARRAY(_log.c.direction.type)),
+            bindparam("texts", type_=ARRAY(_log.c.text.type)),
+            bindparam("intents", type_=ARRAY(_log.c.intent.type)),
+        )
+        .table_valued("direction", "text", "intent")
+        .render_derived(name="u")
+    )
     statement = insert(_log).from_select(
         ["contact_id", "direction", "text", "intent", "created_at"],
         select(pk, rows.c.direction, rows.c.text, rows.c.intent, now),
     )
     if contact_fields:
         values = {name: bindparam(f"c_{name}", type_=_contacts.c[name].type) for name in contact_fields}
-        statement = statement.add_cte(update(_contacts).where(_contacts.c.id == pk).values(values).cte("touched_contact"))
+        statement = statement.add_cte(
+            update(_contacts).where(_contacts.c.id == pk).values(values).cte("touched_contact")
+        )
     if state_fields:
         values = {name: bindparam(f"s_{name}", type_=_states.c[name].type) for name in state_fields}
         touched = update(_states).where(_states.c.contact_id == pk).values({**values, "updated_at": now})
@@ -192,9 +202,7 @@ def _finish_pg(contact_fields: tuple[str, ...], state_fields: tuple[str, ...]) -
 def _update_statement(table: Table, key: str, fields: tuple[str, ...]) -> Any:
     """UPDATE table SET <fields> WHERE <key> = :pk, built once per set of changed fields."""
     return (
-        update(table)
-        .where(table.c[key] == bindparam("pk"))
-        .values({name: bindparam(f"new_{name}") for name in fields})
+        update(table).where(table.c[key] == bindparam("pk")).values({name: bindparam(f"new_{name}") for name in fields})
     )
 
 
@@ -225,8 +233,15 @@ class TurnStore:
         if platform_id is None:
             row = (await conn.execute(_LOAD, params)).mappings().first()
         elif conn.dialect.name == "postgresql":
-            params |= {"platform_id": platform_id, "received_at": utcnow(), "new_channel": channel,
-                       "new_external_id": external_id, "new_language": language, "new_at": now, "new_data": {}}
+            params |= {
+                "platform_id": platform_id,
+                "received_at": utcnow(),
+                "new_channel": channel,
+                "new_external_id": external_id,
+                "new_language": language,
+                "new_at": now,
+                "new_data": {},
+            }
             row = (await conn.execute(_OPEN_PG, params)).mappings().one()
             if not row["fresh"]:
                 return None
@@ -279,9 +294,7 @@ class TurnStore:
     def _empty_state(contact_id: int, now: datetime) -> ConversationState:
         return ConversationState(contact_id=contact_id, step=None, data={}, topic=None, updated_at=now)
 
-    def _build(
-        self, row: Any, state: ConversationState, *, created: bool
-    ) -> tuple[Contact, ConversationState, bool]:
+    def _build(self, row: Any, state: ConversationState, *, created: bool) -> tuple[Contact, ConversationState, bool]:
         """The turn's contact and state as detached ORM objects, and what they were, to see changes."""
         contact = Contact(**{name: row[name] for name in CONTACT_FIELDS})
         contact.state = state

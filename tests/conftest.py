@@ -26,10 +26,7 @@ from storage.migrate import upgrade
 pytest_plugins = ["tests.dashboard.browsing"]
 
 PG_ENV = "BPU_TEST_POSTGRES_URL"
-PG_SKIP = (
-    f"PostgreSQL tests need {PG_ENV}, e.g. "
-    f"{PG_ENV}=postgresql://postgres@127.0.0.1:5432/test make test"
-)
+PG_SKIP = f"PostgreSQL tests need {PG_ENV}, e.g. {PG_ENV}=postgresql://postgres@127.0.0.1:5432/test make test"
 TEST_SECRET = "test-secret-key-not-for-production"
 
 # CI runs the property tests derandomized: the same inputs every run, so a red run is never luck.

@@ -10,7 +10,9 @@ from handlers.messages import Button, IncomingMessage, Kind, Reply
 _ids = itertools.count(1)
 
 
-def make_inbound(text: str | None = "halo", *, channel: str = "console", user: str = "w1", **kw: object) -> IncomingMessage:
+def make_inbound(
+    text: str | None = "halo", *, channel: str = "console", user: str = "w1", **kw: object
+) -> IncomingMessage:
     return IncomingMessage(channel=channel, user_id=user, text=text, **kw)  # type: ignore[arg-type]
 
 

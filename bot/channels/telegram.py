@@ -53,6 +53,8 @@ MAX_UPDATE_ID = 2**63 - 1
 RETRIES_ON_429 = 2
 MAX_WAIT_ON_429 = 60.0
 RETRY_DELAYS = (1.0, 30.0)  # seconds: the first and the longest pause while the database is out of reach
+
+
 # Shown in Telegram's command menu (setMyCommands), per language.
 class TelegramChannel:
     name = "telegram"

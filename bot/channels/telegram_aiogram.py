@@ -46,7 +46,10 @@ class AiogramBackend:
         self._handler = handler
 
     async def _dispatch(
-        self, _next: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], update: TelegramObject, _: dict[str, Any]
+        self,
+        _next: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        update: TelegramObject,
+        _: dict[str, Any],
     ) -> None:
         if self._handler is not None:
             await self._handler(update)

@@ -310,12 +310,16 @@ def decide(ev: TgEvent) -> Inbound:
     if ev.type != "message":
         return Inbound()
     kind = ev.content or Kind.UNSUPPORTED
-    text, start_code = (_command(ev.text) if kind == Kind.TEXT else (None, None))
+    text, start_code = _command(ev.text) if kind == Kind.TEXT else (None, None)
     phone = None
     if kind == Kind.CONTACT and ev.contact_user_id == ev.user_id:
         phone = ev.contact_phone  # someone else's card is never taken as the worker's own number
     message = IncomingMessage(
-        text=text, kind=kind, contact_phone=phone, start_code=start_code, **base  # type: ignore[arg-type]
+        text=text,
+        kind=kind,
+        contact_phone=phone,
+        start_code=start_code,
+        **base,  # type: ignore[arg-type]
     )
     return Inbound(message, ev.chat_id, group)
 

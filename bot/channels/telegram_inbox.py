@@ -98,8 +98,7 @@ class TelegramInbox:
                 await session.execute(delete(WebhookInbox).where(WebhookInbox.id.in_(batch)))
         except Exception as exc:
             self._handled = batch + self._handled
-            log.warning("telegram: %d handled inbox rows not removed yet (%s)",
-                        len(batch), type(exc).__name__)
+            log.warning("telegram: %d handled inbox rows not removed yet (%s)", len(batch), type(exc).__name__)
             return False
         return True
 

@@ -111,9 +111,7 @@ class PtbBackend:
         )
 
     async def set_webhook(self, url: str, secret: str) -> None:
-        await _call(
-            lambda: self.app.bot.set_webhook(url, secret_token=secret, allowed_updates=tg.ALLOWED_UPDATES)
-        )
+        await _call(lambda: self.app.bot.set_webhook(url, secret_token=secret, allowed_updates=tg.ALLOWED_UPDATES))
 
     async def set_commands(self, commands: list[tuple[str, str]], language_code: str | None) -> None:
         await _call(

@@ -122,9 +122,7 @@ class WhatsAppChannel:
     async def verify(self, request: Request) -> Response:
         params = request.query_params
         token = params.get("hub.verify_token", "")
-        if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
-            token.encode(), self._verify_token.encode()
-        ):
+        if params.get("hub.mode") == "subscribe" and hmac.compare_digest(token.encode(), self._verify_token.encode()):
             return PlainTextResponse(params.get("hub.challenge", ""))
         return PlainTextResponse("Forbidden", status_code=403)
 
@@ -210,9 +208,7 @@ class WhatsAppChannel:
             if not replies:
                 return []
             to = inbound.group_id or inbound.user_id
-            return await self.send_replies(
-                inbound.user_id, replies, to=to, group=bool(inbound.group_id), record=False
-            )
+            return await self.send_replies(inbound.user_id, replies, to=to, group=bool(inbound.group_id), record=False)
 
     async def _handle_held(self, msg: IncomingMessage) -> list[Reply]:
         """The engine's replies. The notification is in the inbox, so a database outage is not
@@ -283,9 +279,7 @@ class WhatsAppChannel:
             await self._record(user_id, results, purpose)
         return results
 
-    async def notify(
-        self, user_id: str, purpose: str, text: str, variables: Sequence[str] = ()
-    ) -> SendResult:
+    async def notify(self, user_id: str, purpose: str, text: str, variables: Sequence[str] = ()) -> SendResult:
         """A message the bot starts (broadcast, reminder): free-form inside the 24-hour window,
         otherwise the purpose's approved template. Never fails silently: the result (and the
         outbound row) says `needs_template` when no template could be used."""
@@ -384,9 +378,7 @@ def make_whatsapp_channel(runtime: Runtime, **graph_options: Any) -> WhatsAppCha
     s = runtime.settings
     assert s.whatsapp_access_token and s.whatsapp_phone_number_id and s.whatsapp_app_secret
     assert s.whatsapp_verify_token
-    graph = GraphClient(
-        s.whatsapp_api_base_url, s.whatsapp_phone_number_id, s.whatsapp_access_token, **graph_options
-    )
+    graph = GraphClient(s.whatsapp_api_base_url, s.whatsapp_phone_number_id, s.whatsapp_access_token, **graph_options)
     return WhatsAppChannel(
         engine=runtime.engine,
         db=runtime.db,

@@ -49,9 +49,7 @@ def render(reply: Reply) -> Rendered:
             return Rendered(_with_body(reply.text, _buttons(buttons, titles)))
     if len(buttons) <= MAX_ROWS:
         titles = [cut_title(b.label, ROW_TITLE) for b in buttons]
-        if _unique(titles) and _unique([b.payload for b in buttons]) and all(
-            len(b.payload) <= ROW_ID for b in buttons
-        ):
+        if _unique(titles) and _unique([b.payload for b in buttons]) and all(len(b.payload) <= ROW_ID for b in buttons):
             return Rendered(_with_body(reply.text, _list(buttons, titles)))
     return Rendered([_text(chunk) for chunk in split_text(numbered_menu(reply.text, buttons))], tuple(buttons))
 

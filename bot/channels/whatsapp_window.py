@@ -46,7 +46,9 @@ class TemplateConfig(BaseModel):
         return {"type": "template", "template": template}
 
 
-def load_templates(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> dict[str, TemplateConfig]:
+def load_templates(
+    environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> dict[str, TemplateConfig]:
     """`WHATSAPP_TEMPLATE_<PURPOSE>=name:lang` -> {"purpose": TemplateConfig}; the environment wins over .env."""
     values: dict[str, str] = {}
     if env_file and os.path.exists(env_file):

@@ -147,7 +147,9 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         typed_for: int | None = None,
     ) -> Response:  # fmt: skip
         async with dash.runtime.db.session() as session:
-            staff = list((await session.scalars(select(Staff).order_by(Staff.active.desc(), Staff.name, Staff.id))).all())
+            staff = list(
+                (await session.scalars(select(Staff).order_by(Staff.active.desc(), Staff.name, Staff.id))).all()
+            )
             targets = {t.staff_id: t.target for t in await session.scalars(select(CoordinatorTarget))}
             locked = await auth.locked_names(session)
         forms = {m.id: StaffForm.of(m, targets.get(m.id)) for m in staff}
@@ -203,7 +205,11 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             )  # fmt: skip
             if target is not None:
                 session.add(CoordinatorTarget(staff_id=staff.id, target=target))
-            moves = await assignment.pick_up(session, areas, by_staff_id=ctx.me.id) if typed.role == "coordinator" else assignment.Moves()
+            moves = (
+                await assignment.pick_up(session, areas, by_staff_id=ctx.me.id)
+                if typed.role == "coordinator"
+                else assignment.Moves()
+            )
             await repo.audit(session, ctx.actor, "staff_added", staff_id=staff.id, role=typed.role, areas=areas,
                              telegram=bool(telegram), whatsapp=bool(phone), **({"leads": moves.as_dict()} if moves else {}))  # fmt: skip
         return ctx.redirect(_after_save(moves))

@@ -343,6 +343,4 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
 
 
 def _draft_broadcast(checked: Checked, *, rsvp: bool = False) -> Broadcast:
-    return Broadcast(
-        id=0, template=checked.template, text=checked.text, variables=dict(checked.variables), rsvp=rsvp
-    )
+    return Broadcast(id=0, template=checked.template, text=checked.text, variables=dict(checked.variables), rsvp=rsvp)

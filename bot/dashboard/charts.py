@@ -55,9 +55,7 @@ def grouped_bars(rows: Sequence[tuple[str, Sequence[int]]], names: Sequence[str]
     return Markup("".join(parts))
 
 
-def weekly_columns(
-    weeks: Sequence[tuple[str, Sequence[int]]], names: Sequence[str], title: str, lang: str
-) -> Markup:
+def weekly_columns(weeks: Sequence[tuple[str, Sequence[int]]], names: Sequence[str], title: str, lang: str) -> Markup:
     """Columns per week, the series side by side; week labels under every other column."""
     height, bottom, top = 180, 22, 14
     peak = max([v for _, values in weeks for v in values] + [1])

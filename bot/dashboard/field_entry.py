@@ -74,8 +74,15 @@ def _check(ctx: Ctx, values: dict[str, str]) -> dict[str, object]:
     if values.get("consent") != "yes":
         raise FieldError("consent", ctx.t("consent_required"))
     return dict(
-        name=name, nik=info.nik, born=born, phone=phone, region=region, occupation=values["occupation"],
-        income=income, programmes=int(values["programmes"]), continue_via=values["continue_via"],
+        name=name,
+        nik=info.nik,
+        born=born,
+        phone=phone,
+        region=region,
+        occupation=values["occupation"],
+        income=income,
+        programmes=int(values["programmes"]),
+        continue_via=values["continue_via"],
     )
 
 
@@ -87,7 +94,9 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         try:
             answers = _check(ctx, values)
         except FieldError as exc:
-            return ctx.render("field.html", status_code=400, values=values, error=exc.message, error_field=exc.field, saved=None)
+            return ctx.render(
+                "field.html", status_code=400, values=values, error=exc.message, error_field=exc.field, saved=None
+            )
         cipher = dash.runtime.cipher
         nik = str(answers["nik"])
         nik_hash = cipher.keyed_hash(nik)
@@ -96,7 +105,14 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         assert staff is not None
         async with dash.runtime.db.session() as session:
             if await repo.lead_by_nik_hash(session, nik_hash) is not None:
-                return ctx.render("field.html", status_code=409, values=values, error=ctx.t("nik_known"), error_field="nik", saved=None)
+                return ctx.render(
+                    "field.html",
+                    status_code=409,
+                    values=values,
+                    error=ctx.t("nik_known"),
+                    error_field="nik",
+                    saved=None,
+                )
             assigned: int | None
             if staff.role == "coordinator":
                 assigned = staff.id
@@ -130,7 +146,10 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             now = datetime.now(UTC)
             session.add(
                 LeadEvent(
-                    lead_id=lead.id, staff_id=staff.id, status="new", created_at=now,
+                    lead_id=lead.id,
+                    staff_id=staff.id,
+                    status="new",
+                    created_at=now,
                     note=f"Persetujuan (UU 27/2022) diberikan langsung kepada {staff.name} ({CONSENT_VERSION}).",
                 )
             )
@@ -139,8 +158,12 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             )
             await repo.audit(session, ctx.actor, "lead_saved", lead_id=lead.id, via="dashboard_field")
             lead_id = lead.id
-        quote = calculator.quote(int(answers["income"]), int(answers["programmes"]), dash.today(),  # type: ignore[call-overload]
-                                 occupations.is_transport(str(answers["occupation"])))
+        quote = calculator.quote(
+            int(answers["income"]),
+            int(answers["programmes"]),
+            dash.today(),  # type: ignore[call-overload]
+            occupations.is_transport(str(answers["occupation"])),
+        )
         return ctx.render("field.html", values={}, error=None, saved=lead_id, quote=quote)
 
     return [dash.route("/leads/new", new_worker, methods=("GET", "POST"))]

@@ -74,16 +74,25 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             if lead is None:
                 return ctx.error(404, "not_found")
             events = list(
-                (await session.scalars(
-                    select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.created_at, LeadEvent.id)
-                )).all()
+                (
+                    await session.scalars(
+                        select(LeadEvent)
+                        .where(LeadEvent.lead_id == lead.id)
+                        .order_by(LeadEvent.created_at, LeadEvent.id)
+                    )
+                ).all()
             )
             names = await queries.staff_names(session)
             coordinators = await queries.coordinators(session) if ctx.staff and ctx.staff.role in OFFICE else []
             coordinators = [c for c in coordinators if works_in(c, lead)]
         return ctx.render(
-            "lead.html", lead=lead, events=events, names=names, coordinators=coordinators,
-            revealed=revealed, message=message,
+            "lead.html",
+            lead=lead,
+            events=events,
+            names=names,
+            coordinators=coordinators,
+            revealed=revealed,
+            message=message,
         )
 
     async def change_status(ctx: Ctx) -> Response:
@@ -175,15 +184,23 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                     count = await exports.write_csv(leads, fh, zone=dash.tz)
             async with dash.runtime.db.session() as session:
                 await repo.audit(
-                    session, ctx.actor, "leads_export", format=fmt, rows=count, filter=flt.params(),
-                    areas=ctx.areas, via="dashboard",
+                    session,
+                    ctx.actor,
+                    "leads_export",
+                    format=fmt,
+                    rows=count,
+                    filter=flt.params(),
+                    areas=ctx.areas,
+                    via="dashboard",
                 )
         except BaseException:
             os.unlink(path)
             raise
         stamp = datetime.now(UTC).astimezone(dash.tz).strftime("%Y%m%d-%H%M")
         return FileResponse(
-            path, media_type=_MEDIA[fmt], filename=f"calon-peserta-{stamp}.{fmt}",
+            path,
+            media_type=_MEDIA[fmt],
+            filename=f"calon-peserta-{stamp}.{fmt}",
             background=BackgroundTask(os.unlink, path),
         )
 

@@ -22,7 +22,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         start_of_year = datetime(now.astimezone(dash.tz).year, 1, 1, tzinfo=dash.tz).astimezone(UTC)
         hours = settings.followup_hours
         targets = {
-            code: target for code, target in parse_targets_by_region(settings.targets_by_region).items()
+            code: target
+            for code, target in parse_targets_by_region(settings.targets_by_region).items()
             if scope.covers(areas, code)
         }
         only = ctx.staff.id if ctx.staff and ctx.staff.role == "coordinator" else None
@@ -35,7 +36,14 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         # Independent aggregates: each on its own connection, so the database runs them side by side.
         office = ctx.staff is not None and ctx.staff.role in ("admin", "staff")
         (
-            (total, by_region), weeks, (waiting_count, waiting), registered, coordinators, names, referrers, campaigns,
+            (total, by_region),
+            weeks,
+            (waiting_count, waiting),
+            registered,
+            coordinators,
+            names,
+            referrers,
+            campaigns,
             unassigned,
         ) = await asyncio.gather(
             in_session(queries.funnel_by_region, areas),

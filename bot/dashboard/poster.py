@@ -66,7 +66,9 @@ class _Page:
         for line in _wrap(text, size, width, bold):
             x = (A4[0] - _width(line, size, bold)) / 2
             colour = "0.35 g" if grey else "0 g"
-            self.ops.append(f"BT {colour} /{'F1' if bold else 'F2'} {size} Tf {x:.2f} {y:.2f} Td ({_pdf_text(line)}) Tj ET")
+            self.ops.append(
+                f"BT {colour} /{'F1' if bold else 'F2'} {size} Tf {x:.2f} {y:.2f} Td ({_pdf_text(line)}) Tj ET"
+            )
             y -= size * 1.3
         return y
 
@@ -94,7 +96,8 @@ def poster_pdf(code: str, links: list[tuple[str, str]], call_centre: str) -> byt
     y = page.text(
         "Daftar BPJS Ketenagakerjaan untuk pekerja mandiri: ojek, pedagang, petani, nelayan, buruh harian "
         "dan lainnya. Tanya iuran, manfaat, dan cara daftar lewat chat.",
-        y - 10, 16,
+        y - 10,
+        16,
     )
     page.rule(y - 4)
     count = len(links)

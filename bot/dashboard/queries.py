@@ -190,7 +190,9 @@ async def staff_names(session: AsyncSession) -> dict[int, str]:
 
 async def unassigned_open(session: AsyncSession) -> int:
     """Leads still being worked that no coordinator has (none for their area, or one left)."""
-    query = select(func.count()).select_from(Lead).where(Lead.assigned_staff_id.is_(None), Lead.status.in_(OPEN_STATUSES))
+    query = (
+        select(func.count()).select_from(Lead).where(Lead.assigned_staff_id.is_(None), Lead.status.in_(OPEN_STATUSES))
+    )
     return int(await session.scalar(query) or 0)
 
 
@@ -217,7 +219,9 @@ async def open_callbacks(session: AsyncSession, areas: Sequence[str] | None, lim
 
 async def visible_callback(session: AsyncSession, callback_id: int, areas: Sequence[str] | None) -> Any:
     return await session.scalar(
-        select(CallbackRequest).where(CallbackRequest.id == callback_id, kecamatan_in(CallbackRequest.kecamatan_code, areas))
+        select(CallbackRequest).where(
+            CallbackRequest.id == callback_id, kecamatan_in(CallbackRequest.kecamatan_code, areas)
+        )
     )
 
 
@@ -239,7 +243,9 @@ class Funnel:
             self.registered += count
 
 
-async def funnel_by_region(session: AsyncSession, areas: Sequence[str] | None) -> tuple[Funnel, list[tuple[str, Funnel]]]:
+async def funnel_by_region(
+    session: AsyncSession, areas: Sequence[str] | None
+) -> tuple[Funnel, list[tuple[str, Funnel]]]:
     by: dict[str, Funnel] = {}
     leads = await session.execute(
         select(Lead.kabkota_code, Lead.status, func.count())
@@ -325,9 +331,9 @@ async def registered_by_area(
         if len(code) == 6:
             found[code] = int(
                 await session.scalar(
-                    select(func.count()).select_from(Lead).where(
-                        Lead.status == "registered", Lead.created_at >= since, Lead.kecamatan_code == code
-                    )
+                    select(func.count())
+                    .select_from(Lead)
+                    .where(Lead.status == "registered", Lead.created_at >= since, Lead.kecamatan_code == code)
                 )
                 or 0
             )
@@ -375,7 +381,6 @@ async def coordinator_results(session: AsyncSession, only: int | None = None) ->
     for target in await session.scalars(select(CoordinatorTarget).where(CoordinatorTarget.staff_id.in_(ids))):
         rows[target.staff_id].target = target.target
     return list(rows.values())
-
 
 
 async def top_referrers(

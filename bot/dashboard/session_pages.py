@@ -24,9 +24,9 @@ def setup_token(secret: str) -> str:
 async def needs_first_admin(dash: Dashboard) -> bool:
     async with dash.runtime.db.session() as session:
         admins = await session.scalar(
-            select(func.count()).select_from(Staff).where(
-                Staff.role == "admin", Staff.active.is_(True), Staff.password_hash.is_not(None)
-            )
+            select(func.count())
+            .select_from(Staff)
+            .where(Staff.role == "admin", Staff.active.is_(True), Staff.password_hash.is_not(None))
         )
     return not admins
 
@@ -96,7 +96,9 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         name = " ".join(ctx.field("name").split())[:120]
         password = ctx.field("password")
         if len(name) < 2:
-            return ctx.render("setup.html", status_code=400, token=token, error=ctx.t("error_field", field=ctx.t("name")), name=name)
+            return ctx.render(
+                "setup.html", status_code=400, token=token, error=ctx.t("error_field", field=ctx.t("name")), name=name
+            )
         if len(password) < auth.MIN_PASSWORD:
             return ctx.render("setup.html", status_code=400, token=token, error=ctx.t("password_short"), name=name)
         password_hash = await auth.hashed(password)
@@ -118,8 +120,8 @@ async def count_admins(db: Database) -> int:
     """Active admins with a password (none: the start-up banner offers the one-time setup link)."""
     async with db.session() as session:
         count = await session.scalar(
-            select(func.count()).select_from(Staff).where(
-                Staff.role == "admin", Staff.active.is_(True), Staff.password_hash.is_not(None)
-            )
+            select(func.count())
+            .select_from(Staff)
+            .where(Staff.role == "admin", Staff.active.is_(True), Staff.password_hash.is_not(None))
         )
     return int(count or 0)

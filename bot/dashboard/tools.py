@@ -62,7 +62,13 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                     .where(UnansweredMessage.normalized == normalized, UnansweredMessage.handled_at.is_(None))
                     .values(handled_at=datetime.now(UTC))
                 )
-                await repo.audit(session, ctx.actor, "unanswered_handled", normalized=normalized, rows=getattr(result, "rowcount", None))  # an UPDATE's result counts its rows
+                await repo.audit(
+                    session,
+                    ctx.actor,
+                    "unanswered_handled",
+                    normalized=normalized,
+                    rows=getattr(result, "rowcount", None),
+                )  # an UPDATE's result counts its rows
         return ctx.redirect("/unanswered")
 
     async def content(ctx: Ctx) -> Response:
@@ -114,7 +120,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             return ctx.error(404, "not_found")
         body = poster.poster_pdf(code, _links(code), str(load_facts()["call_centre"]))
         return Response(
-            body, media_type="application/pdf",
+            body,
+            media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="poster-{code}.pdf"'},
         )
 
@@ -125,7 +132,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         if which not in found:
             return ctx.error(404, "not_found")
         return Response(
-            poster.qr_png(found[which]), media_type="image/png",
+            poster.qr_png(found[which]),
+            media_type="image/png",
             headers={"Content-Disposition": f'attachment; filename="qr-{which.lower()}-{code}.png"'},
         )
 

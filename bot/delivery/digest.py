@@ -94,9 +94,9 @@ async def send_digests(
             ).one()
             callbacks = int(
                 await session.scalar(
-                    select(func.count()).select_from(CallbackRequest).where(
-                        CallbackRequest.status == "open", kecamatan_in(CallbackRequest.kecamatan_code, areas)
-                    )
+                    select(func.count())
+                    .select_from(CallbackRequest)
+                    .where(CallbackRequest.status == "open", kecamatan_in(CallbackRequest.kecamatan_code, areas))
                 )
                 or 0
             )
@@ -133,9 +133,7 @@ async def _queue(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def render(
-    renderer: Renderer, lang: str, payload: dict[str, Any]
-) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
+def render(renderer: Renderer, lang: str, payload: dict[str, Any]) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
     """Text, buttons (none) and WhatsApp template variables of one digest (the worker sends it)."""
     names = [_area_name(code) for code in payload.get("areas", [])]
     text = renderer.render(

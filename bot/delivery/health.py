@@ -115,7 +115,9 @@ async def backlogs(session: AsyncSession, now: datetime) -> dict[str, dict[str, 
     )
     out: dict[str, dict[str, Any]] = {}
     for channel, due, oldest, deferred in rows.all():
-        out[channel] = {"due": int(due or 0), "oldest_due": as_utc(oldest) if oldest else None, "deferred": int(deferred or 0)}
+        out[channel] = {
+            "due": int(due or 0),
+            "oldest_due": as_utc(oldest) if oldest else None,
+            "deferred": int(deferred or 0),
+        }
     return out
-
-

@@ -56,7 +56,9 @@ class AdvisoryLock:
                 self._conn = await connect(self.url)
                 self.held = False
             if not self.held:
-                self.held = bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self.namespace, self.key))
+                self.held = bool(
+                    await self._conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", self.namespace, self.key)
+                )
             else:  # still ours while the connection lives; a cheap query proves it does
                 await self._conn.fetchval("SELECT 1")
         except Exception as exc:

@@ -214,12 +214,8 @@ async def recover(
 async def backlog(session: AsyncSession, now: datetime) -> dict[str, object]:
     """For /healthz: rows waiting to go out now, and the age of the oldest (seconds)."""
     waiting = (OutboxRow.state.in_((QUEUED, CLAIMED)), OutboxRow.not_before <= now)
-    count, oldest = (
-        await session.execute(select(func.count(), func.min(OutboxRow.not_before)).where(*waiting))
-    ).one()
-    deferred = await session.scalar(
-        select(func.count()).where(OutboxRow.state == QUEUED, OutboxRow.not_before > now)
-    )
+    count, oldest = (await session.execute(select(func.count(), func.min(OutboxRow.not_before)).where(*waiting))).one()
+    deferred = await session.scalar(select(func.count()).where(OutboxRow.state == QUEUED, OutboxRow.not_before > now))
     age = None
     if oldest is not None:
         age = max(0.0, round((now - as_utc(oldest)).total_seconds(), 1))

@@ -159,4 +159,3 @@ class CampaignScheduler:
 
     def health(self) -> dict[str, Any]:
         return {"state": self.state, **{f"last_{k}": v.isoformat() for k, v in self.last_tick.items()}}
-

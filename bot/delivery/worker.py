@@ -522,7 +522,11 @@ class DeliveryWorker:
     async def _context(self, session: Any, rows: Any) -> dict[str, Any]:
         b_ids = {r.broadcast_id for r in rows if r.broadcast_id is not None}
         r_ids = {r.reminder_id for r in rows if r.reminder_id is not None}
-        broadcasts = {b.id: b for b in (await session.scalars(select(Broadcast).where(Broadcast.id.in_(b_ids)))).all()} if b_ids else {}
+        broadcasts = (
+            {b.id: b for b in (await session.scalars(select(Broadcast).where(Broadcast.id.in_(b_ids)))).all()}
+            if b_ids
+            else {}
+        )
         reminders: dict[int, Reminder] = {}
         paid: set[tuple[int, str]] = set()
         leads: dict[int, Lead] = {}
@@ -530,16 +534,18 @@ class DeliveryWorker:
             reminders = {r.id: r for r in (await session.scalars(select(Reminder).where(Reminder.id.in_(r_ids)))).all()}
             paid = {
                 (p.reminder_id, p.period)
-                for p in (await session.scalars(select(ReminderPayment).where(ReminderPayment.reminder_id.in_(r_ids)))).all()
+                for p in (
+                    await session.scalars(select(ReminderPayment).where(ReminderPayment.reminder_id.in_(r_ids)))
+                ).all()
             }
             contact_ids = {r.contact_id for r in rows if r.reminder_id is not None}
-            for lead in (await session.scalars(select(Lead).where(Lead.contact_id.in_(contact_ids)).order_by(Lead.id))).all():
+            for lead in (
+                await session.scalars(select(Lead).where(Lead.contact_id.in_(contact_ids)).order_by(Lead.id))
+            ).all():
                 leads[lead.contact_id] = lead  # the latest lead wins
         return {"broadcasts": broadcasts, "reminders": reminders, "paid": paid, "leads": leads}
 
-    def _check(
-        self, channel: str, row: Any, contact: Any, ctx: dict[str, Any], now: datetime
-    ) -> Job | outbox.Outcome:
+    def _check(self, channel: str, row: Any, contact: Any, ctx: dict[str, Any], now: datetime) -> Job | outbox.Outcome:
         """`row`: the outbox columns of _ROW_COLS; `contact`: a _ContactView."""
         broadcast: Broadcast | None = ctx["broadcasts"].get(row.broadcast_id) if row.broadcast_id else None
         reminder = ctx["reminders"].get(row.reminder_id) if row.reminder_id is not None else None
@@ -569,9 +575,7 @@ class DeliveryWorker:
             text, buttons, variables = digest.render(self.renderer, lang, row.payload)
         else:
             today = now.astimezone(zone).date()
-            text, buttons, variables = rem.render(
-                self.renderer, lang, row.payload, ctx["leads"].get(contact.id), today
-            )
+            text, buttons, variables = rem.render(self.renderer, lang, row.payload, ctx["leads"].get(contact.id), today)
         return Job(
             row_id=row.id,
             contact_id=contact.id,

@@ -90,9 +90,7 @@ def score(rows: Sequence[tuple[str, str]], predictions: Sequence[Prediction], th
     return Report(right / total if total else 0.0, per_intent, confusions, total, low_confidence, errors)
 
 
-def evaluate(
-    matcher: IntentMatcher, rows: Sequence[tuple[str, str]], threshold: float = LOW_CONFIDENCE
-) -> Report:
+def evaluate(matcher: IntentMatcher, rows: Sequence[tuple[str, str]], threshold: float = LOW_CONFIDENCE) -> Report:
     return score(rows, [matcher.predict(text) for text, _ in rows], threshold)
 
 
@@ -127,9 +125,7 @@ def format_report(report: Report, title: str, confusions: int = 10, errors: int 
         f"{'intent':<18} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}",
     ]
     for intent, m in report.per_intent.items():
-        lines.append(
-            f"{intent:<18} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {int(m['support']):>8}"
-        )
+        lines.append(f"{intent:<18} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {int(m['support']):>8}")
     lc = report.low_confidence
     if lc:
         lines += [
@@ -150,7 +146,7 @@ def format_report(report: Report, title: str, confusions: int = 10, errors: int 
 
 
 def format_messages_per_answer(m: dict[str, Any]) -> str:
-    """"messages per answer 1.04 (1: 450, 2: 19); on WhatsApp 1.06 (1: 441, 2: 28)"."""
+    """ "messages per answer 1.04 (1: 450, 2: 19); on WhatsApp 1.06 (1: 441, 2: 28)"."""
 
     def one(part: dict[str, Any]) -> str:
         spread = ", ".join(f"{n}: {count}" for n, count in part["distribution"].items())

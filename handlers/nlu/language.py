@@ -211,11 +211,7 @@ def _english(word: str) -> bool:
         return True
     for ending in _ENGLISH_ENDINGS:
         stem = word[: -len(ending)]
-        if (
-            word.endswith(ending)
-            and len(stem) >= _MIN_STEM
-            and (stem in ENGLISH_WORDS or stem + "e" in ENGLISH_WORDS)
-        ):
+        if word.endswith(ending) and len(stem) >= _MIN_STEM and (stem in ENGLISH_WORDS or stem + "e" in ENGLISH_WORDS):
             return True
     return False
 
@@ -228,9 +224,7 @@ FALSE_FRIENDS = frozenset({"can", "make", "no", "sing", "take"})
 
 # Words of both languages that the lexicon or the typo corrector would turn into another word in an
 # English message ("app" -> "apa", "care" -> "pcare", "min" -> "admin" stays: it is a greeting).
-_ENGLISH_LOANWORDS = frozenset(
-    {"app", "data", "online", "cash", "transfer", "bank", "stop", "delete", "form"}
-)
+_ENGLISH_LOANWORDS = frozenset({"app", "data", "online", "cash", "transfer", "bank", "stop", "delete", "form"})
 
 
 def detect(text: str) -> str | None:
@@ -288,7 +282,5 @@ def _control_phrases() -> frozenset[str]:
         controls = (read_yaml(path) or {}).get("controls") or {}
     except (OSError, ContentError, AttributeError):
         return frozenset()
-    phrases = (
-        p for values in controls.values() if isinstance(values, list) for p in values if isinstance(p, str)
-    )
+    phrases = (p for values in controls.values() if isinstance(values, list) for p in values if isinstance(p, str))
     return frozenset(" ".join(tokens(p)) for p in phrases)

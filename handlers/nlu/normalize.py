@@ -106,7 +106,7 @@ class Normalizer:
         return word in self._words or word in self._known
 
     def _unstretch(self, token: str) -> str:
-        """"pagiii" -> "pagi", "maaaf" -> "maaf": prefer a spelling the bot knows."""
+        """ "pagiii" -> "pagi", "maaaf" -> "maaf": prefer a spelling the bot knows."""
         if self._is_known(token) or not token.isalpha() or not _RUN2.search(token):
             return token
         shortest = _RUN3.sub(r"\1", token)

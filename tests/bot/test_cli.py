@@ -38,7 +38,9 @@ def test_db_upgrade(tmp_path: Path) -> None:
 
 
 def test_staff_add_and_bad_input(tmp_path: Path) -> None:
-    ok = run(["staff", "add", "--name", "Rina", "--role", "coordinator", "--telegram-id", "42", "--area", "3673"], tmp_path)
+    ok = run(
+        ["staff", "add", "--name", "Rina", "--role", "coordinator", "--telegram-id", "42", "--area", "3673"], tmp_path
+    )
     assert ok.returncode == 0 and "coordinator" in ok.stdout, ok.stderr
     dup = run(["staff", "add", "--name", "Rina 2", "--role", "coordinator", "--telegram-id", "42"], tmp_path)
     assert dup.returncode == 1 and "already" in dup.stderr

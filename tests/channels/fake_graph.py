@@ -90,9 +90,7 @@ class FakeGraph:
 
     def start_in_thread(self, port: int = 0) -> str:
         """Serve on a thread; `port` 0 is any free one (a given one lets a test start it late)."""
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
-        )
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none")
         self._server = server = uvicorn.Server(config)
         self._thread = threading.Thread(target=server.run, name="fake-graph", daemon=True)
         self._thread.start()

@@ -61,10 +61,13 @@ async def test_whatsapp_signed_sample_answered_and_unsigned_refused(tmp_path: Pa
         body = json.dumps(sample).encode()
         async with httpx.AsyncClient(base_url=base) as client:
             handshake = await client.get(
-                "/webhook/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+                "/webhook/whatsapp",
+                params={"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"},
             )
             assert handshake.status_code == 200 and handshake.text == "42"
-            assert (await client.post("/webhook/whatsapp", content=body, headers={"Content-Type": "application/json"})).status_code == 401
+            assert (
+                await client.post("/webhook/whatsapp", content=body, headers={"Content-Type": "application/json"})
+            ).status_code == 401
             assert graph.sent == []
             assert (await client.post("/webhook/whatsapp", content=body, headers=signed(body))).status_code == 200
         replies = await eventually(lambda: graph.messages_to("16505551234"))

@@ -166,7 +166,6 @@ def _labels(sent: Sent) -> list[str]:
     return [text for _, text, _ in _buttons(sent.current if sent.current else sent.markup)]
 
 
-
 @contextlib.asynccontextmanager
 async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any,
                   secret: str | None = None) -> AsyncIterator[TelegramDriver]:  # fmt: skip
@@ -199,7 +198,9 @@ async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any
 
 
 @pytest.fixture(params=COMBOS, ids=IDS)
-async def tg(request: pytest.FixtureRequest, sqlite_url: str, matcher: Any, clock: Any) -> AsyncIterator[TelegramDriver]:
+async def tg(
+    request: pytest.FixtureRequest, sqlite_url: str, matcher: Any, clock: Any
+) -> AsyncIterator[TelegramDriver]:
     backend, mode = request.param
     async with running(backend, mode, sqlite_url, matcher, clock) as driver:
         yield driver

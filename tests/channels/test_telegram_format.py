@@ -31,7 +31,7 @@ from handlers.messages import Button, Kind, Reply
         ("* not bold*", "* not bold*"),
         ("*two\nlines*", "*two\nlines*"),
         ("lone * and _", "lone * and _"),
-        ('quote "x" and \'y\'', 'quote "x" and \'y\''),
+        ("quote \"x\" and 'y'", "quote \"x\" and 'y'"),
         ("(*JMO*)", "(<b>JMO</b>)"),
         ("🙂 *emoji* ✅", "🙂 <b>emoji</b> ✅"),
     ],

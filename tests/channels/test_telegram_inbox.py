@@ -168,7 +168,6 @@ class Bot:
             return int(await session.scalar(select(func.count()).select_from(WebhookInbox)) or 0)
 
 
-
 @contextlib.asynccontextmanager
 async def running(
     backend: str, mode: str, db_url: str, matcher: Any, clock: Any, fake: FakeTelegram | None = None
@@ -265,9 +264,7 @@ async def test_outage_loses_nothing_and_answers_once(
         _report(backend, mode, db_url, sent=20, bot=bot)
 
 
-async def deliver(
-    fake: FakeTelegram, updates: list[dict[str, Any]], *, until_taken: bool = False
-) -> list[int]:
+async def deliver(fake: FakeTelegram, updates: list[dict[str, Any]], *, until_taken: bool = False) -> list[int]:
     """Hand updates to the bot as Telegram does: each chat's in order, chats side by side; by
     webhook, `until_taken`: an update that got an error is sent again until it gets a 200.
     The last status of each update, in the order given (polling: none)."""

@@ -257,7 +257,9 @@ def _settings(db_url: str, graph: FakeGraph) -> Settings:
 
 
 @pytest.fixture
-async def wa(db_url: str, db: Any, cipher: Any, engine: Any, graph: FakeGraph, clock: Any) -> AsyncIterator[WhatsAppDriver]:
+async def wa(
+    db_url: str, db: Any, cipher: Any, engine: Any, graph: FakeGraph, clock: Any
+) -> AsyncIterator[WhatsAppDriver]:
     graph.clear()
     runtime = Runtime(_settings(db_url, graph), db, cipher, engine)
     channel = make_whatsapp_channel(runtime, retry_delays=(0.01, 0.01, 0.01), pair_delay=0.01)

@@ -22,9 +22,7 @@ def _buttons(*labels: str) -> tuple[Button, ...]:
 
 def test_plain_text_is_one_text_message_with_markup_kept() -> None:
     rendered = render(Reply("*Iuran* mulai _Rp16.800_"))
-    assert rendered.messages == [
-        {"type": "text", "text": {"body": "*Iuran* mulai _Rp16.800_", "preview_url": False}}
-    ]
+    assert rendered.messages == [{"type": "text", "text": {"body": "*Iuran* mulai _Rp16.800_", "preview_url": False}}]
     assert rendered.menu is None
 
 

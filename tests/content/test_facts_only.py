@@ -64,9 +64,7 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
                           "month": month.strftime("%B %Y"), "this_month": True,
                           "occupation": None}  # fmt: skip
                 out.setdefault("contribution_quote", []).append(common)
-                out.setdefault("contribution_minimum", []).append(
-                    {**common, "occupation_known": transport is not None}
-                )
+                out.setdefault("contribution_minimum", []).append({**common, "occupation_known": transport is not None})
                 for months in calculator.prepay_options():
                     p = calculator.prepay(income, count, month, months, transport)
                     out.setdefault("contribution_prepay", []).append(
@@ -85,9 +83,7 @@ def _contexts() -> dict[str, list[dict[str, Any]]]:
                        "days": (due - today).days, "month": "m"}  # fmt: skip
                 out.setdefault("reminder_due", []).append(rem)
                 out.setdefault("reminder_before", []).append(rem)
-            out.setdefault("reminder_set", []).append(
-                {"day": day, "days_before": 3, "due": due, "opted_out": False}
-            )
+            out.setdefault("reminder_set", []).append({"day": day, "days_before": 3, "due": due, "opted_out": False})
         out.setdefault("payment_due", []).append({"month": "m", "deadline": calculator.due_date(month)})
     for income in (minimum, 2_000_000, 3_000_000):
         worked = {"death": calculator.death_by_accident(income), "income_known": True,
@@ -151,11 +147,7 @@ def _amounts(text: str) -> list[int]:
     out = []
     for digits, unit in _RP.findall(text):
         if unit:
-            out.append(
-                round(
-                    float(digits.replace(".", "").replace(",", ".") if "," in digits else digits) * 1_000_000
-                )
-            )
+            out.append(round(float(digits.replace(".", "").replace(",", ".") if "," in digits else digits) * 1_000_000))
         else:
             out.append(int(re.sub(r"[.,]", "", digits)))
     return out

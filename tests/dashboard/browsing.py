@@ -37,7 +37,9 @@ async def _seed(url: str) -> None:
         await add_lead(db, cipher, name="Siti Kasemen", kecamatan=KASEMEN, assigned=koor, occupation="fisher")
         await add_lead(db, cipher, name="Dedi Muncang", kecamatan=MUNCANG, status="contacted")
         async with db.session() as session:  # workers a campaign to Kota Serang reaches
-            for i, (channel, region) in enumerate((("telegram", KASEMEN), ("whatsapp", KASEMEN), ("telegram", MUNCANG))):
+            for i, (channel, region) in enumerate(
+                (("telegram", KASEMEN), ("whatsapp", KASEMEN), ("telegram", MUNCANG))
+            ):
                 contact, _ = await repo.get_or_create_contact(session, channel, f"62812000{i}")
                 contact.region_code = region
     finally:
@@ -57,10 +59,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_", "BPU_"))}
     env.update(
-        BPU_HTTP_PORT=str(port), BPU_DATABASE_URL=url, BPU_SECRET_KEY=TEST_SECRET, BPU_TARGET="101000",
-        TELEGRAM_BOT_USERNAME="bpu_serang_bot", WHATSAPP_DISPLAY_NUMBER="081200001111",
+        BPU_HTTP_PORT=str(port),
+        BPU_DATABASE_URL=url,
+        BPU_SECRET_KEY=TEST_SECRET,
+        BPU_TARGET="101000",
+        TELEGRAM_BOT_USERNAME="bpu_serang_bot",
+        WHATSAPP_DISPLAY_NUMBER="081200001111",
     )
-    proc = subprocess.Popen([str(BIN), "run"], cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BIN), "run"], cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     wait_for(f"http://127.0.0.1:{port}/healthz", proc)
     yield f"http://127.0.0.1:{port}"
     proc.send_signal(signal.SIGINT)

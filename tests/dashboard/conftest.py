@@ -72,17 +72,40 @@ async def add_staff(db, name: str, role: str, areas: tuple[str, ...] = (), passw
 _serial = iter(range(1, 10_000))
 
 
-async def add_lead(db, cipher, *, name: str = "Ani Lestari", kecamatan: str = KASEMEN, status: str = "new",  # type: ignore[no-untyped-def]
-                   assigned: int | None = None, created_at: datetime | None = None, **kw: Any) -> int:
+async def add_lead(
+    db,
+    cipher,
+    *,
+    name: str = "Ani Lestari",
+    kecamatan: str = KASEMEN,
+    status: str = "new",  # type: ignore[no-untyped-def]
+    assigned: int | None = None,
+    created_at: datetime | None = None,
+    **kw: Any,
+) -> int:
     nik = f"{kecamatan}5508900{next(_serial):03d}"[:16].ljust(16, "1")
     async with db.session() as session:
         lead = Lead(
-            full_name=name, nik_encrypted=cipher.encrypt(nik), nik_hash=cipher.keyed_hash(nik), nik_masked=mask_nik(nik),
-            birth_date=date(1990, 8, 15), phone_e164=kw.pop("phone", "+6281234567890"), kabkota_code=kecamatan[:4],
-            kecamatan_code=kecamatan, occupation=kw.pop("occupation", "trader"), is_transport=False,
-            declared_income=2_000_000, programmes=2, continue_via="visit", status=status, timezone="Asia/Jakarta",
-            campaign_code=kw.pop("campaign", None), channel="telegram", assigned_staff_id=assigned,
-            created_at=created_at or datetime.now(UTC) - timedelta(hours=1), **kw,
+            full_name=name,
+            nik_encrypted=cipher.encrypt(nik),
+            nik_hash=cipher.keyed_hash(nik),
+            nik_masked=mask_nik(nik),
+            birth_date=date(1990, 8, 15),
+            phone_e164=kw.pop("phone", "+6281234567890"),
+            kabkota_code=kecamatan[:4],
+            kecamatan_code=kecamatan,
+            occupation=kw.pop("occupation", "trader"),
+            is_transport=False,
+            declared_income=2_000_000,
+            programmes=2,
+            continue_via="visit",
+            status=status,
+            timezone="Asia/Jakarta",
+            campaign_code=kw.pop("campaign", None),
+            channel="telegram",
+            assigned_staff_id=assigned,
+            created_at=created_at or datetime.now(UTC) - timedelta(hours=1),
+            **kw,
         )
         session.add(lead)
         await session.flush()

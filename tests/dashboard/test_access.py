@@ -8,13 +8,31 @@ import pytest
 from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead, add_staff, csrf_of, login
 
 GET_PAGES = [
-    "/", "/leads", "/leads/{lead}", "/leads/new", "/leads/export.csv", "/leads/export.xlsx", "/unanswered",
-    "/content", "/sim", "/campaign-links?code=SRG1", "/campaign-links/poster.pdf?code=SRG1",
-    "/campaign-links/qr.png?code=SRG1&for=WhatsApp", "/staff", "/audit",
+    "/",
+    "/leads",
+    "/leads/{lead}",
+    "/leads/new",
+    "/leads/export.csv",
+    "/leads/export.xlsx",
+    "/unanswered",
+    "/content",
+    "/sim",
+    "/campaign-links?code=SRG1",
+    "/campaign-links/poster.pdf?code=SRG1",
+    "/campaign-links/qr.png?code=SRG1&for=WhatsApp",
+    "/staff",
+    "/audit",
 ]
 POSTS = [
-    "/logout", "/leads/{lead}/status", "/leads/{lead}/assign", "/leads/{lead}/reveal", "/leads/new",
-    "/callbacks/1/done", "/unanswered/handled", "/staff/add", "/staff/1",
+    "/logout",
+    "/leads/{lead}/status",
+    "/leads/{lead}/assign",
+    "/leads/{lead}/reveal",
+    "/leads/new",
+    "/callbacks/1/done",
+    "/unanswered/handled",
+    "/staff/add",
+    "/staff/1",
 ]
 OFFICE_ONLY = {"/unanswered", "/content"}
 ADMIN_ONLY = {"/staff", "/audit"}
@@ -61,9 +79,7 @@ async def test_each_role_sees_what_it_may(client: httpx.AsyncClient, world: dict
     assert (await login(client, name)).status_code == 303
     for path in GET_PAGES:
         r = await client.get(path.format(lead=world["mine"]))
-        allowed = not (
-            (path in ADMIN_ONLY and role != "admin") or (path in OFFICE_ONLY and role == "coordinator")
-        )
+        allowed = not ((path in ADMIN_ONLY and role != "admin") or (path in OFFICE_ONLY and role == "coordinator"))
         assert r.status_code == (200 if allowed else 403), (role, path, r.status_code)
         if not allowed:
             assert "Siti" not in r.text

@@ -35,7 +35,9 @@ async def test_the_login_form_needs_its_csrf_token(client: httpx.AsyncClient, db
 async def test_next_never_leaves_the_site(client: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]
     await add_staff(db, "Rina", "staff")
     token = await csrf_of(client)
-    r = await client.post("/login", data={"csrf": token, "name": "Rina", "password": PASSWORD, "next": "//evil.example/x"})
+    r = await client.post(
+        "/login", data={"csrf": token, "name": "Rina", "password": PASSWORD, "next": "//evil.example/x"}
+    )
     assert r.headers["location"] == "/"
 
 
@@ -49,7 +51,10 @@ async def test_five_failures_lock_the_name_for_fifteen_minutes(client: httpx.Asy
         now = datetime.now(UTC)
         assert await auth.locked_until(session, "rina", now) is not None
         assert await auth.locked_until(session, "rina", now + timedelta(minutes=16)) is None
-        assert await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "login_locked")) == 1
+        assert (
+            await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "login_locked"))
+            == 1
+        )
 
 
 async def test_lockout_rule(db) -> None:  # type: ignore[no-untyped-def]
@@ -72,9 +77,13 @@ async def test_first_admin_through_the_one_time_link(client: httpx.AsyncClient, 
     assert (await client.get("/setup?token=wrong")).status_code == 404
     link = f"/setup?token={setup_token(TEST_SECRET)}"
     token = await csrf_of(client, link)
-    r = await client.post("/setup", data={"csrf": token, "token": setup_token(TEST_SECRET), "name": "Kepala", "password": "short"})
+    r = await client.post(
+        "/setup", data={"csrf": token, "token": setup_token(TEST_SECRET), "name": "Kepala", "password": "short"}
+    )
     assert r.status_code == 400
-    r = await client.post("/setup", data={"csrf": token, "token": setup_token(TEST_SECRET), "name": "Kepala", "password": PASSWORD})
+    r = await client.post(
+        "/setup", data={"csrf": token, "token": setup_token(TEST_SECRET), "name": "Kepala", "password": PASSWORD}
+    )
     assert r.status_code == 303
     assert (await client.get("/staff")).status_code == 200
     async with db.session() as session:

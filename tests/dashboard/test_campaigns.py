@@ -97,7 +97,10 @@ async def test_staff_previews_as_each_channel_shows_it(client: httpx.AsyncClient
 async def test_free_text_is_escaped_and_mistakes_are_explained(client: httpx.AsyncClient, db, world) -> None:  # type: ignore[no-untyped-def]
     await login(client, "Admin")
     token = await csrf_of(client, "/campaigns/new")
-    r = await client.post("/campaigns/new", data=_form(token, "preview", template="", text="Halo *semua* <script>alert(1)</script> & teman"))
+    r = await client.post(
+        "/campaigns/new",
+        data=_form(token, "preview", template="", text="Halo *semua* <script>alert(1)</script> & teman"),
+    )
     assert r.status_code == 200
     assert "<script>alert(1)" not in r.text
     assert "Halo <b>semua</b> &lt;script&gt;alert(1)&lt;/script&gt; &amp; teman" in r.text
@@ -141,8 +144,11 @@ async def test_schedule_then_progress_results_and_cancel(client: httpx.AsyncClie
         assert await broadcasts.fan_out(session, b, at, daily_limit=0) == 5
     tg1, tg2, wa1, wa2, opted, _ = world["contacts"]
     async with db.session() as session:
+
         def outcome(contact: int, **values: object):  # type: ignore[no-untyped-def]
-            return update(OutboxRow).where(OutboxRow.broadcast_id == bid, OutboxRow.contact_id == contact).values(**values)
+            return (
+                update(OutboxRow).where(OutboxRow.broadcast_id == bid, OutboxRow.contact_id == contact).values(**values)
+            )
 
         await session.execute(outcome(tg1, state="sent", platform_message_id="5000:77", finished_at=at))
         await session.execute(outcome(wa1, state="sent", platform_message_id="wamid.A1", finished_at=at))
@@ -152,7 +158,9 @@ async def test_schedule_then_progress_results_and_cancel(client: httpx.AsyncClie
                                    purpose="broadcast", status="accepted")  # fmt: skip
         await outbound.apply_status(session, channel="whatsapp", platform_message_id="wamid.A1", status="read")
         await outbound.apply_status(session, channel="whatsapp", platform_message_id="wamid.B1", status="delivered")
-        await outbound.apply_status(session, channel="whatsapp", platform_message_id="wamid.X", status="read")  # not ours
+        await outbound.apply_status(
+            session, channel="whatsapp", platform_message_id="wamid.X", status="read"
+        )  # not ours
         session.add(RsvpAnswer(broadcast_id=bid, contact_id=wa1, answer="yes"))
     await add_lead(db, cipher, name="Lewat Poster", campaign="SOS-DES")
     await add_lead(db, cipher, name="Lain", campaign="OTHER")

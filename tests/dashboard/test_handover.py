@@ -24,9 +24,14 @@ async def _ask(db, cipher, matcher, text: str, user: str = "w1", region: str | N
             contact.region_code = region
         state = await repo.get_state(session, contact)
         turn = Turn(
-            msg=IncomingMessage(channel="telegram", user_id=user, text=text), text=text, contact=contact, state=state,
-            store=TurnStore.around(session), services=Services(Renderer(), matcher, cipher, "Asia/Jakarta"),
-            now=datetime(2026, 11, 25, 3, 0, tzinfo=UTC), today=date(2026, 11, 25),
+            msg=IncomingMessage(channel="telegram", user_id=user, text=text),
+            text=text,
+            contact=contact,
+            state=state,
+            store=TurnStore.around(session),
+            services=Services(Renderer(), matcher, cipher, "Asia/Jakarta"),
+            now=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
+            today=date(2026, 11, 25),
         )
         await request_callback(turn)
         return [r.text for r in turn.replies]
@@ -59,7 +64,9 @@ async def test_the_area_comes_from_the_latest_lead(db, cipher, matcher) -> None:
         assert (await session.scalar(select(CallbackRequest.kecamatan_code))) == MUNCANG
 
 
-async def test_the_coordinator_sees_and_closes_requests_of_their_area(client: httpx.AsyncClient, db, cipher, matcher) -> None:  # type: ignore[no-untyped-def]
+async def test_the_coordinator_sees_and_closes_requests_of_their_area(
+    client: httpx.AsyncClient, db, cipher, matcher
+) -> None:  # type: ignore[no-untyped-def]
     await add_staff(db, "Koor Kota", "coordinator", ("3673",))
     await _ask(db, cipher, matcher, "tanya soal klaim JKK", user="a", region=KASEMEN)
     await _ask(db, cipher, matcher, "tanya soal iuran", user="b", region=MUNCANG)
@@ -70,7 +77,9 @@ async def test_the_coordinator_sees_and_closes_requests_of_their_area(client: ht
         ids = {r.question: r.id for r in (await session.scalars(select(CallbackRequest))).all()}
     token = await csrf_of(client, "/leads")
     assert (await client.post(f"/callbacks/{ids['tanya soal iuran']}/done", data={"csrf": token})).status_code == 404
-    assert (await client.post(f"/callbacks/{ids['tanya soal klaim JKK']}/done", data={"csrf": token})).status_code == 303
+    assert (
+        await client.post(f"/callbacks/{ids['tanya soal klaim JKK']}/done", data={"csrf": token})
+    ).status_code == 303
     assert "tanya soal klaim JKK" not in (await client.get("/leads")).text
     async with db.session() as session:
         done = await session.get(CallbackRequest, ids["tanya soal klaim JKK"])

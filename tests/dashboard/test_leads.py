@@ -23,9 +23,14 @@ async def test_filters_search_and_keyset_pages(client: httpx.AsyncClient, db, ci
     base = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
     for i in range(120):
         await add_lead(
-            db, cipher, name=f"Pekerja {i:03d}", kecamatan=KASEMEN if i % 2 else MUNCANG,
-            status="contacted" if i % 3 == 0 else "new", created_at=base + timedelta(minutes=i),
-            occupation="fisher" if i % 5 == 0 else "trader", campaign="PASAR1" if i < 10 else None,
+            db,
+            cipher,
+            name=f"Pekerja {i:03d}",
+            kecamatan=KASEMEN if i % 2 else MUNCANG,
+            status="contacted" if i % 3 == 0 else "new",
+            created_at=base + timedelta(minutes=i),
+            occupation="fisher" if i % 5 == 0 else "trader",
+            campaign="PASAR1" if i < 10 else None,
             phone=f"+62812000{i:05d}",
         )
     await login(client, "Staf")
@@ -43,7 +48,9 @@ async def test_filters_search_and_keyset_pages(client: httpx.AsyncClient, db, ci
     kasemen = await client.get(f"/leads?area={KASEMEN}&status=new&occupation=fisher&sort=oldest")
     expected = [f"Pekerja {i:03d}" for i in range(120) if i % 2 and i % 3 and i % 5 == 0]
     assert names_on(kasemen.text) == expected
-    assert names_on((await client.get("/leads?campaign=PASAR1&sort=name")).text) == [f"Pekerja {i:03d}" for i in range(10)]
+    assert names_on((await client.get("/leads?campaign=PASAR1&sort=name")).text) == [
+        f"Pekerja {i:03d}" for i in range(10)
+    ]
     assert names_on((await client.get("/leads?q=ekerja 07")).text) == [f"Pekerja {i:03d}" for i in range(79, 69, -1)]
     assert names_on((await client.get("/leads?q=0812 00000 042")).text) == ["Pekerja 042"]
     assert names_on((await client.get("/leads?q=100%25")).text) == []
@@ -58,7 +65,9 @@ async def test_status_change_reassignment_and_reveal_are_recorded(client: httpx.
     lead_id = await add_lead(db, cipher, name="Siti")
     await login(client, "Admin")
     token = await csrf_of(client, f"/leads/{lead_id}")
-    r = await client.post(f"/leads/{lead_id}/status", data={"csrf": token, "status": "contacted", "note": "ditelepon, minta datang Senin"})
+    r = await client.post(
+        f"/leads/{lead_id}/status", data={"csrf": token, "status": "contacted", "note": "ditelepon, minta datang Senin"}
+    )
     assert r.status_code == 303
     r = await client.post(f"/leads/{lead_id}/assign", data={"csrf": token, "staff_id": str(koor)})
     assert r.status_code == 303
@@ -75,12 +84,14 @@ async def test_status_change_reassignment_and_reveal_are_recorded(client: httpx.
         actions = [a.action for a in (await session.scalars(select(AuditLog).order_by(AuditLog.id))).all()]
     assert {"lead_status", "lead_reassigned", "nik_revealed"} <= set(actions)
     assert (await client.post(f"/leads/{lead_id}/status", data={"csrf": token, "status": "bogus"})).status_code == 400
-    assert (await client.post(f"/leads/{lead_id}/assign", data={"csrf": token, "staff_id": str(admin)})).status_code == 400
+    assert (
+        await client.post(f"/leads/{lead_id}/assign", data={"csrf": token, "staff_id": str(admin)})
+    ).status_code == 400
 
 
 async def test_exports_follow_the_filter_mask_the_nik_and_are_audited(client: httpx.AsyncClient, db, cipher) -> None:  # type: ignore[no-untyped-def]
     await add_staff(db, "Staf", "staff")
-    await add_lead(db, cipher, name="=HYPERLINK(\"x\")", status="registered")
+    await add_lead(db, cipher, name='=HYPERLINK("x")', status="registered")
     await add_lead(db, cipher, name="Dedi", kecamatan=MUNCANG)
     await login(client, "Staf")
     csv = await client.get("/leads/export.csv?status=registered")
@@ -102,9 +113,17 @@ async def test_field_entry_by_a_coordinator(client: httpx.AsyncClient, db, ciphe
     await login(client, "Koor Lapangan")
     token = await csrf_of(client, "/leads/new")
     form = {
-        "csrf": token, "name": "ujang sutisna", "nik": "3673021708850003", "dob": "17-08-1985",
-        "phone": "0812 3456 7890", "kecamatan": KASEMEN, "occupation": "transport", "income": "2 juta",
-        "programmes": "2", "continue_via": "visit", "consent": "yes",
+        "csrf": token,
+        "name": "ujang sutisna",
+        "nik": "3673021708850003",
+        "dob": "17-08-1985",
+        "phone": "0812 3456 7890",
+        "kecamatan": KASEMEN,
+        "occupation": "transport",
+        "income": "2 juta",
+        "programmes": "2",
+        "continue_via": "visit",
+        "consent": "yes",
     }
     assert (await client.post("/leads/new", data={**form, "consent": ""})).status_code == 400
     assert (await client.post("/leads/new", data={**form, "dob": "18-08-1985"})).status_code == 400
@@ -144,19 +163,42 @@ async def test_content_preview_and_staff_management(client: httpx.AsyncClient, d
     await add_staff(db, "Admin", "admin")
     await login(client, "Admin")
     preview = await client.get("/content")
-    assert 'id="tpl-benefit_jkm"' in preview.text and "Rp42 juta" in preview.text and 'id="tpl-contribution_quote"' in preview.text
-    assert "Minimum" in (await client.get("/content?lang=en")).text or "minimum" in (await client.get("/content?lang=en")).text
+    assert (
+        'id="tpl-benefit_jkm"' in preview.text
+        and "Rp42 juta" in preview.text
+        and 'id="tpl-contribution_quote"' in preview.text
+    )
+    assert (
+        "Minimum" in (await client.get("/content?lang=en")).text
+        or "minimum" in (await client.get("/content?lang=en")).text
+    )
     token = await csrf_of(client, "/staff")
-    bad = await client.post("/staff/add", data={"csrf": token, "name": "Koor", "role": "coordinator", "password": "x" * 12, "areas": "9999"})
+    bad = await client.post(
+        "/staff/add", data={"csrf": token, "name": "Koor", "role": "coordinator", "password": "x" * 12, "areas": "9999"}
+    )
     assert bad.status_code == 400
-    ok = await client.post("/staff/add", data={"csrf": token, "name": "Koor", "role": "coordinator", "password": "x" * 12, "areas": "3673 360205", "target": "1.500"})
+    ok = await client.post(
+        "/staff/add",
+        data={
+            "csrf": token,
+            "name": "Koor",
+            "role": "coordinator",
+            "password": "x" * 12,
+            "areas": "3673 360205",
+            "target": "1.500",
+        },
+    )
     assert ok.status_code == 303
-    assert (await client.post("/staff/add", data={"csrf": token, "name": "Koor", "role": "staff", "password": "x" * 12})).status_code == 409
+    assert (
+        await client.post("/staff/add", data={"csrf": token, "name": "Koor", "role": "staff", "password": "x" * 12})
+    ).status_code == 409
     from storage.models import Staff
 
     async with db.session() as session:
         koor = await session.scalar(select(Staff).where(Staff.name == "Koor"))
-    r = await client.post(f"/staff/{koor.id}", data={"csrf": token, "role": "coordinator", "areas": "3604", "target": "", "password": ""})
+    r = await client.post(
+        f"/staff/{koor.id}", data={"csrf": token, "role": "coordinator", "areas": "3604", "target": "", "password": ""}
+    )
     assert r.status_code == 303
     async with db.session() as session:
         koor = await session.get(Staff, koor.id)

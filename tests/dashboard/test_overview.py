@@ -22,7 +22,9 @@ async def test_funnel_waiting_progress_and_coordinators(client: httpx.AsyncClien
             contact.region_code = KASEMEN if i else None
     now = datetime.now(UTC)
     await add_lead(db, cipher, name="Lama Menunggu", created_at=now - timedelta(hours=72), assigned=koor)
-    await add_lead(db, cipher, name="Baru Masuk", created_at=now - timedelta(hours=1), status="contacted", assigned=koor)
+    await add_lead(
+        db, cipher, name="Baru Masuk", created_at=now - timedelta(hours=1), status="contacted", assigned=koor
+    )
     await add_lead(db, cipher, name="Sudah Daftar", status="registered", assigned=koor)
     await add_lead(db, cipher, name="Lebak", kecamatan=MUNCANG, status="registered")
     async with db.session() as session:

@@ -62,7 +62,9 @@ async def test_a_coordinator_made_in_the_dashboard_reaches_the_chat(client: http
     assert (dewi.telegram_id, dewi.whatsapp_phone) == (None, "+6281234567891")
     assert [a.area_code for a in dewi.areas] == [KASEMEN]
     # A form without the contact fields (an older script) leaves them as they are.
-    assert (await _post(client, f"/staff/{dewi.id}", role="coordinator", areas=KASEMEN, active="yes")).status_code == 303
+    assert (
+        await _post(client, f"/staff/{dewi.id}", role="coordinator", areas=KASEMEN, active="yes")
+    ).status_code == 303
     assert (await _staff(db, "Dewi Koordinator")).whatsapp_phone == "+6281234567891"
 
 
@@ -85,7 +87,7 @@ async def test_a_form_with_a_mistake_keeps_what_was_typed(client: httpx.AsyncCli
         assert 'value="Dewi Koordinator"' in form and 'value="1.200"' in form
         assert f'value="{(changes.get("whatsapp") or "0812 3456 7890")}"' in form
         assert 'value="Kota Serang › Kasemen (367302)"' in form or "Kota Atlantis" in form
-        assert "<details class=\"card\" open>" in r.text  # the add form is open on its error
+        assert '<details class="card" open>' in r.text  # the add form is open on its error
     async with db.session() as session:
         assert await session.scalar(select(Staff).where(Staff.name == "Dewi Koordinator")) is None
 
@@ -94,7 +96,9 @@ async def test_a_form_with_a_mistake_keeps_what_was_typed(client: httpx.AsyncCli
                     telegram_id="777", whatsapp="", active="yes")  # fmt: skip
     assert r.status_code == 400
     row = _row(r.text, other)
-    assert "Kode wilayah tidak dikenal: Kota Atlantis" in row and 'value="Kota Atlantis"' in row and 'value="777"' in row
+    assert (
+        "Kode wilayah tidak dikenal: Kota Atlantis" in row and 'value="Kota Atlantis"' in row and 'value="777"' in row
+    )
     assert [a.area_code for a in (await _staff(db, "Budi")).areas] == ["3673"]  # nothing saved
 
     # One Telegram id or WhatsApp number per staff member (the chat finds them by it).
@@ -131,7 +135,9 @@ async def test_a_coordinator_with_no_area_is_pointed_out(client: httpx.AsyncClie
 
 def test_every_area_offered_is_one_the_app_accepts() -> None:
     options = admin.area_options()
-    assert len(options) == len(regions.kabkota_list()) + sum(len(regions.kecamatan_of(k.code)) for k in regions.kabkota_list())
+    assert len(options) == len(regions.kabkota_list()) + sum(
+        len(regions.kecamatan_of(k.code)) for k in regions.kabkota_list()
+    )
     for label in options:
         code = admin._area_code(None, label)  # type: ignore[arg-type]
         assert regions.get(code) is not None and label.endswith(f"({code})")
@@ -160,7 +166,9 @@ async def test_leads_follow_coordinators(client: httpx.AsyncClient, db, cipher) 
     # A coordinator created for the area picks up its unassigned leads, not those elsewhere.
     r = await _post(client, "/staff/add", **NEW_COORDINATOR, area=["Kasemen"])
     assert r.status_code == 303 and r.headers["location"] == "/staff?picked_up=1"
-    assert "1 calon peserta yang belum ditugaskan kini punya koordinator" in (await client.get(r.headers["location"])).text
+    assert (
+        "1 calon peserta yang belum ditugaskan kini punya koordinator" in (await client.get(r.headers["location"])).text
+    )
     dewi = (await _staff(db, "Dewi Koordinator")).id
     kota = await add_staff(db, "Koor Kota", "coordinator", ("3673",))
     async with db.session() as session:
@@ -174,7 +182,9 @@ async def test_leads_follow_coordinators(client: httpx.AsyncClient, db, cipher) 
     async with db.session() as session:
         assert (await session.get(Lead, waiting)).assigned_staff_id == kota  # type: ignore[union-attr]
         assert (await session.get(Lead, done)).assigned_staff_id == dewi  # type: ignore[union-attr]
-        note = await session.scalar(select(LeadEvent.note).where(LeadEvent.lead_id == waiting).order_by(LeadEvent.id.desc()))
+        note = await session.scalar(
+            select(LeadEvent.note).where(LeadEvent.lead_id == waiting).order_by(LeadEvent.id.desc())
+        )
         assert note == "[reassign] Dewi Koordinator → Koor Kota"
 
     # The last coordinator of the area loses it: the lead is unassigned again, and the office sees so.
@@ -186,7 +196,9 @@ async def test_leads_follow_coordinators(client: httpx.AsyncClient, db, cipher) 
     async with db.session() as session:
         assert (await session.get(Lead, waiting)).assigned_staff_id is None  # type: ignore[union-attr]
         assert (await session.get(Lead, lebak)).assigned_staff_id == kota  # type: ignore[union-attr]
-        audit = await session.scalar(select(AuditLog).where(AuditLog.action == "staff_changed").order_by(AuditLog.id.desc()))
+        audit = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "staff_changed").order_by(AuditLog.id.desc())
+        )
         assert audit is not None and audit.detail["leads"] == {"picked_up": 1, "passed_on": 0, "pooled": 1}
 
     # Active again with the area: the pooled lead comes back to her.
@@ -224,7 +236,9 @@ async def test_bulk_reassign_in_the_leads_list(client: httpx.AsyncClient, db, ci
     token = await csrf_of(client, f"/leads/{far}")
     assert (await client.post(f"/leads/{far}/assign", data={"csrf": token, "staff_id": str(kota)})).status_code == 400
     assert (await client.post(f"/leads/{far}/assign", data={"csrf": token, "staff_id": str(lebak)})).status_code == 303
-    assert (await client.post("/leads/assign", data={"csrf": token, "staff_id": "", "lead": [first]})).status_code == 303
+    assert (
+        await client.post("/leads/assign", data={"csrf": token, "staff_id": "", "lead": [first]})
+    ).status_code == 303
     async with db.session() as session:
         assert (await session.get(Lead, far)).assigned_staff_id == lebak  # type: ignore[union-attr]
         assert (await session.get(Lead, first)).assigned_staff_id is None  # type: ignore[union-attr]

@@ -82,7 +82,7 @@ async def test_the_digest_says_counts_and_never_a_workers_data(db, cipher) -> No
     await add_lead(db, cipher, name="Ani Lestari", kecamatan=KASEMEN, created_at=OLD, phone="+6281311112222")
     await _callback(db, KASEMEN)
     assert await digest.send_digests(db, None, NOW) == 1
-    (row, contact), = await _rows(db)
+    ((row, contact),) = await _rows(db)
     text, buttons, variables = digest.render(Renderer(), contact.language, row.payload)
     assert "Koor Kota" in text and "Kota Serang" in text and "*1* permintaan telepon balik" in text
     assert "*1* calon peserta baru" in text and "48 jam" in text and "/leads" in text
@@ -122,5 +122,5 @@ async def test_the_worker_delivers_the_digest_to_the_coordinators_chat(db, ciphe
     await run_worker(worker, timeout=20)
     (sent,) = fake_tg.messages_to(700100)
     assert "Koor Kota" in sent.text and "<b>1</b> calon peserta baru" in sent.text
-    (row, _), = await _rows(db)
+    ((row, _),) = await _rows(db)
     assert row.state == "sent" and row.platform_message_id

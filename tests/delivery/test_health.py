@@ -38,6 +38,7 @@ async def test_a_lane_failing_for_minutes_is_a_503_with_its_cause(db, cipher, en
     worker = make_worker(db, fake_tg, clock=clock)
     await worker.start()
     try:
+
         def errors_at_least(n: int) -> Any:
             def check() -> bool:
                 worker.wake()
@@ -49,7 +50,9 @@ async def test_a_lane_failing_for_minutes_is_a_503_with_its_cause(db, cipher, en
         response = await _healthz(db, cipher, engine, worker)
         assert response.status_code == 200, response.json()  # failing, but for seconds only
         lane = response.json()["lanes"]["telegram"]
-        assert lane["status"] == "ok" and lane["consecutive_errors"] >= 3 and "Internal Server Error" in lane["last_error"]
+        assert (
+            lane["status"] == "ok" and lane["consecutive_errors"] >= 3 and "Internal Server Error" in lane["last_error"]
+        )
 
         since = worker.lane_health["telegram"].failing_since
         assert since is not None
@@ -111,4 +114,3 @@ def test_a_failing_lane_logs_once_a_minute() -> None:
     assert lane.failing_since is not None  # the platform errors go on: a claim that works says nothing of them
     lane.success(T0 + timedelta(seconds=151))
     assert lane.error(T0 + timedelta(seconds=152), "again")  # a new failure is said at once
-

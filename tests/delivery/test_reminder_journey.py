@@ -109,7 +109,9 @@ async def post_whatsapp(base: str, wa_id: str, text: str, wamid: str, now: datet
     body = json.loads(SAMPLE.read_text())
     value = body["entry"][0]["changes"][0]["value"]
     value["contacts"][0]["wa_id"] = wa_id
-    value["messages"][0].update({"from": wa_id, "id": wamid, "timestamp": str(int(now.timestamp())), "text": {"body": text}})
+    value["messages"][0].update(
+        {"from": wa_id, "id": wamid, "timestamp": str(int(now.timestamp())), "text": {"body": text}}
+    )
     raw = json.dumps(body).encode()
     signature = "sha256=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
     async with httpx.AsyncClient() as client:
@@ -207,7 +209,6 @@ async def test_reminder_from_the_chat_to_the_platform(channel: str, db_url: str,
         assert states == [("2026-12:before", "sent"), ("2027-01:before", "sent")], states
 
 
-
 # -- two `bpu-bot run` processes on one PostgreSQL ------------------------------------------------
 
 WORKERS = 200
@@ -270,7 +271,9 @@ async def test_two_processes_on_postgres_send_each_reminder_once(db_url: str, tm
 
         def reminders_to(number: str) -> list[dict[str, Any]]:
             # The asker wrote today: inside the 24-hour window the text itself; the others the template.
-            return [b for b in graph.messages_to(number) if b.get("type") == "template" or "Pengingat:" in json.dumps(b)]
+            return [
+                b for b in graph.messages_to(number) if b.get("type") == "template" or "Pengingat:" in json.dumps(b)
+            ]
 
         await eventually(lambda: all(reminders_to(n) for n in numbers), seconds=60,
                          what=lambda: f"{sum(1 for n in numbers if reminders_to(n))} of {len(numbers)} reminded")  # fmt: skip
@@ -283,5 +286,8 @@ async def test_two_processes_on_postgres_send_each_reminder_once(db_url: str, tm
         graph.stop()
     counts = collections.Counter(len(reminders_to(n)) for n in numbers)
     assert counts == {1: WORKERS + 1}, counts
-    assert [s if isinstance(s, str) else s.get("state") for s in states] in (["leader", "standby"], ["standby", "leader"]), states
+    assert [s if isinstance(s, str) else s.get("state") for s in states] in (
+        ["leader", "standby"],
+        ["standby", "leader"],
+    ), states
     assert all("bpu-bot is running" in out for out in outs)

@@ -97,9 +97,7 @@ def cli(*argv: str) -> int:
 # -- a slow platform --------------------------------------------------------------------------
 
 
-async def test_slow_bot_api_answers_are_uncertain_never_sent_twice(
-    db, db_url, fake_tg, monkeypatch, capsys
-) -> None:
+async def test_slow_bot_api_answers_are_uncertain_never_sent_twice(db, db_url, fake_tg, monkeypatch, capsys) -> None:
     await seed_contacts(db, 30)
     bid = await make_broadcast(db)
     fake_tg.slow("sendMessage", SLOW, times=20)

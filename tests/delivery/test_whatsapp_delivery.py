@@ -150,9 +150,7 @@ async def test_130429_is_retried_without_loss(db: Any, engine: Any, cipher: Any,
     assert worker.stats["whatsapp"].rate_limited >= 1
 
 
-async def test_pacing_never_above_whatsapp_rate_per_second(
-    db: Any, engine: Any, cipher: Any, graph: FakeGraph
-) -> None:
+async def test_pacing_never_above_whatsapp_rate_per_second(db: Any, engine: Any, cipher: Any, graph: FakeGraph) -> None:
     from bot.delivery.settings import DeliverySettings
 
     rate = 8

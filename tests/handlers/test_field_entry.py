@@ -39,7 +39,9 @@ async def fill(chat: Chat) -> None:
     await chat.press("Kirim")
 
 
-@pytest.mark.parametrize(("channel", "user", "words"), [("telegram", "500", "/tambah"), ("whatsapp", "6281299998888", "tambah peserta")])
+@pytest.mark.parametrize(
+    ("channel", "user", "words"), [("telegram", "500", "/tambah"), ("whatsapp", "6281299998888", "tambah peserta")]
+)
 async def test_coordinator_adds_a_worker_met_in_person(engine, channel: str, user: str, words: str) -> None:
     async with engine.db.session() as s:
         koor = await repo.add_staff(

@@ -15,8 +15,7 @@ from tests.factories import Chat
 CIPOCOK = next(r for kk in regions.kabkota_list() for r in regions.kecamatan_of(kk.code) if r.name == "Cipocok Jaya")
 PERSON = {"id": "Bicara ke petugas", "en": "Talk to an officer"}
 # In the worker's language: a worker who writes Indonesian is answered in Indonesian.
-QUESTION = {"id": "kartu peserta ayah saya hilang waktu banjir",
-            "en": "my father lost his member card in the flood"}
+QUESTION = {"id": "kartu peserta ayah saya hilang waktu banjir", "en": "my father lost his member card in the flood"}
 
 
 async def _request(db) -> CallbackRequest:  # type: ignore[no-untyped-def]

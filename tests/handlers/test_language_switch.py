@@ -48,9 +48,7 @@ async def test_switching_is_silent(engine) -> None:
     assert "we will use English" not in chat.text  # no announcement: the answer is simply in English
 
 
-@pytest.mark.parametrize(
-    "text", ["kumaha carana daptar", "piye carane mbayar iuran", "gimane caranye daftar bang"]
-)
+@pytest.mark.parametrize("text", ["kumaha carana daptar", "piye carane mbayar iuran", "gimane caranye daftar bang"])
 async def test_regional_indonesian_switches_back(engine, db, text: str) -> None:
     chat = Chat(engine, language_hint="en")
     await chat.say("what is jkk")

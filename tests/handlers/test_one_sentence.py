@@ -52,8 +52,9 @@ async def test_a_reminder_without_a_day_asks_it_then_takes_it_in_words(engine, d
     assert reminder is not None and reminder.day_of_month == 10
 
 
-@pytest.mark.parametrize("text", ["apakah ada pengingat bayar?", "stop pengingat", "jangan ingatkan saya tgl 10",
-                                  "kapan pengingat dikirim"])
+@pytest.mark.parametrize(
+    "text", ["apakah ada pengingat bayar?", "stop pengingat", "jangan ingatkan saya tgl 10", "kapan pengingat dikirim"]
+)
 async def test_a_question_about_reminders_sets_nothing(engine, db, text: str) -> None:
     chat = Chat(engine)
     await chat.say(text)

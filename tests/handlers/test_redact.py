@@ -26,7 +26,9 @@ def test_personal_numbers_are_masked(text: str, hidden: str) -> None:
     assert hidden not in redact(text)
 
 
-@pytest.mark.parametrize("text", ["penghasilan 2 juta", "Rp 15.000.000", "call centre 175", "tahun 2026", "Rp1.500.000"])
+@pytest.mark.parametrize(
+    "text", ["penghasilan 2 juta", "Rp 15.000.000", "call centre 175", "tahun 2026", "Rp1.500.000"]
+)
 def test_amounts_and_short_numbers_stay(text: str) -> None:
     assert redact(text) == text
 

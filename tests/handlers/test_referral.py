@@ -21,7 +21,9 @@ def test_referral_codes_cannot_be_forged(cipher) -> None:
 
 
 async def test_a_worker_invites_and_the_friends_lead_is_theirs(db, cipher, matcher, clock) -> None:
-    engine = Engine(db, cipher, matcher, clock=clock, telegram_username="bpu_serang_bot", whatsapp_number="0812-0000-1111")
+    engine = Engine(
+        db, cipher, matcher, clock=clock, telegram_username="bpu_serang_bot", whatsapp_number="0812-0000-1111"
+    )
     ani = Chat(engine, user="ani")
     await ani.press_payload("ref:me")
     assert "setelah kamu meninggalkan data" in ani.text  # no lead yet: no invitation

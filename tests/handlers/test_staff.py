@@ -164,8 +164,7 @@ async def _wa_contacts(engine: Any, n: int, region: str) -> None:
 
     async with engine.db.session() as session:
         session.add_all(
-            Contact(channel="whatsapp", external_id=f"62812{region}{i:04d}", region_code=region)
-            for i in range(n)
+            Contact(channel="whatsapp", external_id=f"62812{region}{i:04d}", region_code=region) for i in range(n)
         )
 
 

@@ -224,11 +224,21 @@ CASES: list[tuple[str, str, str | tuple[str, ...], tuple[str, ...], tuple[str, .
         ("January 2027", "Rp66.800", "Rp53.400"),
         (),
     ),
-    (DEC, "id", ("iuran april 2027 berapa", "sy ojol", "penghasilan 2 juta iurannya berapa"),
-     ("Desember 2026", "Rp13.400"), ("April 2027: Rp26.800/bulan",)),
+    (
+        DEC,
+        "id",
+        ("iuran april 2027 berapa", "sy ojol", "penghasilan 2 juta iurannya berapa"),
+        ("Desember 2026", "Rp13.400"),
+        ("April 2027: Rp26.800/bulan",),
+    ),
     (DEC, "id", ("iuran april 2027 berapa", "kalau 3 program?"), ("April 2027", "Rp36.800"), ()),
-    (JAN, "id", "kok iuran sy jadi 16800 lagi? sy pedagang", ("Rp16.800", "31 Desember 2026", "Januari 2027"),
-     ("paling sedikit *Rp1.000.000*",)),
+    (
+        JAN,
+        "id",
+        "kok iuran sy jadi 16800 lagi? sy pedagang",
+        ("Rp16.800", "31 Desember 2026", "Januari 2027"),
+        ("paling sedikit *Rp1.000.000*",),
+    ),
     (DEC, "en", "is 36800 with jht included?", ("includes JHT", "Rp16.800"), ()),
     # -- prepaying 3, 6 or 12 months: only the months inside the window are discounted
     (
@@ -402,9 +412,7 @@ def test_a_reminder_prices_the_month_it_reminds_about() -> None:
     assert "15 Januari 2027" in text and "jatuh tempo" not in text and "minimarket" not in text
     assert variables == ("Rp16.800", "15 Januari 2027")
     rider = Lead(declared_income=1_000_000, programmes=2, is_transport=True)
-    text, _, _ = reminders.render(
-        Renderer(), "en", {"stage": "due", "due": "2027-01-20"}, rider, date(2027, 1, 20)
-    )
+    text, _, _ = reminders.render(Renderer(), "en", {"stage": "due", "due": "2027-01-20"}, rider, date(2027, 1, 20))
     assert "Rp8.400" in text and "has passed (15 January 2027)" in text
 
 

@@ -113,7 +113,12 @@ def test_dates(text: str, expected: date) -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("31-02-1990", "date_not_real"), ("kemarin", "date_format"), ("01-01-2030", "date_future"), ("1-1-1800", "date_too_old")],
+    [
+        ("31-02-1990", "date_not_real"),
+        ("kemarin", "date_format"),
+        ("01-01-2030", "date_future"),
+        ("1-1-1800", "date_too_old"),
+    ],
 )
 def test_bad_dates(text: str, code: str) -> None:
     with pytest.raises(Invalid) as info:

@@ -21,7 +21,9 @@ async def test_the_simulator_allows_its_own_inline_code_and_nothing_else(client:
     policy = (await client.get("/simulator")).headers["Content-Security-Policy"]
     assert "'unsafe-inline'" not in policy and "'sha256-" in policy
     # The dashboard keeps its own, stricter policy.
-    assert (await client.get("/login")).headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+    assert (await client.get("/login")).headers["Content-Security-Policy"] == SECURITY_HEADERS[
+        "Content-Security-Policy"
+    ]
 
 
 async def test_the_simulator_api_answers_with_the_headers(client: httpx.AsyncClient) -> None:

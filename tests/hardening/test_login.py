@@ -202,7 +202,9 @@ async def test_logins_hash_off_the_event_loop(runtime, db, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-async def test_exports_are_written_off_the_event_loop(runtime, db, cipher, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:  # type: ignore[no-untyped-def]
+async def test_exports_are_written_off_the_event_loop(
+    runtime, db, cipher, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:  # type: ignore[no-untyped-def]
     from bot import exports, offload
     from tests.dashboard.conftest import add_lead
 

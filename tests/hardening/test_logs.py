@@ -53,11 +53,14 @@ async def _talk_on_telegram(fake: FakeTelegram, chat: int) -> None:
 async def _talk_on_whatsapp(base: str, graph: FakeGraph) -> None:
     async with httpx.AsyncClient(base_url=base) as client:
         handshake = await client.get(
-            "/webhook/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "7"}
+            "/webhook/whatsapp",
+            params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "7"},
         )
         assert handshake.text == "7"
         # a wrong verify token and a bad signature are logged too, and must not echo what was expected
-        await client.get("/webhook/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "7"})
+        await client.get(
+            "/webhook/whatsapp", params={"hub.mode": "subscribe", "hub.verify_token": "x", "hub.challenge": "7"}
+        )
         sample = json.loads((DATA / "text.json").read_text())
         sample["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "berapa iuran minimal?"
         body = json.dumps(sample).encode()
@@ -81,14 +84,22 @@ async def test_a_debug_log_of_a_telegram_and_whatsapp_session_holds_no_secret(
         WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN, WHATSAPP_API_BASE_URL=graph_url,
     )  # fmt: skip
     if mode == "webhook":
-        env.update(TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhook/telegram", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET)
+        env.update(
+            TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhook/telegram", TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET
+        )
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
     environ.update(env, BPU_DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}")
     log_file = tmp_path / "run.log"
     # A file, not a pipe: at DEBUG the log outgrows a pipe's buffer and the bot would block on it.
     with log_file.open("w") as sink:
-        proc = subprocess.Popen([str(BIN), "run", "--log-level", "debug"], cwd=tmp_path, env=environ,
-                                stdout=sink, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [str(BIN), "run", "--log-level", "debug"],
+            cwd=tmp_path,
+            env=environ,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_healthy(base, proc)
@@ -110,8 +121,12 @@ async def test_a_debug_log_of_a_telegram_and_whatsapp_session_holds_no_secret(
 
 def test_the_filter_hides_secrets_in_messages_arguments_and_tracebacks() -> None:
     stream = io.StringIO()
-    settings = Settings(_env_file=None, BPU_SECRET_KEY=SECRET_KEY, TELEGRAM_BOT_TOKEN=BOT_TOKEN,  # type: ignore[call-arg]
-                        WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN)
+    settings = Settings(
+        _env_file=None,
+        BPU_SECRET_KEY=SECRET_KEY,
+        TELEGRAM_BOT_TOKEN=BOT_TOKEN,  # type: ignore[call-arg]
+        WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
+    )
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:

@@ -108,7 +108,9 @@ async def _stored_texts(engine) -> list[str]:  # type: ignore[no-untyped-def]
         texts = list(await session.scalars(select(MessageLog.text)))
         for row in await session.execute(select(UnansweredMessage.text, UnansweredMessage.normalized)):
             texts += list(row)
-        texts += [json.dumps(data, ensure_ascii=False) for data in await session.scalars(select(ConversationState.data))]
+        texts += [
+            json.dumps(data, ensure_ascii=False) for data in await session.scalars(select(ConversationState.data))
+        ]
     return texts
 
 

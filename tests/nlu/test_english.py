@@ -39,9 +39,7 @@ def test_english_training_phrases_cover_every_intent() -> None:
     assert min(english.values()) >= 10
 
 
-def test_content_alone_understands_english(
-    classifier: IntentClassifier, english: list[tuple[str, str]]
-) -> None:
+def test_content_alone_understands_english(classifier: IntentClassifier, english: list[tuple[str, str]]) -> None:
     report = evaluate(classifier, english)
     assert report.accuracy >= 0.92
     assert report.per_intent["out_of_scope"]["recall"] >= 0.85

@@ -112,12 +112,15 @@ def test_parsers_never_raise(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["RP0.1", "rp0", "Rp0,4", "0,0 jt", "0k", "-1 jt", "gaji -1 jt", "minus 1 juta", "rp -500.000", "\u22122 jt"]
+    "text",
+    ["RP0.1", "rp0", "Rp0,4", "0,0 jt", "0k", "-1 jt", "gaji -1 jt", "minus 1 juta", "rp -500.000", "\u22122 jt"],
 )
 def test_amounts_of_nothing_or_below_zero_are_not_money(text: str) -> None:
     assert parse_money(text) is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [("1-2 jt", 2_000_000), ("penghasilan 2 - 3 juta", 3_000_000), ("0,1 rb", 100)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("1-2 jt", 2_000_000), ("penghasilan 2 - 3 juta", 3_000_000), ("0,1 rb", 100)]
+)
 def test_a_dash_between_numbers_is_a_range_not_a_minus(text: str, expected: int) -> None:
     assert parse_money(text) == expected

@@ -65,7 +65,9 @@ async def test_changes_and_log_are_written_together_and_only_what_changed(db) ->
     async with db.session() as s:
         saved = await s.scalar(select(Contact))
         kept = await s.scalar(select(ConversationState))
-        log = (await s.execute(select(MessageLog.direction, MessageLog.text, MessageLog.intent).order_by(MessageLog.id))).all()
+        log = (
+            await s.execute(select(MessageLog.direction, MessageLog.text, MessageLog.intent).order_by(MessageLog.id))
+        ).all()
     assert saved is not None and saved.language == "en" and saved.external_id == "u1"
     assert kept is not None and kept.step == "form:name" and kept.data == {"form": {"name": "Siti"}}
     assert [tuple(row) for row in log] == [("in", "halo", "greet"), ("out", "Halo!", None)]

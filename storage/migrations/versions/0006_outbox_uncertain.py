@@ -8,10 +8,11 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01 12:30:00
 """
+
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
