@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
@@ -29,10 +30,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The key is generated here when there is none yet, so that it is known to the log filter.
     level = getattr(logging, args.log_level.upper())
     logs.configure(settings, level=level, extra_secrets=[settings.resolved_secret_key()])
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings))
-    except KeyboardInterrupt:
-        pass
     print("bpu-bot stopped.", flush=True)
     return 0
 
@@ -123,7 +122,8 @@ def cmd_leads_export(args: argparse.Namespace) -> int:
             if args.format == "xlsx":
                 count = await exports.write_xlsx(leads, args.output, zone=zone)
             elif args.output:
-                with open(args.output, "w", encoding="utf-8-sig", newline="") as fh:
+                # A command of its own: nothing else waits on this loop while the file is written.
+                with open(args.output, "w", encoding="utf-8-sig", newline="") as fh:  # noqa: ASYNC230
                     count = await exports.write_csv(leads, fh, zone=zone)
             else:
                 sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]

@@ -130,7 +130,9 @@ def cmd_create(args: argparse.Namespace) -> int:
                 if not sys.stdin.isatty():
                     print("not confirmed (use --yes in scripts)", file=sys.stderr)
                     return 1
-                if input(f"Send to {p.reachable} recipients, {when}? [y/N] ").strip().lower() not in ("y", "ya", "yes"):
+                # A command of its own: nothing else waits on this loop while a person answers.
+                answer = input(f"Send to {p.reachable} recipients, {when}? [y/N] ")  # noqa: ASYNC250
+                if answer.strip().lower() not in ("y", "ya", "yes"):
                     print("cancelled")
                     return 1
             async with db.session() as session:
@@ -140,7 +142,8 @@ def cmd_create(args: argparse.Namespace) -> int:
                 )  # fmt: skip
                 bid = b.id
             print(
-                f"broadcast {bid} scheduled for {when}; `bpu-bot run` sends it. Follow: bpu-bot broadcast status {bid} --follow"
+                f"broadcast {bid} scheduled for {when}; `bpu-bot run` sends it. "
+                f"Follow: bpu-bot broadcast status {bid} --follow"
             )
             return 0
         finally:

@@ -18,7 +18,7 @@ def parse_local(text: str, zone: tzinfo) -> datetime:
     """ "2026-12-01 23:30" (or the browser's "2026-12-01T23:30") in `zone`, as an aware UTC instant.
 
     Raises ValueError for anything else."""
-    local = datetime.strptime(text.strip().replace("T", " ", 1), TYPED)
+    local = datetime.strptime(text.strip().replace("T", " ", 1), TYPED)  # noqa: DTZ007  # the zone follows
     return as_utc(local.replace(tzinfo=zone))
 
 

@@ -11,6 +11,7 @@ loop keeps answering.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -28,10 +29,9 @@ NICENESS = 10
 def _yield_to_the_loop() -> None:
     # When the cores are busy, a worker's reply matters more than a login finishing sooner:
     # on Linux a thread has its own scheduling priority, and these threads take the lower one.
-    try:
+    # Not Linux, or not allowed: equal priority, still off the loop.
+    with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
-    except (AttributeError, OSError):  # not Linux, or not allowed: equal priority, still off the loop
-        pass
 
 
 _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bpu-offload", initializer=_yield_to_the_loop)

@@ -51,7 +51,8 @@ class Renderer:
     def render(self, template: str, lang: str, **context: Any) -> str:
         """Render `template`.j2 in `lang` (falling back to Indonesian) into one message's text."""
         env = self._envs.get(lang, self._envs["id"])
-        context.setdefault("today", date.today())
+        # The handlers pass the branch's today; only a preview without one falls back to this machine's.
+        context.setdefault("today", date.today())  # noqa: DTZ011
         text = env.get_template(f"{template}.j2").render(**context)
         paragraphs = [_tidy(part) for part in _PARAGRAPH.split(text)]
         return "\n\n".join(p for p in paragraphs if p)

@@ -448,7 +448,7 @@ def _date_typed(text: str) -> date | None:
 
     for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y"):
         try:
-            return datetime.strptime(text.strip(), fmt).date()
+            return datetime.strptime(text.strip(), fmt).date()  # noqa: DTZ007  # a calendar date, no time
         except ValueError:
             continue
     return None

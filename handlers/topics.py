@@ -424,8 +424,8 @@ async def understand(turn: Turn) -> None:
         # "Di mana saya bisa mendaftar BPU?" asks for the ways, not for the form; a plain "mau
         # daftar" still starts it.
         turn.state.topic = "register"
-        turn.say("register_ways", buttons=[turn.button("leave_details", "t:register"),
-                                           topic_button(turn, "contribution"), turn.button("menu", "menu")])  # fmt: skip
+        leave = turn.button("leave_details", "t:register")
+        turn.say("register_ways", buttons=[leave, topic_button(turn, "contribution"), turn.button("menu", "menu")])
         return
     await answer(turn, prediction.intent)
 

@@ -101,7 +101,8 @@ def parse_notification(body: Any) -> Notification:
 # One element of value.messages[] with the value.contacts[] around it. Types and their bodies:
 #   text         {"text": {"body": "halo"}}
 #   interactive  {"interactive": {"type": "button_reply", "button_reply": {"id": "f:consent:yes", "title": "Setuju"}}}
-#                {"interactive": {"type": "list_reply", "list_reply": {"id": "t:jkk", "title": "…", "description": "…"}}}
+#                {"interactive": {"type": "list_reply",
+#                                 "list_reply": {"id": "t:jkk", "title": "…", "description": "…"}}}
 #   button       {"button": {"payload": "REMIND_STOP", "text": "Berhenti"}}  (template quick-reply)
 #   image/audio/video/document/sticker  {"image": {"id": "…", "mime_type": "image/jpeg"}}; audio has "voice": true
 #   location     {"location": {"latitude": -6.12, "longitude": 106.15}}

@@ -210,8 +210,9 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 if typed.role == "coordinator"
                 else assignment.Moves()
             )
+            moved = {"leads": moves.as_dict()} if moves else {}
             await repo.audit(session, ctx.actor, "staff_added", staff_id=staff.id, role=typed.role, areas=areas,
-                             telegram=bool(telegram), whatsapp=bool(phone), **({"leads": moves.as_dict()} if moves else {}))  # fmt: skip
+                             telegram=bool(telegram), whatsapp=bool(phone), **moved)  # fmt: skip
         return ctx.redirect(_after_save(moves))
 
     async def staff_edit(ctx: Ctx) -> Response:

@@ -10,7 +10,7 @@ it. The preview is rendered on the server (action=preview): the Telegram HTML th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
@@ -130,7 +130,7 @@ def check(draft: Draft, ctx: Ctx, renderer: Renderer, now: datetime) -> tuple[Ch
                 variables[name] = value
             if variables.get("date"):
                 try:
-                    datetime.strptime(variables["date"], "%Y-%m-%d")
+                    date.fromisoformat(variables["date"])
                 except ValueError:
                     errors.append(ctx.t("fill_variable", name=ctx.t("var_date")))
     elif not text:

@@ -8,6 +8,7 @@ consent is recorded as given in person to that coordinator: a note on the lead a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from starlette.responses import Response
 
@@ -159,9 +160,9 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             await repo.audit(session, ctx.actor, "lead_saved", lead_id=lead.id, via="dashboard_field")
             lead_id = lead.id
         quote = calculator.quote(
-            int(answers["income"]),
-            int(answers["programmes"]),
-            dash.today(),  # type: ignore[call-overload]
+            cast(int, answers["income"]),
+            cast(int, answers["programmes"]),
+            dash.today(),
             occupations.is_transport(str(answers["occupation"])),
         )
         return ctx.render("field.html", values={}, error=None, saved=lead_id, quote=quote)

@@ -180,7 +180,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             if fmt == "xlsx":
                 count = await exports.write_xlsx(leads, path, zone=dash.tz)
             else:
-                with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+                # A local temporary file: short buffered writes between rows streamed from the database.
+                with open(path, "w", encoding="utf-8-sig", newline="") as fh:  # noqa: ASYNC230
                     count = await exports.write_csv(leads, fh, zone=dash.tz)
             async with dash.runtime.db.session() as session:
                 await repo.audit(

@@ -6,6 +6,7 @@ requests, so no page, export or form can show them a lead outside their areas.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -157,10 +158,8 @@ async def lead_page(
     """One page of leads, the total matching, and the cursor of the next page (None on the last)."""
     query = filtered(flt, areas, tz)
     if after:
-        try:
+        with contextlib.suppress(ValueError):
             query = query.where(_after(flt.sort, after))
-        except ValueError:
-            pass
     rows = list((await session.scalars(query.limit(PAGE_SIZE + 1))).all())
     total = int(
         await session.scalar(select(func.count()).select_from(Lead).where(leads_in(areas), *flt.conditions(tz))) or 0
@@ -463,7 +462,8 @@ async def latest_campaigns(session: AsyncSession, limit: int = 5) -> list[Campai
         return (
             select(func.count()).select_from(OutboxRow)
             .join(OutboundMessage, _delivery_join(dialect))
-            .where(OutboxRow.broadcast_id == Broadcast.id, OutboxRow.state == "sent", OutboundMessage.status.in_(statuses))
+            .where(OutboxRow.broadcast_id == Broadcast.id, OutboxRow.state == "sent",
+                   OutboundMessage.status.in_(statuses))
             .correlate(Broadcast).scalar_subquery()
         )  # fmt: skip
 

@@ -10,6 +10,7 @@ SQLite has no cross-process locks: one process is the scheduler and the only del
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -69,10 +70,8 @@ class AdvisoryLock:
 
     async def release(self) -> None:
         if self._conn is not None and self.held and not self._conn.is_closed():
-            try:
+            with contextlib.suppress(Exception):
                 await self._conn.fetchval("SELECT pg_advisory_unlock($1, $2)", self.namespace, self.key)
-            except Exception:
-                pass
         self.held = False
         await self._drop()
 

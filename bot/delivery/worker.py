@@ -303,7 +303,7 @@ class DeliveryWorker:
             return
         await self.pacers[channel].ready()  # not paused by a 429, a token near: mark only now
         if self._stopping:  # never marked: stays claimed and is given back
-            for job in group:
+            for _ in group:
                 slots.release()
             pending.extendleft(reversed(group))
             return
@@ -313,7 +313,7 @@ class DeliveryWorker:
             async with self.db.session() as session:
                 marked = await outbox.mark_sending(session, self.token, ids, self.clock())
         except Exception:
-            for job in group:
+            for _ in group:
                 slots.release()
             pending.extendleft(reversed(group))
             raise

@@ -293,7 +293,7 @@ def parse_occupation(text: str) -> str | None:
         if len(token) < _FUZZY_MIN_LENGTH:
             continue
         for phrase, key in _occupation_phrases():
-            if len(phrase) == 1 and len(phrase[0]) >= _FUZZY_MIN_LENGTH:
-                if fuzz.ratio(token, phrase[0]) >= _FUZZY_CUTOFF:
-                    return key
+            one_long_word = len(phrase) == 1 and len(phrase[0]) >= _FUZZY_MIN_LENGTH
+            if one_long_word and fuzz.ratio(token, phrase[0]) >= _FUZZY_CUTOFF:
+                return key
     return None

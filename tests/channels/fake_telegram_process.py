@@ -21,6 +21,7 @@ parent's side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -146,10 +147,8 @@ class FakeTelegramProcess:
                 proc.wait()
             for pipe in (proc.stdin, proc.stdout):
                 if pipe is not None:
-                    try:
+                    with contextlib.suppress(OSError):
                         pipe.close()
-                    except OSError:
-                        pass
 
     def __enter__(self) -> FakeTelegramProcess:
         return self.start()

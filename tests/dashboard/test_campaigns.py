@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -222,7 +223,7 @@ async def test_overview_shows_campaigns_to_the_office_only(client: httpx.AsyncCl
     assert 'id="campaigns"' in page.text and 'href="/campaigns' in page.text
     from bot.dashboard import overview
 
-    if "latest_campaigns" in open(overview.__file__, encoding="utf-8").read():  # wired by overview.py
+    if "latest_campaigns" in Path(overview.__file__).read_text(encoding="utf-8"):  # wired by overview.py
         assert f'href="/campaigns/{bid}"' in page.text
     await client.post("/logout", data={"csrf": await csrf_of(client, "/")})
     await login(client, "Koor Kota")

@@ -143,15 +143,15 @@ async def test_graph_client_retries_only_what_cannot_have_arrived(graph) -> None
 
     text = {"type": "text", "text": {"body": "halo"}}
     quick = {"retry_delays": (0.01, 0.01, 0.01), "send_timeout": SEND_TIMEOUT}
-    client = GraphClient(graph.base_url, PHONE_ID, "t", **quick)
+    graph_client = GraphClient(graph.base_url, PHONE_ID, "t", **quick)
     try:
         graph.slow_next(SLOW)
-        late = await client.send("6281300000001", text)
+        late = await graph_client.send("6281300000001", text)
         assert (late.status, len(graph.sent)) == ("uncertain", 1)  # delivered once, not asked again
         graph.fail_next(131000)  # Meta says it failed: it did not take it, so it goes again
-        assert (await client.send("6281300000002", text)).ok and len(graph.sent) == 3
+        assert (await graph_client.send("6281300000002", text)).ok and len(graph.sent) == 3
     finally:
-        await client.aclose()
+        await graph_client.aclose()
 
     # Nothing listening: refused before the request was written, retried; it arrives once.
     late_graph = FakeGraph()
@@ -164,16 +164,16 @@ async def test_graph_client_retries_only_what_cannot_have_arrived(graph) -> None
             late_graph.start_in_thread(port)
 
     base = f"http://127.0.0.1:{port}/v23.0"
-    client = GraphClient(base, PHONE_ID, "t", **quick, sleep=sleep)
+    graph_client = GraphClient(base, PHONE_ID, "t", **quick, sleep=sleep)
     try:
-        assert (await client.send("6281300000003", text)).ok
+        assert (await graph_client.send("6281300000003", text)).ok
         assert len(waits) == 2 and len(late_graph.sent) == 1
     finally:
-        await client.aclose()
+        await graph_client.aclose()
         late_graph.stop()
 
 
-async def test_campaign_page_shows_uncertain_apart_and_says_what_it_means(db, fake_tg, client) -> None:
+async def test_campaign_page_shows_uncertain_apart_and_says_what_it_means(db, fake_tg, client) -> None:  # noqa: F811
     await seed_contacts(db, 5)
     bid = await make_broadcast(db)
     fake_tg.slow("sendMessage", SLOW, times=2)

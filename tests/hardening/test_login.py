@@ -187,7 +187,7 @@ async def test_logins_hash_off_the_event_loop(runtime, db, monkeypatch: pytest.M
         tokens = [await csrf_of(c) for c in opened]
         stalled = 0.0
         statuses = await asyncio.gather(*(
-            c.post("/login", data={"csrf": t, "name": ASEP, "password": PASSWORD, "next": "/"}) for c, t in zip(opened, tokens)
+            c.post("/login", data={"csrf": t, "name": ASEP, "password": PASSWORD, "next": "/"}) for c, t in zip(opened, tokens, strict=False)
         ))  # fmt: skip
     finally:
         stop.set()
