@@ -168,7 +168,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         for key in ("picked_up", "passed_on", "pooled"):
             value = ctx.request.query_params.get(key, "")
             if value.isdigit() and int(value):
-                notes.append(ctx.t(f"leads_{key}", n=int(value)))
+                notes.append(ctx.t(f"leads_{key}", count=int(value), n=int(value)))
         return notes
 
     def _after_save(moves: assignment.Moves) -> str:
