@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the latest").set_defaults(func=cmd_db_upgrade)
+    from bot import cli_db
+
+    cli_db.register(db_sub, sub)
 
     leads = sub.add_parser("leads", help="leads")
     leads_sub = leads.add_subparsers(dest="leads_command", required=True)
