@@ -9,10 +9,14 @@ formatter sees them, whatever logger or level it came from.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from handlers.redact import redact as redact_personal
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -81,6 +85,10 @@ class RedactSecrets(logging.Filter):
         self._pattern = re.compile("|".join(re.escape(s) for s in self._known)) if self._known else None
 
     def redact(self, text: str) -> str:
+        """Secrets out, then personal numbers (NIK, phone, account, email) masked."""
+        return redact_personal(self._without_secrets(text))
+
+    def _without_secrets(self, text: str) -> str:
         if self._pattern is not None:
             text = self._pattern.sub(HIDDEN, text)
         return _BOT_TOKEN.sub(lambda m: (m.group(1) or "") + HIDDEN, text)
@@ -103,6 +111,24 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per record (BPU_LOG_FORMAT=json): time (UTC), level, logger, message and the
+    traceback when there is one, all already redacted by `RedactSecrets`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False)
+
+
 def configure(
     settings: Settings | None = None,
     level: int = logging.INFO,
@@ -114,7 +140,8 @@ def configure(
     for old in list(root.handlers):
         root.removeHandler(old)
     handler = handler or logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    as_json = settings is not None and settings.log_format == "json"
+    handler.setFormatter(JsonLines() if as_json else logging.Formatter(FORMAT))
     secret_values = list(extra_secrets)
     if settings is not None:
         secret_values += secrets_of(settings)

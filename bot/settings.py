@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, alias="BPU_SECRET_KEY")
     timezone: str = Field("Asia/Jakarta", alias="BPU_TIMEZONE")
     quiet_hours: str = Field("21-7", alias="BPU_QUIET_HOURS")
+    # "json": one JSON object per log line, for a log collector; "text" for a person reading.
+    log_format: Literal["text", "json"] = Field("text", alias="BPU_LOG_FORMAT")
 
     telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_backend: str = Field("ptb", alias="TELEGRAM_BACKEND")

@@ -147,3 +147,54 @@ def test_the_filter_hides_secrets_in_messages_arguments_and_tracebacks() -> None
     assert "getUpdates" in text and "another bot" in text and "<secret>" in text
     assert not [s for s in (*SECRETS, "AAE" + "x" * 30) if s in text], text
     assert "HTTP Request" not in text  # httpx's per-request line is quieted
+
+
+def test_json_lines_hold_no_secret_and_no_personal_number() -> None:
+    stream = io.StringIO()
+    settings = Settings(_env_file=None, BPU_SECRET_KEY=SECRET_KEY, TELEGRAM_BOT_TOKEN=BOT_TOKEN, BPU_LOG_FORMAT="json")  # type: ignore[call-arg]
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure(settings, level=logging.DEBUG, handler=logging.StreamHandler(stream))
+        log = logging.getLogger("bpu.test")
+        log.info("worker wrote %r", "nik saya 3673015508900001, hp 0812-3456-7890, budi@example.com")
+        log.debug("POST https://api.telegram.org/bot%s/sendMessage", BOT_TOKEN)
+        try:
+            raise ValueError("NIK 3673015508900001 rejected")
+        except ValueError:
+            log.exception("failed for %s", "0812-3456-7890")
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    assert [line["level"] for line in lines] == ["INFO", "DEBUG", "ERROR"]
+    assert {"time", "logger", "message"} <= set(lines[0]) and lines[0]["logger"] == "bpu.test"
+    text = stream.getvalue()
+    for clear in ("3673015508900001", "0812-3456-7890", "budi@example.com", BOT_TOKEN):
+        assert clear not in text, clear
+    assert "3673**********01" in lines[0]["message"] and "ValueError" in lines[2]["exception"]
+
+
+async def test_bpu_bot_run_logs_json_lines_only(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
+    port = free_port()
+    environ.update(BPU_HTTP_PORT=str(port), BPU_DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
+                   BPU_SECRET_KEY=SECRET_KEY, BPU_LOG_FORMAT="json")  # fmt: skip
+    log_file = tmp_path / "run.log"
+    # The log is stderr; stdout holds the start-up banner, for the person who started the bot.
+    with log_file.open("w") as sink:
+        proc = subprocess.Popen([str(BIN), "run", "--log-level", "debug"], cwd=tmp_path, env=environ,
+                                stdout=subprocess.DEVNULL, stderr=sink, text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(base, proc)
+        async with httpx.AsyncClient(base_url=base) as client:
+            for text in ("mau daftar", "setuju", "Siti Aminah", "3673015508900001", "bukan tanggal"):
+                await client.post("/simulator/api/message", json={"user": "web-json", "text": text})
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.to_thread(proc.wait, timeout=30)
+    lines = [line for line in log_file.read_text().splitlines() if line.strip()]
+    assert lines, "nothing was logged"
+    parsed = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(p["level"] == "DEBUG" for p in parsed)
+    assert "3673015508900001" not in log_file.read_text() and SECRET_KEY not in log_file.read_text()
