@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from content.render import Renderer
-from handlers import acts, lead_form, links, menu, referral, reminders, rights, staff, topics
+from handlers import acts, handover, lead_form, links, menu, referral, reminders, rights, staff, topics
 from handlers.messages import IncomingMessage, Kind, Reply, merge_replies
 from handlers.nlu import IntentMatcher
 from handlers.nlu.language import follow as follow_language
@@ -228,7 +228,9 @@ async def dispatch(turn: Turn, created: bool) -> None:
         return
     if (turn.state.step or "").startswith("staff_note:") and await staff.note(turn):
         return
-    if (turn.state.step or "").startswith("staff_broadcast:") and await staff.broadcast_answer(turn):
+    if (turn.state.step or "").startswith(staff.BROADCAST_STEP) and await staff.broadcast_answer(turn):
+        return
+    if (turn.state.step or "").startswith(staff.HANDOVER_STEP) and await staff.handover_answer(turn):
         return
     if await reminders.handle_text(turn):
         return
@@ -242,6 +244,8 @@ async def dispatch(turn: Turn, created: bool) -> None:
         await rights.confirm_delete_text(turn)
         return
     if step == rights.OPT_OUT_STEP and await rights.confirm_opt_out_text(turn):
+        return
+    if not step and await handover.relay(turn):  # a person replied: the worker's words go to them
         return
     await topics.understand(turn)
 

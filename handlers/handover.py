@@ -6,7 +6,12 @@ the request keeps the worker's recent typed messages (a button label is never a 
 for a phone when none is known (WhatsApp's number is known) and for the kecamatan when neither
 the contact nor a lead names it. Everything the worker writes while a request is open is added
 to it, never written over it. Stored text is masked like every other (handlers.redact); the
-phone, given for this call, is kept on the contact, where the dashboard shows it.
+phone, given for this call, is kept on the contact and on the request, where its coordinators
+see it in full.
+
+Once the request is complete the coordinator of the area (else the office) is alerted at once
+(handlers.handover_desk). After a person has replied, the worker's typed messages go to that
+person (`relay`) until the request is closed: the worker is talking to someone, not to the bot.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from content import regions
+from handlers import handover_desk as desk
 from handlers.messages import Button
 from handlers.nlu.classifier import LOW_CONFIDENCE
 from handlers.redact import mask_phone, redact
@@ -131,6 +137,8 @@ async def request_callback(turn: Turn, buttons: Sequence[Button] = ()) -> None:
             _add(request, text)
     else:
         request.kecamatan_code = request.kecamatan_code or await _area(turn)
+        if typed and request.alerted_at is not None:  # told already: the new words follow the alert
+            await desk.worker_said(turn.session, request, typed[:MAX_QUESTION], turn.now)
     _add(request, typed)
     if not turn.msg.payload and not turn.contact.phone_e164:
         turn.contact.phone_e164 = _phone_in(turn.text)  # "telepon saya di 0812..." gives it already
@@ -154,8 +162,39 @@ async def _next(turn: Turn, request: CallbackRequest, *, repeated: bool, first: 
     buttons = [Button(label, payload) for label, payload in turn.data.get("handover_buttons") or []]
     turn.drop_data("handover_buttons", "handover_area_said", "handover_no_phone")
     phone = turn.contact.phone_e164
+    request.phone_e164 = request.phone_e164 or await _callback_phone(turn)
+    await desk.alert(turn.session, request, turn.now)
     turn.say("handover_recorded", office_hours=turn.services.office_hours, repeated=repeated,
              phone=mask_phone(phone) if phone else None, buttons=buttons)  # fmt: skip
+
+
+async def relay(turn: Turn) -> bool:
+    """The worker's typed words after a person replied go to that person (history, then their
+    chat) while the request is open; False when no person is in the conversation."""
+    if turn.msg.payload or not turn.text or turn.text.startswith("/"):
+        return False
+    request = await _open_request(turn)
+    if request is None or request.replied_at is None:
+        return False
+    turn.intent = "handover:answer"
+    await desk.worker_said(turn.session, request, redact(turn.text)[:MAX_QUESTION], turn.now)
+    turn.say("handover_forwarded", request_id=request.id)
+    return True
+
+
+async def _callback_phone(turn: Turn) -> str | None:
+    """The phone to call the worker on: the one they gave, their WhatsApp number, their lead's."""
+    if turn.contact.phone_e164:
+        return turn.contact.phone_e164
+    if turn.contact.channel == "whatsapp" and turn.contact.external_id.isdigit():
+        return "+" + turn.contact.external_id
+    phone: str | None = await turn.session.scalar(
+        select(Lead.phone_e164)
+        .where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None))
+        .order_by(Lead.id.desc())
+        .limit(1)
+    )
+    return phone
 
 
 async def answer(turn: Turn) -> bool:

@@ -86,7 +86,7 @@ class OutboxRow(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     source_key: Mapped[str] = mapped_column(String(60))
-    kind: Mapped[str] = mapped_column(String(12))  # broadcast, reminder
+    kind: Mapped[str] = mapped_column(String(20))  # broadcast, reminder, digest, handover_alert, handover_reply
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))

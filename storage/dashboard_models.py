@@ -1,6 +1,7 @@
-"""Tables the staff dashboard adds: callback requests, failed logins, session epochs, coordinator targets.
+"""Tables the staff dashboard adds: callback requests and their history, failed logins, session
+epochs, coordinator targets.
 
-Kept apart from models.py so the dashboard's schema lives in one module (migrations 0003, 0007).
+Kept apart from models.py so the dashboard's schema lives in one module (migrations 0003, 0007, 0008).
 """
 
 from __future__ import annotations
@@ -32,6 +33,30 @@ class CallbackRequest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
     done_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    # The phone the worker gave to be called on (or their WhatsApp number), in clear: shown only to
+    # the coordinators of the request's area and office staff (migration 0008).
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    alerted_at: Mapped[datetime | None]  # when the coordinator (or the office) was told
+    replied_at: Mapped[datetime | None]  # a person's last reply: the worker's next words go to them
+
+
+class HandoverMessage(Base):
+    """One entry of a request's history: the worker's words, a person's reply, the closing note.
+
+    The one place a handover conversation is kept; the dashboard, the chat commands and the
+    delivery worker (which sends `staff` entries to the worker and `worker` entries to the
+    coordinator) all read it here. A worker's words are masked (handlers.redact), as in the log.
+    """
+
+    __tablename__ = "handover_messages"
+    __table_args__ = (Index("ix_handover_messages_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(10))  # worker, staff, note (closing)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LoginFailure(Base):

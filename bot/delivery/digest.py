@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import regions
 from content.render import Renderer
+from handlers.handover_desk import staff_chat
 from handlers.messages import Button
 from storage import repositories as repo
 from storage.campaign_models import QUEUED, OutboxRow
@@ -42,12 +43,7 @@ def source_key(staff_id: int, day: date) -> str:
 
 def identity(staff: Staff) -> tuple[str, str] | None:
     """(channel, external id) the digest goes to: Telegram first (no 24-hour window), else WhatsApp."""
-    if staff.telegram_id and staff.telegram_id.strip().lstrip("-").isdigit():
-        return "telegram", staff.telegram_id.strip()
-    digits = "".join(ch for ch in staff.whatsapp_phone or "" if ch.isdigit())
-    if digits:
-        return "whatsapp", digits
-    return None
+    return staff_chat(staff)
 
 
 async def send_digests(

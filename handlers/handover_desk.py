@@ -1,0 +1,189 @@
+"""The staff side of a handover, shared by the chat commands and the dashboard: who is alerted,
+who may answer, a person's reply, the worker's answer passed on, the close with a note.
+
+Nothing here sends anything: each message is one outbox row (storage.campaign_models.OutboxRow),
+sent by the delivery worker like a reminder, so Telegram and WhatsApp work the same way, the
+WhatsApp window and its template apply, and a crash sends nothing twice. The rows carry ids
+only; the worker reads the request and its history (HandoverMessage) when it sends, so a worker
+who deletes their data leaves nothing readable in the outbox (bot/delivery/handover.py).
+
+- `handover_alert` rows go to staff: the request itself (payload `message_id` None), or a
+  worker's later words (`message_id` of their entry). To the coordinators of the request's
+  area who have a chat; with none (or no area known), to the office staff (staff, admin).
+  A worker's answer goes to the person who replied last, if they still may act on it.
+- `handover_reply` rows go to the worker: a person's reply (`message_id` of the entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import repositories as repo
+from storage import scope
+from storage.campaign_models import QUEUED, OutboxRow
+from storage.dashboard_models import CallbackRequest, HandoverMessage
+from storage.models import Contact, Staff
+
+KIND_ALERT = "handover_alert"
+KIND_REPLY = "handover_reply"
+KINDS = (KIND_ALERT, KIND_REPLY)
+WORKER, STAFF, NOTE = "worker", "staff", "note"  # HandoverMessage.author
+TEXT_MAX = 3500  # one Telegram message with room for the frame around it
+OFFICE_ROLES = ("staff", "admin")
+
+
+def staff_chat(staff: Staff) -> tuple[str, str] | None:
+    """(channel, external id) a staff member is reached on: Telegram first (no 24-hour window;
+    a Telegram user id is also the private chat's id), else WhatsApp (the number's digits)."""
+    if staff.telegram_id and staff.telegram_id.strip().lstrip("-").isdigit():
+        return "telegram", staff.telegram_id.strip()
+    digits = "".join(ch for ch in staff.whatsapp_phone or "" if ch.isdigit())
+    if digits:
+        return "whatsapp", digits
+    return None
+
+
+def may_act(staff: Staff | None, request: CallbackRequest) -> bool:
+    """Office staff act on every request; a coordinator on those of their areas (one with no
+    area known is the office's)."""
+    if staff is None or not staff.active:
+        return False
+    return scope.covers(scope.of(staff), request.kecamatan_code)
+
+
+async def visible(session: AsyncSession, staff: Staff | None, request_id: int | None) -> CallbackRequest | None:
+    """The request, when `staff` may see it (the area rule in SQL, as for leads)."""
+    if staff is None or request_id is None:
+        return None
+    request: CallbackRequest | None = await session.scalar(
+        select(CallbackRequest).where(
+            CallbackRequest.id == request_id, scope.kecamatan_in(CallbackRequest.kecamatan_code, scope.of(staff))
+        )
+    )
+    return request
+
+
+async def recipients(session: AsyncSession, request: CallbackRequest) -> list[Staff]:
+    """Who hears of the request: its area's coordinators with a chat, else the office staff with one."""
+    reachable = (Staff.active.is_(True), or_(Staff.telegram_id.is_not(None), Staff.whatsapp_phone.is_not(None)))
+    found = [
+        s
+        for s in (await session.scalars(select(Staff).where(Staff.role == "coordinator", *reachable))).all()
+        if request.kecamatan_code and scope.covers(scope.of(s), request.kecamatan_code) and staff_chat(s)
+    ]
+    if not found:
+        office = await session.scalars(select(Staff).where(Staff.role.in_(OFFICE_ROLES), *reachable))
+        found = [s for s in office.all() if staff_chat(s)]
+    return sorted(found, key=lambda s: s.id)
+
+
+async def alert(session: AsyncSession, request: CallbackRequest, now: datetime) -> int:
+    """Tell the request's coordinators (else the office) at once, once per request; how many."""
+    if request.alerted_at is not None:
+        return 0
+    request.alerted_at = now
+    return await _to_staff(session, request, await recipients(session, request), None, now)
+
+
+async def worker_said(session: AsyncSession, request: CallbackRequest, text: str, now: datetime) -> HandoverMessage:
+    """The worker's words (masked) join the history and go to the person who replied last (still
+    entitled), else to everyone the request was alerted to."""
+    entry = await _entry(session, request, WORKER, text, None, now)
+    if request.alerted_at is None:
+        return entry  # the alert, when it goes, carries the question
+    last = await session.scalar(
+        select(Staff)
+        .join(HandoverMessage, HandoverMessage.staff_id == Staff.id)
+        .where(HandoverMessage.request_id == request.id, HandoverMessage.author == STAFF)
+        .order_by(HandoverMessage.id.desc())
+        .limit(1)
+    )
+    to = [last] if last is not None and may_act(last, request) and staff_chat(last) else []
+    await _to_staff(session, request, to or await recipients(session, request), entry.id, now)
+    return entry
+
+
+async def reply(
+    session: AsyncSession, request: CallbackRequest, staff: Staff, text: str, now: datetime
+) -> HandoverMessage:
+    """A person's reply: kept in the history and queued to the worker on their channel."""
+    entry = await _entry(session, request, STAFF, text[:TEXT_MAX], staff.id, now)
+    request.replied_at = now
+    worker = await session.get(Contact, request.contact_id)
+    if worker is not None:
+        session.add(_row(f"h{request.id}:{entry.id}", KIND_REPLY, worker, {"request_id": request.id,
+                                                                         "message_id": entry.id}, now))  # fmt: skip
+    await repo.audit(session, f"staff:{staff.id}", "callback_reply", callback_id=request.id)
+    return entry
+
+
+async def close(session: AsyncSession, request: CallbackRequest, staff: Staff, note: str, now: datetime) -> bool:
+    """Close the request with a note (kept as the last entry of its history); False when it was closed."""
+    if request.status != "open":
+        return False
+    request.status = "done"
+    request.done_at = now
+    request.done_by_staff_id = staff.id
+    await _entry(session, request, NOTE, note.strip()[:TEXT_MAX], staff.id, now)
+    await repo.audit(session, f"staff:{staff.id}", "callback_done", callback_id=request.id)
+    return True
+
+
+async def history(session: AsyncSession, request_id: int) -> list[dict[str, Any]]:
+    """The entries of a request, oldest first: author, who (staff name), text, at."""
+    rows = await session.execute(
+        select(HandoverMessage, Staff.name)
+        .outerjoin(Staff, Staff.id == HandoverMessage.staff_id)
+        .where(HandoverMessage.request_id == request_id)
+        .order_by(HandoverMessage.id)
+    )
+    return [{"author": m.author, "who": name, "text": m.text, "at": m.created_at} for m, name in rows.all()]
+
+
+async def open_requests(session: AsyncSession, staff: Staff, limit: int = 10) -> Sequence[CallbackRequest]:
+    return (
+        await session.scalars(
+            select(CallbackRequest)
+            .where(
+                CallbackRequest.status == "open",
+                scope.kecamatan_in(CallbackRequest.kecamatan_code, scope.of(staff)),
+            )
+            .order_by(CallbackRequest.created_at, CallbackRequest.id)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def _entry(
+    session: AsyncSession, request: CallbackRequest, author: str, text: str, staff_id: int | None, now: datetime
+) -> HandoverMessage:
+    entry = HandoverMessage(request_id=request.id, author=author, staff_id=staff_id, text=text, created_at=now)
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def _to_staff(
+    session: AsyncSession, request: CallbackRequest, staff: Sequence[Staff], message_id: int | None, now: datetime
+) -> int:
+    queued = 0
+    for member in staff:
+        chat = staff_chat(member)
+        if chat is None:
+            continue
+        contact, _ = await repo.get_or_create_contact(session, *chat)
+        payload = {"request_id": request.id, "message_id": message_id, "staff_id": member.id}
+        session.add(_row(f"h{request.id}:{message_id or 0}", KIND_ALERT, contact, payload, now))
+        queued += 1
+    return queued
+
+
+def _row(key: str, kind: str, contact: Contact, payload: dict[str, Any], now: datetime) -> OutboxRow:
+    # Priority 0, like a reminder: a person waits for it, it goes before a campaign's messages.
+    return OutboxRow(source_key=key, kind=kind, contact_id=contact.id, channel=contact.channel, priority=0,
+                     state=QUEUED, not_before=now, attempts=0, payload=payload, created_at=now)  # fmt: skip
