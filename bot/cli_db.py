@@ -44,6 +44,10 @@ def _old_key(args: argparse.Namespace) -> str | None:
     # Never a command-line argument: it would show in the process list and the shell's history.
     if args.old_key_file is not None:
         return args.old_key_file.read_text(encoding="utf-8").strip() or None
+    for folder in (os.environ.get("CREDENTIALS_DIRECTORY"), os.environ.get("BPU_SECRETS_DIR")):
+        # systemd's LoadCredential=BPU_OLD_SECRET_KEY:..., as docs/deploy.md runs it
+        if folder and (Path(folder) / OLD_KEY_ENV).is_file():
+            return (Path(folder) / OLD_KEY_ENV).read_text(encoding="utf-8").strip() or None
     return os.environ.get(OLD_KEY_ENV) or None
 
 

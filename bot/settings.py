@@ -13,7 +13,15 @@ from sqlalchemy.engine import make_url
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Secrets may also come as files, one per variable named like it: systemd's LoadCredential
+    # puts them in $CREDENTIALS_DIRECTORY (deploy/bpu-bot@.service); BPU_SECRETS_DIR elsewhere.
+    # The environment still wins over a file.
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        secrets_dir=os.environ.get("CREDENTIALS_DIRECTORY") or os.environ.get("BPU_SECRETS_DIR"),
+    )
 
     database_url: str = Field("sqlite:///bpu-bot.db", alias="BPU_DATABASE_URL")
     http_host: str = Field("127.0.0.1", alias="BPU_HTTP_HOST")

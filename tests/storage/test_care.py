@@ -130,7 +130,9 @@ async def test_a_backup_taken_while_the_bot_answers_restores_and_the_bot_carries
         )
         assert restored.returncode == 0, restored.stderr
     assert run(["db", "upgrade"], tmp_path, BPU_DATABASE_URL=empty_db_url).returncode == 0
-    (w1,) = await read(empty_db_url, select(ConversationState.step).join(Contact).where(Contact.external_id == "web-w1"))
+    (w1,) = await read(
+        empty_db_url, select(ConversationState.step).join(Contact).where(Contact.external_id == "web-w1")
+    )
     assert w1.step == "form:nik"
     (count,) = await read(empty_db_url, select(func.count()).select_from(Contact))
     assert count[0] >= 2
@@ -150,3 +152,16 @@ def test_a_backup_never_overwrites_a_file(tmp_path: Path, sqlite_url: str) -> No
     target.write_text("keep me")
     done = run(["db", "backup", str(target)], tmp_path, BPU_DATABASE_URL=sqlite_url)
     assert done.returncode == 1 and "exists" in done.stderr and target.read_text() == "keep me"
+
+
+async def test_secret_rotate_as_deployed_reads_both_keys_from_credential_files(tmp_path: Path, sqlite_url: str) -> None:
+    """docs/deploy.md: the keys come as files (systemd's LoadCredential), never on a command line."""
+    assert "sudah kami terima" in chat(tmp_path, sqlite_url, "old-secret-key-1", "u1", FORM)
+    secrets = tmp_path / "credentials"
+    secrets.mkdir()
+    (secrets / "BPU_SECRET_KEY").write_text("new-secret-key-2\n")
+    (secrets / "BPU_OLD_SECRET_KEY").write_text("old-secret-key-1\n")
+    done = run(["secret", "rotate"], tmp_path, BPU_DATABASE_URL=sqlite_url, CREDENTIALS_DIRECTORY=str(secrets))
+    assert done.returncode == 0 and "1 NIKs of leads" in done.stdout, done.stderr
+    (lead,) = await read(sqlite_url, select(Lead.nik_encrypted))
+    assert FieldCipher("new-secret-key-2").decrypt(lead.nik_encrypted) == NIK
