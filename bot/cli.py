@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROLES = ("admin", "staff", "coordinator")
@@ -119,16 +120,17 @@ def cmd_leads_export(args: argparse.Namespace) -> int:
         db = Database(settings.database_url)
         try:
             leads = exports.stream_leads(db, area=args.area, status=args.status)
+            options: dict[str, Any] = {"db": db, "zone": zone, "lang": args.lang}
             if args.format == "xlsx":
-                count = await exports.write_xlsx(leads, args.output, zone=zone)
+                count = await exports.write_xlsx(leads, args.output, **options)
             elif args.output:
                 # A command of its own: nothing else waits on this loop while the file is written.
                 with open(args.output, "w", encoding="utf-8-sig", newline="") as fh:  # noqa: ASYNC230
-                    count = await exports.write_csv(leads, fh, zone=zone)
+                    count = await exports.write_csv(leads, fh, separator=args.separator, **options)
             else:
-                sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+                sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
                 sys.stdout.write("\ufeff")
-                count = await exports.write_csv(leads, sys.stdout, zone=zone)
+                count = await exports.write_csv(leads, sys.stdout, separator=args.separator, **options)
             async with db.session() as session:
                 await repo.audit(
                     session,
@@ -137,6 +139,7 @@ def cmd_leads_export(args: argparse.Namespace) -> int:
                     format=args.format,
                     area=args.area,
                     status=args.status,
+                    lang=args.lang,
                     rows=count,
                     output=args.output or "stdout",
                 )
@@ -264,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--area", help="kabupaten/kota (4 digits) or kecamatan (6 digits) code")
     export.add_argument("--status", choices=STATUSES)
     export.add_argument("-o", "--output", help="file to write (CSV goes to stdout without it)")
+    export.add_argument("--lang", choices=("id", "en"), default="id", help="headers and words (default Indonesian)")
+    export.add_argument(
+        "--separator",
+        choices=(";", ","),
+        default=";",
+        help="CSV field separator: ';' (default) is what Excel in an Indonesian locale splits on",
+    )
     export.set_defaults(func=cmd_leads_export)
 
     staff = sub.add_parser("staff", help="staff accounts")

@@ -177,12 +177,13 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         fd, path = tempfile.mkstemp(prefix="bpu-export-", suffix=f".{fmt}")
         os.close(fd)
         try:
+            db, lang = dash.runtime.db, ctx.lang
             if fmt == "xlsx":
-                count = await exports.write_xlsx(leads, path, zone=dash.tz)
+                count = await exports.write_xlsx(leads, path, db=db, zone=dash.tz, lang=lang)
             else:
                 # A local temporary file: short buffered writes between rows streamed from the database.
                 with open(path, "w", encoding="utf-8-sig", newline="") as fh:  # noqa: ASYNC230
-                    count = await exports.write_csv(leads, fh, zone=dash.tz)
+                    count = await exports.write_csv(leads, fh, db=db, zone=dash.tz, lang=lang)
             async with dash.runtime.db.session() as session:
                 await repo.audit(
                     session,
@@ -192,6 +193,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                     rows=count,
                     filter=flt.params(),
                     areas=ctx.areas,
+                    lang=lang,
                     via="dashboard",
                 )
         except BaseException:

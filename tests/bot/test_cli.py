@@ -64,13 +64,13 @@ def test_leads_export_csv_and_xlsx_mask_the_nik(tmp_path: Path) -> None:
     out = run(["leads", "export"], tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("\ufeff")  # Excel reads UTF-8 with a BOM
-    rows = list(csv.reader(io.StringIO(out.stdout.lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(out.stdout.lstrip("\ufeff")), delimiter=";"))  # what Indonesian Excel splits
     assert rows[0][0] == "ID" and len(rows) == 2
     assert "3673**********01" in rows[1] and "3673015508900001" not in out.stdout
     assert "Taktakan" in rows[1] and "Kota Serang" in rows[1]
 
     none = run(["leads", "export", "--area", "3604"], tmp_path)
-    assert len(list(csv.reader(io.StringIO(none.stdout.lstrip("\ufeff"))))) == 1
+    assert len(list(csv.reader(io.StringIO(none.stdout.lstrip("\ufeff")), delimiter=";"))) == 1
     filtered = run(["leads", "export", "--area", "367306", "--status", "new", "-o", "x.csv"], tmp_path)
     assert filtered.returncode == 0 and "exported 1" in filtered.stderr
     assert (tmp_path / "x.csv").read_bytes().startswith(b"\xef\xbb\xbf")

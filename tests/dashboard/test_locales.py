@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from babel import Locale
 
+from bot import exports
 from bot.dashboard import i18n
 from bot.dashboard.campaigns import REASONS, VARIABLES
 from bot.dashboard.i18n import LANGUAGES, STRINGS, LocaleError, translate
@@ -38,6 +39,14 @@ BUILT = {
     "var_": VARIABLES,
     "reason_": REASONS,
     "leads_": ("picked_up", "passed_on", "pooled"),
+}
+# bot/exports.py's words: its column headers and the codes it writes in words
+EXPORTED = {
+    "col_": tuple(key for key, _ in exports.COLUMNS),
+    "status_": STATUSES,
+    "via_": ("visit", "call", "self"),
+    "programmes_": ("2", "3"),
+    "channel_": ("telegram", "whatsapp", "web", "console", "field"),
 }
 
 
@@ -79,7 +88,7 @@ def test_every_key_the_pages_and_code_use_exists() -> None:
     assert {"leads", "status", "not_found", "results", "export_csv"} <= literal  # the scan finds them
     assert literal - set(STRINGS["id"]) == set()
     assert prefixes - set(BUILT) == set(), "a key built from a new prefix: list its values in BUILT"
-    built = {prefix + value for prefix, values in BUILT.items() for value in values}
+    built = {prefix + value for prefix, values in [*BUILT.items(), *EXPORTED.items()] for value in values}
     assert built - set(STRINGS["id"]) == set()
 
 
