@@ -1,4 +1,5 @@
-"""Leads: filter, search, sort, page; status changes, reassignment, NIK reveal, exports; callbacks."""
+"""Leads: filter, search, sort, page; status changes, reassignment, NIK reveal, exports; the open
+callback requests on top (their page, reply and close: handover.py)."""
 
 from __future__ import annotations
 
@@ -207,22 +208,6 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             background=BackgroundTask(os.unlink, path),
         )
 
-    async def callback_done(ctx: Ctx) -> Response:
-        try:
-            callback_id = int(ctx.request.path_params["callback_id"])
-        except ValueError:
-            return ctx.error(404, "not_found")
-        async with dash.runtime.db.session() as session:
-            callback = await queries.visible_callback(session, callback_id, ctx.areas)
-            if callback is None:
-                return ctx.error(404, "not_found")
-            if callback.status == "open":
-                callback.status = "done"
-                callback.done_at = datetime.now(UTC)
-                callback.done_by_staff_id = ctx.me.id
-                await repo.audit(session, ctx.actor, "callback_done", callback_id=callback.id)
-        return ctx.redirect("/leads")
-
     return [
         dash.route("/leads", lead_list),
         dash.route("/leads/export.{fmt:str}", _only_formats(export)),
@@ -231,7 +216,6 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         dash.route("/leads/{lead_id:int}/assign", reassign, roles=OFFICE, methods=("POST",)),
         dash.route("/leads/assign", reassign_many, roles=OFFICE, methods=("POST",)),
         dash.route("/leads/{lead_id:int}/reveal", reveal, methods=("POST",)),
-        dash.route("/callbacks/{callback_id:int}/done", callback_done, methods=("POST",)),
     ]
 
 

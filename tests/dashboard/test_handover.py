@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from content.render import Renderer
@@ -76,10 +77,11 @@ async def test_the_coordinator_sees_and_closes_requests_of_their_area(
     async with db.session() as session:
         ids = {r.question: r.id for r in (await session.scalars(select(CallbackRequest))).all()}
     token = await csrf_of(client, "/leads")
-    assert (await client.post(f"/callbacks/{ids['tanya soal iuran']}/done", data={"csrf": token})).status_code == 404
-    assert (
-        await client.post(f"/callbacks/{ids['tanya soal klaim JKK']}/done", data={"csrf": token})
-    ).status_code == 303
+    note = {"csrf": token, "note": "Sudah ditelepon"}
+    assert (await client.post(f"/callbacks/{ids['tanya soal iuran']}/done", data=note)).status_code == 404
+    mine = f"/callbacks/{ids['tanya soal klaim JKK']}/done"
+    assert (await client.post(mine, data={"csrf": token})).status_code == 400  # closed with a note, or not at all
+    assert (await client.post(mine, data=note)).status_code == 303
     assert "tanya soal klaim JKK" not in (await client.get("/leads")).text
     async with db.session() as session:
         done = await session.get(CallbackRequest, ids["tanya soal klaim JKK"])
@@ -90,3 +92,76 @@ def test_templates_exist_in_both_languages() -> None:
     for lang in ("id", "en"):
         text = Renderer().render("handover_recorded", lang, office_hours="Senin-Jumat 08.00-16.00", repeated=False)
         assert "Senin-Jumat" in text and "175" in text
+
+
+@pytest.fixture
+def bot_api():  # type: ignore[no-untyped-def]
+    """The fake Bot API on a thread of its own (tests/delivery/conftest.py)."""
+    from tests.delivery.conftest import ThreadedFake
+
+    server = ThreadedFake()
+    yield server.fake
+    server.close()
+
+
+async def test_reply_from_the_dashboard_reaches_the_worker_and_the_answer_comes_back(
+    client: httpx.AsyncClient, db, engine, clock, bot_api
+) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard half of the round trip: the request's page shows the question and the phone
+    the worker gave in full; a reply typed there reaches the worker through the bot; the worker's
+    answer is on the page (and in the coordinator's chat); closing takes a note."""
+    from tests.delivery.conftest import make_worker
+    from tests.delivery.helpers import run_worker
+    from tests.factories import Chat
+
+    koor = await add_staff(db, "Koor Kota", "coordinator", ("3673",))
+    await add_staff(db, "Koor Lebak", "coordinator", ("3602",))
+    async with db.session() as session:
+        from storage.models import Staff
+
+        (await session.get(Staff, koor)).telegram_id = "700100"  # type: ignore[union-attr]
+    worker = Chat(engine, user="555001", channel="telegram")
+    await worker.say("halo")
+    await worker.say("kartu peserta ayah saya hilang waktu banjir")
+    await worker.press_payload("t:human", "Bicara ke petugas")
+    await worker.say("0812 3456 7890")
+    await worker.say("Kasemen")
+    async with db.session() as session:
+        request_id = await session.scalar(select(CallbackRequest.id))
+
+    def drain():  # type: ignore[no-untyped-def]
+        return run_worker(make_worker(db, bot_api, rate=None, clock=lambda: clock.now))
+
+    await drain()
+    assert "hilang waktu banjir" in bot_api.messages_to(700100)[0].text  # the alert, at once
+
+    await login(client, "Koor Lebak")  # another area: not theirs to see
+    assert (await client.get(f"/callbacks/{request_id}")).status_code == 404
+    client.cookies.clear()
+    await login(client, "Koor Kota")
+    page = await client.get(f"/callbacks/{request_id}")
+    assert page.status_code == 200 and "hilang waktu banjir" in page.text
+    assert 'href="tel:+6281234567890"' in page.text  # the phone the worker gave, in full
+    assert f'href="/callbacks/{request_id}"' in (await client.get("/leads")).text
+    token = await csrf_of(client, f"/callbacks/{request_id}")
+    answer = await client.post(
+        f"/callbacks/{request_id}/reply", data={"csrf": token, "text": "Besok saya telepon, Bu."}
+    )
+    assert answer.status_code == 303
+    await drain()
+    assert any("Besok saya telepon, Bu." in m.text for m in bot_api.messages_to(555001))
+
+    await worker.say("Baik, saya tunggu pak")
+    await drain()
+    assert "Baik, saya tunggu pak" in bot_api.messages_to(700100)[-1].text
+    page = await client.get(f"/callbacks/{request_id}")
+    assert page.text.index("Besok saya telepon, Bu.") < page.text.index("Baik, saya tunggu pak")
+
+    closed = await client.post(
+        f"/callbacks/{request_id}/done", data={"csrf": token, "note": "Ditelepon, datang Senin."}
+    )
+    assert closed.status_code == 303
+    page = await client.get(f"/callbacks/{request_id}")
+    assert "Ditelepon, datang Senin." in page.text and 'id="reply-form"' not in page.text
+    late = await client.post(f"/callbacks/{request_id}/reply", data={"csrf": token, "text": "halo?"})
+    assert late.status_code == 400

@@ -1,0 +1,65 @@
+"""A worker's request for a person: its page (question, the phone they gave, history), a reply
+that reaches the worker through the bot on their channel, and the close with a note.
+
+The same domain as the chat commands (handlers/handover_desk.py): the area rule decides who
+sees a request (a coordinator of its area, office staff for all and for those with no area),
+and the reply goes out through the delivery outbox. Times come from the engine's clock, the one
+that stamps the worker's messages (the WhatsApp window and quiet hours are read against it).
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from bot.dashboard import queries
+from bot.dashboard.web import Ctx, Dashboard
+from handlers import handover_desk as desk
+from storage.models import Contact
+
+
+def _callback_id(ctx: Ctx) -> int | None:
+    try:
+        return int(ctx.request.path_params["callback_id"])
+    except (KeyError, ValueError):
+        return None
+
+
+def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
+    async def callback_page(ctx: Ctx) -> Response:
+        async with dash.runtime.db.session() as session:
+            callback = await queries.visible_callback(session, _callback_id(ctx) or 0, ctx.areas)
+            if callback is None:
+                return ctx.error(404, "not_found")
+            contact = await session.get(Contact, callback.contact_id)
+            history = await desk.history(session, callback.id)
+        return ctx.render("callback.html", cb=callback, contact=contact, history=history, max_len=desk.TEXT_MAX)
+
+    async def reply(ctx: Ctx) -> Response:
+        text = ctx.field("text")
+        if not text:
+            return ctx.error(400, "error_field")
+        async with dash.runtime.db.session() as session:
+            callback = await queries.visible_callback(session, _callback_id(ctx) or 0, ctx.areas)
+            if callback is None:
+                return ctx.error(404, "not_found")
+            if callback.status != "open":
+                return ctx.error(400, "callback_closed")
+            await desk.reply(session, callback, ctx.me, text, dash.runtime.engine.clock())
+        return ctx.redirect(f"/callbacks/{callback.id}")
+
+    async def done(ctx: Ctx) -> Response:
+        note = ctx.field("note")
+        if not note:
+            return ctx.error(400, "error_field")
+        async with dash.runtime.db.session() as session:
+            callback = await queries.visible_callback(session, _callback_id(ctx) or 0, ctx.areas)
+            if callback is None:
+                return ctx.error(404, "not_found")
+            await desk.close(session, callback, ctx.me, note, dash.runtime.engine.clock())
+        return ctx.redirect("/leads")
+
+    return [
+        dash.route("/callbacks/{callback_id:int}", callback_page),
+        dash.route("/callbacks/{callback_id:int}/reply", reply, methods=("POST",)),
+        dash.route("/callbacks/{callback_id:int}/done", done, methods=("POST",)),
+    ]
