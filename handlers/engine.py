@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,6 +63,16 @@ def is_database_outage(exc: BaseException) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What became of one update, for whoever counts (bot/metrics.py): never its text."""
+
+    channel: str
+    outcome: str  # "answered", "replay" (seen before), "group", "error", "held" (kept for later)
+    intent: str | None
+    seconds: float
+
+
 class Engine:
     def __init__(
         self,
@@ -77,8 +89,10 @@ class Engine:
         reminder_hour: int = 9,
         whatsapp_daily_limit: int = 250,
         clock: Callable[[], datetime] = utcnow,
+        observe: Callable[[Handled], None] | None = None,
     ) -> None:
         self.db = db
+        self.observe = observe  # told of every update handled (counts and latency; no content)
         self.services = Services(
             renderer or Renderer(),
             matcher,
@@ -108,21 +122,35 @@ class Engine:
     async def handle(self, msg: IncomingMessage, *, held: bool = False) -> list[Reply]:
         """The replies to `msg`. `held`: the channel keeps `msg` until it is handled (an inbox), so
         a database outage raises `DatabaseUnavailable` instead of answering with an apology."""
+        if self.observe is None:
+            return await self._handle_in_order(msg, held, _Seen())
+        started, seen = time.perf_counter(), _Seen()
+        try:
+            replies = await self._handle_in_order(msg, held, seen)
+        except DatabaseUnavailable:
+            seen.outcome = "held"
+            raise
+        finally:
+            self.observe(Handled(msg.channel, seen.outcome, seen.intent, time.perf_counter() - started))
+        return replies
+
+    async def _handle_in_order(self, msg: IncomingMessage, held: bool, seen: _Seen) -> list[Reply]:
         async with self._lock(msg.channel, msg.user_id):
             try:
                 try:
-                    return await self._handle(msg)
+                    return await self._handle(msg, seen)
                 except DBAPIError as exc:
                     if not exc.connection_invalidated:
                         raise
                     # The database dropped the connection (a restart): nothing was written,
                     # so the message is handled once more on a fresh one, not lost.
                     log.warning("database connection lost; handling the message again")
-                    return await self._handle(msg)
+                    return await self._handle(msg, seen)
             except IntegrityError:
                 # Another process recorded the same update first: it answers, we stay silent.
                 if msg.update_id:
                     log.info("update %s/%s handled elsewhere", msg.channel, msg.update_id)
+                    seen.outcome = "replay"
                     return []
                 log.exception("integrity error handling a message")
             except Exception as exc:
@@ -130,6 +158,7 @@ class Engine:
                     log.warning("database unavailable (%s); %s update kept for later", type(exc).__name__, msg.channel)
                     raise DatabaseUnavailable(type(exc).__name__) from exc
                 log.exception("error handling a message on %s", msg.channel)
+            seen.outcome = "error"
             return self._apology(msg)
 
     def _apology(self, msg: IncomingMessage) -> list[Reply]:
@@ -144,15 +173,17 @@ class Engine:
         async with self.db.session() as session:
             await repo.mark_unreachable(session, channel, user_id, self.clock())
 
-    async def _handle(self, msg: IncomingMessage) -> list[Reply]:
+    async def _handle(self, msg: IncomingMessage, seen: _Seen) -> list[Reply]:
         if msg.extra.get("chat") == "group":
             # The bot works in private chats only; in a group it explains once and keeps nothing.
+            seen.outcome = "group"
             return self._render_plain("group_only", msg)
         now = self.clock()
         async with self.db.turn() as store:
             language = msg.language_hint if msg.language_hint in ("id", "en") else "id"
             opened = await store.open(msg.channel, msg.user_id, msg.update_id or None, language=language, now=now)
             if opened is None:
+                seen.outcome = "replay"
                 return []  # this update was handled before
             contact, state, created = opened
             contact.last_inbound_at = now
@@ -174,6 +205,7 @@ class Engine:
                 today=now.astimezone(self._tz).date(),
             )
             await dispatch(turn, created)
+            seen.intent = turn.intent
             turn.replies = merge_replies(turn.replies)  # one message per answer, as sent and logged
             rows: list[dict[str, Any]] = []
             if not turn.deleted:
@@ -198,6 +230,12 @@ class Engine:
             await self.db.scrub()
         except Exception:
             log.exception("deleted data may linger in the database files until the next checkpoint")
+
+
+@dataclass(slots=True)
+class _Seen:
+    outcome: str = "answered"
+    intent: str | None = None
 
 
 def _loggable(msg: IncomingMessage, text: str) -> str:
