@@ -11,7 +11,9 @@ who deletes their data leaves nothing readable in the outbox (bot/delivery/hando
   worker's later words (`message_id` of their entry). To the coordinators of the request's
   area who have a chat; with none (or no area known), to the office staff (staff, admin).
   A worker's answer goes to the person who replied last, if they still may act on it.
-- `handover_reply` rows go to the worker: a person's reply (`message_id` of the entry).
+- `handover_reply` rows go to the worker: a person's reply (`message_id` of the entry), or,
+  when a request a person answered is closed, a word that the chat is the bot's again (no
+  `message_id`; the closing note is for staff and never goes to the worker).
 """
 
 from __future__ import annotations
@@ -130,6 +132,10 @@ async def close(session: AsyncSession, request: CallbackRequest, staff: Staff, n
     request.done_at = now
     request.done_by_staff_id = staff.id
     await _entry(session, request, NOTE, note.strip()[:TEXT_MAX], staff.id, now)
+    worker = await session.get(Contact, request.contact_id) if request.replied_at is not None else None
+    if worker is not None:  # they were talking to a person: their words are the bot's again
+        session.add(_row(f"h{request.id}:closed", KIND_REPLY, worker, {"request_id": request.id,
+                                                                       "message_id": None}, now))  # fmt: skip
     await repo.audit(session, f"staff:{staff.id}", "callback_done", callback_id=request.id)
     return True
 

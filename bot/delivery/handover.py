@@ -6,7 +6,8 @@ them) leaves a row that is skipped, never a copy of their words.
 
 - `handover_alert` to staff: the request (no `message_id`: question, area, the phone the
   worker gave, buttons Balas / Tandai selesai), or the worker's later words.
-- `handover_reply` to the worker: a person's reply.
+- `handover_reply` to the worker: a person's reply, or (no `message_id`) that the request is
+  closed and the chat is the bot's again.
 
 Quiet hours: an alert waits for the morning like any message to staff (the worker has been
 told the office hours, and nobody calls back at 23:00). A reply to the worker is not held when
@@ -92,6 +93,9 @@ def render(
         who = (entry[1] or "").split(" ")[0] or None
         text = renderer.render("handover_reply", lang, text=entry[0].text, who=who)
         return text, (), (who or "-", _one_line(entry[0].text))
+    if kind == KIND_REPLY:
+        text = renderer.render("handover_closed", lang, request_id=request.id)
+        return text, (), ("-", _one_line(text))
     if kind != KIND_ALERT:
         return None
     buttons = (
