@@ -95,8 +95,8 @@ async def _phase(db_url: str, root: str, n: int, rate: float | None, seconds: fl
                  sender_kind: str = "lean") -> dict[str, float]:  # fmt: skip
     from sqlalchemy import delete, insert
 
-    from bot.channels.telegram_aiogram import AiogramBackend
-    from bot.delivery.senders import BotApi, TelegramSender
+    from bot.channels.telegram.backend_aiogram import AiogramBackend
+    from bot.channels.telegram.bulk import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
     from handlers import broadcasts

@@ -301,7 +301,7 @@ async def _postgres_admin(url: str, *statements: str) -> str:
 
 def adapter(backend: str, workdir: Path, postgres: str | None = None) -> Runner:
     async def run(fake: FakeServer) -> Callable[[], Awaitable[None]]:
-        from bot.channels.telegram import make_telegram_channel
+        from bot.channels.telegram.channel import make_telegram_channel
         from bot.runtime import build
         from bot.settings import Settings
 
@@ -324,7 +324,7 @@ def adapter(backend: str, workdir: Path, postgres: str | None = None) -> Runner:
             TELEGRAM_API_BASE_URL=fake.root,
         )
         runtime = await asyncio.to_thread(build, settings)
-        channel = make_telegram_channel(runtime)
+        channel = make_telegram_channel(runtime.deps)
         runtime.channels = [channel]
         await channel.start()
 

@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot import logs
     from bot import runtime as rt
-    from bot.console import ConsoleChat
+    from bot.channels.console.chat import ConsoleChat
 
     settings = _settings()
     logs.configure(settings, level=logging.WARNING, extra_secrets=[settings.resolved_secret_key()])

@@ -104,7 +104,7 @@ def messages_per_answer(texts: Sequence[str], matcher: IntentMatcher) -> dict[st
     as the engine returns them and as WhatsApp sends them (a text with buttons over 1,024
     characters takes a second message there). Call outside a running event loop (migrations)."""
     from bot import runtime
-    from bot.channels import whatsapp_format
+    from bot.channels.whatsapp import format as whatsapp_format
     from bot.settings import Settings
     from handlers.messages import IncomingMessage
 

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.channels.base import Channel
+from bot.channels.base import Channel, ChannelDeps
 from bot.settings import Settings
 from handlers.engine import Engine
 from handlers.nlu import IntentMatcher, load_matcher
@@ -29,6 +29,11 @@ class Runtime:
     engine: Engine
     channels: list[Channel] = field(default_factory=list)
     campaigns: Campaigns | None = None  # outbox worker and scheduler, started with the HTTP server
+
+    @property
+    def deps(self) -> ChannelDeps:
+        """What channels and bulk senders are built from (they never see the Runtime)."""
+        return ChannelDeps(self.settings, self.db, self.cipher, self.engine)
 
     async def close(self) -> None:
         for channel in self.channels:
@@ -61,29 +66,26 @@ def build_channels(runtime: Runtime) -> list[Channel]:
     """The channels that the settings turn on."""
     from bot.channels import registry
 
-    return registry.enabled(runtime)
+    return registry.enabled(runtime.deps)
 
 
 def banner(runtime: Runtime, *, needs_first_admin: bool = False) -> str:
     s = runtime.settings
     base = f"http://{s.http_host}:{s.http_port}"
+    from bot.channels.registry import SPECS
+
     lines = [
         "bpu-bot is running.",
         f"  database:  {_safe_url(s.database_url)}",
-        f"  simulator: {base}/simulator   (chat with the bot in your browser)",
         f"  health:    {base}/healthz",
     ]
-    names = {channel.name for channel in runtime.channels}
-    for channel in runtime.channels:
-        lines.append(f"  {channel.name}: {channel.describe()}")
-    if "telegram" not in names:
-        lines.append("  telegram:  off (set TELEGRAM_BOT_TOKEN to turn it on)")
-    if "whatsapp" not in names:
-        lines.append(
-            "  whatsapp:  off (set WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID,"
-            " WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN to turn it on)"
-        )
-    lines.append("  terminal:  bpu-bot chat   (another way to talk to the bot)")
+    served = {channel.name: channel for channel in runtime.channels}
+    for spec in SPECS:
+        channel = served.get(spec.name)
+        if channel is None and spec.always_on and spec.make is not None:
+            channel = spec.make(runtime.deps)  # the simulator: part of the server in any case
+        line = channel.describe() if channel is not None else spec.off_hint
+        lines.append(f"  {spec.label + ':':<10} {line}")
     lines.append(f"  dashboard: {base}/   (staff log in by name and password)")
     if needs_first_admin:
         from bot.dashboard.session_pages import setup_token
@@ -110,7 +112,7 @@ async def serve(settings: Settings) -> None:
     runtime.channels = build_channels(runtime)
     from bot.delivery.service import Campaigns
 
-    runtime.campaigns = Campaigns.from_runtime(runtime)
+    runtime.campaigns = Campaigns.from_deps(runtime.deps)  # after the channels are built
     app = create_app(runtime)
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

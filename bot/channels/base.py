@@ -1,15 +1,30 @@
-"""The interface every channel implements, so the runtime treats them all alike.
+"""What every channel is, so the runtime, the delivery worker and the dashboard treat them alike.
 
-A channel translates: platform updates in -> `IncomingMessage` -> `Engine.handle`
--> `Reply` list -> platform calls out. No business rule lives in a channel.
+A channel translates: platform updates in -> `IncomingMessage` -> `Engine.handle` -> `Reply`
+list -> platform calls out. No business rule lives in a channel.
+
+Each channel is one package, bot/channels/<name>/, whose `__init__.py` holds its `SPEC`: its
+name, whether the settings turn it on, how to build it and its bulk sender from `ChannelDeps`,
+and what it can show. bot/channels/registry.py lists the specs; nothing else names a channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.routing import BaseRoute
+
+from bot.channels.outcomes import Job, Result
+from bot.settings import Settings
+from handlers.messages import Reply
+
+if TYPE_CHECKING:
+    from handlers.engine import Engine
+    from storage.crypto import FieldCipher
+    from storage.db import Database
 
 
 class Channel(Protocol):
@@ -30,3 +45,65 @@ class Channel(Protocol):
     def describe(self) -> str:
         """One line for the start-up banner: what is on and how it receives."""
         ...
+
+    async def send(self, user: str, replies: Sequence[Reply]) -> None:
+        """Send the engine's replies to one worker, now (a live conversation, not the outbox)."""
+        ...
+
+
+class BulkSender(Protocol):
+    """Sends one outbox row and says what happened (bot/channels/outcomes.py); never retries."""
+
+    channel: str
+
+    async def start(self) -> None: ...
+
+    async def send(self, job: Job) -> Result: ...
+
+    def set_send_timeout(self, seconds: float) -> None:
+        """How long a send waits for the platform's answer (the worker's BPU_DELIVERY_SEND_TIMEOUT)."""
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChannelDeps:
+    """What a channel is built from: built once in bot/runtime.py, never the Runtime itself."""
+
+    settings: Settings
+    db: Database
+    cipher: FieldCipher
+    engine: Engine
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.engine.clock
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can show; the dashboard's previews and the broadcast form read them."""
+
+    text_limit: int | None = None  # characters in one message (None: no limit)
+    max_buttons: int | None = None  # buttons one message can carry (None: no limit)
+    has_templates: bool = False  # approved templates outside a messaging window (WhatsApp)
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One channel, as the registry lists it."""
+
+    name: str  # IncomingMessage.channel, contacts.channel, outbox.channel
+    label: str  # shown to staff (dashboard, banner)
+    enabled: Callable[[Settings], bool]
+    make: Callable[[ChannelDeps], Channel] | None = None  # the live channel served by `bpu-bot run`
+    make_sender: Callable[[ChannelDeps], BulkSender] | None = None  # broadcasts and reminders
+    capabilities: Capabilities = Capabilities()
+    off_hint: str = ""  # the banner's line when `bpu-bot run` does not serve it
+    always_on: bool = False  # part of the HTTP server itself: served even by an app built for a test
+    staff_identity: str | None = None  # the staff model's column that names a staff member on it
+
+    @property
+    def bulk(self) -> bool:
+        """Broadcasts and reminders can go out on it: a platform that reaches a worker's phone."""
+        return self.make_sender is not None

@@ -1,24 +1,41 @@
-"""The explicit registry of channels: which are on is decided by settings alone."""
+"""The one list of channels. Health, the banner, broadcasts, the dashboard and staff identities
+read it; adding a channel is one package under bot/channels/ and one line here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from bot.channels import console, telegram, web, whatsapp
+from bot.channels.base import BulkSender, Channel, ChannelDeps, ChannelSpec
 
-from bot.channels.base import Channel
+SPECS: tuple[ChannelSpec, ...] = (
+    telegram.SPEC,
+    whatsapp.SPEC,
+    web.SPEC,
+    console.SPEC,
+)
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+
+def spec(name: str) -> ChannelSpec:
+    for candidate in SPECS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
 
 
-def enabled(runtime: Runtime) -> list[Channel]:
-    channels: list[Channel] = []
-    settings = runtime.settings
-    if settings.telegram_enabled:
-        from bot.channels.telegram import make_telegram_channel
+def bulk_names() -> tuple[str, ...]:
+    """The channels broadcasts and reminders can go out on, in the registry's order."""
+    return tuple(s.name for s in SPECS if s.bulk)
 
-        channels.append(make_telegram_channel(runtime))
-    if settings.whatsapp_enabled:
-        from bot.channels.whatsapp import make_whatsapp_channel
 
-        channels.append(make_whatsapp_channel(runtime))
-    return channels
+def enabled(deps: ChannelDeps) -> list[Channel]:
+    """The live channels the settings turn on, built."""
+    return [s.make(deps) for s in SPECS if s.make is not None and s.enabled(deps.settings)]
+
+
+def senders(deps: ChannelDeps) -> dict[str, BulkSender]:
+    """A bulk sender for every channel the settings turn on that has one (connections of its own)."""
+    return {s.name: s.make_sender(deps) for s in SPECS if s.make_sender is not None and s.enabled(deps.settings)}
+
+
+def staff_identities() -> dict[str, str]:
+    """Channel name -> the staff column that names a staff member on it (telegram -> telegram_id)."""
+    return {s.name: s.staff_identity for s in SPECS if s.staff_identity}

@@ -4,7 +4,7 @@ Everything a broadcast is goes through bot/delivery/broadcasts.py, as the CLI do
 is checked by `parse_segment`, the count and the WhatsApp daily-limit share come from `preview`,
 `create` stores it (the scheduler of `bpu-bot run` fans it out at its time) and `cancel` stops
 it. The preview is rendered on the server (action=preview): the Telegram HTML the adapter sends
-(telegram_common.plan) and the WhatsApp messages whatsapp_format builds, buttons included.
+(telegram/common.py: plan) and the WhatsApp messages whatsapp_format builds, buttons included.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 from markupsafe import Markup
 from starlette.responses import Response
 
-from bot.channels import telegram_common, whatsapp_format
+from bot.channels.telegram import common as telegram_common
+from bot.channels.whatsapp import format as whatsapp_format
 from bot.dashboard import queries
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
 from bot.delivery.settings import DeliverySettings
@@ -191,7 +192,7 @@ def channel_views(text: str, buttons: tuple[Button, ...]) -> dict[str, list[dict
 
 
 def _whatsapp_template_configured() -> bool:
-    from bot.channels.whatsapp_window import load_templates
+    from bot.channels.whatsapp.window import load_templates
 
     try:
         return "broadcast" in load_templates()

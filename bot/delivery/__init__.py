@@ -2,7 +2,6 @@
 
 outbox.py     the SQL outbox: claim, mark, record, recover (and the rule for `sending` rows)
 ratelimit.py  the pacer: a token bucket capped by an exact sliding one-second window
-senders.py    one sender per channel, wrapping the channel code (Telegram backend, WhatsApp channel)
 worker.py     the delivery worker: one lane per channel
 locks.py      PostgreSQL advisory locks: scheduler leadership and worker liveness
 scheduler.py  APScheduler inside `bpu-bot run`: broadcasts at their time, reminder ticks

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.channels.outcomes import FAILED as S_FAILED
+from bot.channels.outcomes import NO_TEMPLATE as S_NO_TEMPLATE
+from bot.channels.outcomes import OK, RETRY, Result
+from bot.channels.outcomes import UNCERTAIN as S_UNCERTAIN
+from bot.channels.outcomes import UNREACHABLE as S_UNREACHABLE
 from bot.delivery.quiet import next_allowed
-from bot.delivery.senders import FAILED as S_FAILED
-from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
-from bot.delivery.senders import OK, RETRY, Result
-from bot.delivery.senders import UNCERTAIN as S_UNCERTAIN
-from bot.delivery.senders import UNREACHABLE as S_UNREACHABLE
 from storage.campaign_models import (
     CANCELLED,
     FAILED,

@@ -1,26 +1,24 @@
 """Campaigns in `bpu-bot run`: the delivery worker and the scheduler, built from the settings.
 
-    campaigns = Campaigns.from_runtime(runtime)   # after the channels are built
+    campaigns = Campaigns.from_deps(runtime.deps)   # after the channels are built
     await campaigns.start()                       # in the app's lifespan, after the channels
     ...
     await campaigns.stop()
 
-The senders get connections of their own (a second Telegram backend, a second WhatsApp channel
-object with its own Graph client): bulk sends never hold a connection a live reply waits for.
+Each channel the settings turn on that can send in bulk gives its sender (bot/channels/registry.py);
+senders get connections of their own: bulk sends never hold a connection a live reply waits for.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.channels import registry
+from bot.channels.base import ChannelDeps
 from bot.delivery.scheduler import CampaignScheduler
-from bot.delivery.senders import BotApi, Sender, TelegramSender, WhatsAppSender
 from bot.delivery.settings import DeliverySettings
 from bot.delivery.worker import DeliveryWorker
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -32,46 +30,35 @@ class Campaigns:
         self.db = db
 
     @classmethod
-    def from_runtime(cls, runtime: Runtime, settings: DeliverySettings | None = None) -> Campaigns:
+    def from_deps(cls, deps: ChannelDeps, settings: DeliverySettings | None = None) -> Campaigns:
         from bot.settings import parse_quiet_hours
 
-        s = runtime.settings
-        ds = settings or runtime.settings  # one settings object, read once at start
-        senders: dict[str, Sender] = {}
-        if s.telegram_enabled:
-            # Bulk sends need only a message id back: the lean Bot API client, no library backend
-            # (its own connections, so a broadcast never holds one a live reply waits for).
-            api = BotApi(s.telegram_api_base_url, s.telegram_bot_token or "")
-            senders["telegram"] = TelegramSender(None, api=api)
-        if s.whatsapp_enabled:
-            from bot.channels.whatsapp import make_whatsapp_channel
-
-            # Retries belong to the worker, behind the pacer; the client must not retry on its own.
-            senders["whatsapp"] = WhatsAppSender(make_whatsapp_channel(runtime, retry_delays=()))
+        s = deps.settings
+        ds = settings or deps.settings  # one settings object, read once at start
+        senders = registry.senders(deps)
         # One clock for the conversation, the scheduler and the worker: "sudah bayar" on a day
         # and the reminder of that day are judged on the same calendar (and tests can move it).
-        clock = runtime.engine.clock
+        clock = deps.clock
         worker = None
         if senders:
             worker = DeliveryWorker(
-                runtime.db, senders, settings=ds, renderer=runtime.engine.services.renderer,
+                deps.db, senders, settings=ds, renderer=deps.engine.services.renderer,
                 quiet=parse_quiet_hours(s.quiet_hours), default_tz=s.timezone, clock=clock,
             )  # fmt: skip
         scheduler = CampaignScheduler(
-            runtime.db,
+            deps.db,
             settings=ds,
             default_tz=s.timezone,
             clock=clock,
             on_queued=worker.wake if worker else None,
             followup_hours=s.followup_hours,
         )
-        return cls(worker, scheduler, runtime.db)
+        return cls(worker, scheduler, deps.db)
 
     async def start(self) -> None:
         if self.worker is not None:
             for sender in self.worker.senders.values():
-                if isinstance(sender, TelegramSender):
-                    await sender.start()
+                await sender.start()
             await self.worker.start()
         await self.scheduler.start()
 

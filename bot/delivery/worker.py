@@ -19,7 +19,7 @@ message per chat per second on Telegram. A 429 pauses the whole lane for the tim
 the row goes back to the queue without counting as an attempt, so a 429 storm loses nothing.
 The platform's own 5xx and connections that never carried the request are retried with
 exponential back-off and full jitter up to BPU_DELIVERY_MAX_ATTEMPTS; a send that may have
-arrived (a late or unreadable answer) is `uncertain` and never retried (senders.py). A blocked
+arrived (a late or unreadable answer) is `uncertain` and never retried (each channel's bulk.py). A blocked
 user (403) or a number not on WhatsApp marks the contact unreachable, with no retry.
 
 Replies to live conversations never pass through here: the channels send them at once, on
@@ -42,14 +42,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.channels.whatsapp_window import can_send_free_form
+from bot.channels.base import BulkSender
+from bot.channels.outcomes import FAILED as S_FAILED
+from bot.channels.outcomes import OK, RETRY, Job, Result
+from bot.channels.outcomes import UNCERTAIN as S_UNCERTAIN
+from bot.channels.whatsapp.window import can_send_free_form
 from bot.delivery import decide, digest, outbox
 from bot.delivery import reminders as rem
 from bot.delivery.health import DATABASE, PLATFORM, LaneHealth
 from bot.delivery.ratelimit import ChatSpacing, Pacer
-from bot.delivery.senders import FAILED as S_FAILED
-from bot.delivery.senders import OK, RETRY, Job, Result, Sender
-from bot.delivery.senders import UNCERTAIN as S_UNCERTAIN
 from bot.delivery.settings import DeliverySettings
 from content.render import Renderer
 from handlers.due_dates import contact_zone
@@ -94,7 +95,7 @@ class DeliveryWorker:
     def __init__(
         self,
         db: Database,
-        senders: dict[str, Sender],
+        senders: dict[str, BulkSender],
         *,
         settings: DeliverySettings | None = None,
         renderer: Renderer | None = None,

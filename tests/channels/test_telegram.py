@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.telegram import TelegramChannel, make_telegram_channel
+from bot.channels.telegram.channel import TelegramChannel, make_telegram_channel
 from bot.http import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -185,7 +185,7 @@ async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any
     db = Database(db_url)
     cipher = FieldCipher(TEST_SECRET)
     runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
-    channel = make_telegram_channel(runtime, poll_timeout=1.0)
+    channel = make_telegram_channel(runtime.deps, poll_timeout=1.0)
     runtime.channels = [channel]
     try:
         async with serving(create_app(runtime), sock) as base:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels import telegram_common as tg
-from bot.channels.telegram_format import MAX_TEXT, render, split_text, to_html, utf16_len
+from bot.channels.telegram import common as tg
+from bot.channels.telegram.format import MAX_TEXT, render, split_text, to_html, utf16_len
 from handlers.messages import Button, Kind, Reply
 
 

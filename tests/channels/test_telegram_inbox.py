@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.channels.telegram import TelegramChannel, make_telegram_channel
+from bot.channels.telegram.channel import TelegramChannel, make_telegram_channel
 from bot.http import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -188,7 +188,7 @@ async def running(
     db = Database(db_url, sqlite_busy_timeout=0.25)
     cipher = FieldCipher(TEST_SECRET)
     runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
-    channel = make_telegram_channel(runtime, poll_timeout=1.0, retry_delays=(0.05, 0.3))
+    channel = make_telegram_channel(runtime.deps, poll_timeout=1.0, retry_delays=(0.05, 0.3))
     runtime.channels = [channel]
     try:
         async with serving(create_app(runtime), sock):

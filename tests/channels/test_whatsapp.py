@@ -24,9 +24,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels import whatsapp_format
-from bot.channels.whatsapp import WhatsAppChannel, make_whatsapp_channel
-from bot.channels.whatsapp_window import TemplateConfig, can_send_free_form, load_templates
+from bot.channels.whatsapp import format as whatsapp_format
+from bot.channels.whatsapp.channel import WhatsAppChannel, make_whatsapp_channel
+from bot.channels.whatsapp.window import TemplateConfig, can_send_free_form, load_templates
 from bot.http import create_app
 from bot.runtime import Runtime, build_channels
 from bot.settings import Settings
@@ -262,7 +262,7 @@ async def wa(
 ) -> AsyncIterator[WhatsAppDriver]:
     graph.clear()
     runtime = Runtime(_settings(db_url, graph), db, cipher, engine)
-    channel = make_whatsapp_channel(runtime, retry_delays=(0.01, 0.01, 0.01), pair_delay=0.01)
+    channel = make_whatsapp_channel(runtime.deps, retry_delays=(0.01, 0.01, 0.01), pair_delay=0.01)
     runtime.channels = [channel]
     app = create_app(runtime)
     await channel.start()
@@ -574,7 +574,7 @@ async def test_inbox_left_by_a_crash_is_handled_on_start(
 ) -> None:
     graph.clear()
     runtime = Runtime(_settings(db_url, graph), db, cipher, engine)
-    (channel,) = build_channels(runtime)
+    (channel,) = [c for c in build_channels(runtime) if c.name == "whatsapp"]
     assert isinstance(channel, WhatsAppChannel) and graph.base_url in channel.describe()
     body = sample("text")
     body["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "halo"

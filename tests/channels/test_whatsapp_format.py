@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.whatsapp_format import (
+from bot.channels.whatsapp.format import (
     BODY_LIMIT,
     LIST_BUTTON,
     TEXT_LIMIT,

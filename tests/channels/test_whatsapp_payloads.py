@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.whatsapp_payloads import (
+from bot.channels.whatsapp.payloads import (
     ErrorInfo,
     is_bsuid,
     parse_error,

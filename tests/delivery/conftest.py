@@ -19,8 +19,8 @@ async def fake_tg() -> AsyncIterator[FakeTelegram]:
 
 def make_worker(db, fake, *, rate=None, settings=None, lean=True, **kw):  # type: ignore[no-untyped-def]
     """A worker with a Telegram lane on `fake`; `lean`: sends through BotApi, as `bpu-bot run` does."""
-    from bot.channels.telegram_aiogram import AiogramBackend
-    from bot.delivery.senders import BotApi, TelegramSender
+    from bot.channels.telegram.backend_aiogram import AiogramBackend
+    from bot.channels.telegram.bulk import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
 

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.channels.outcomes import FAILED as S_FAILED
+from bot.channels.outcomes import NO_TEMPLATE as S_NO_TEMPLATE
+from bot.channels.outcomes import OK, RETRY, Result
+from bot.channels.outcomes import UNCERTAIN as S_UNCERTAIN
+from bot.channels.outcomes import UNREACHABLE as S_UNREACHABLE
 from bot.delivery import decide
-from bot.delivery.senders import FAILED as S_FAILED
-from bot.delivery.senders import NO_TEMPLATE as S_NO_TEMPLATE
-from bot.delivery.senders import OK, RETRY, Result
-from bot.delivery.senders import UNCERTAIN as S_UNCERTAIN
-from bot.delivery.senders import UNREACHABLE as S_UNREACHABLE
 from storage.campaign_models import KIND_BROADCAST
 
 WIB = ZoneInfo("Asia/Jakarta")

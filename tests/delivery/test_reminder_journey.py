@@ -142,7 +142,7 @@ async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.M
     cipher = FieldCipher(TEST_SECRET)
     runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
     runtime.channels = build_channels(runtime)
-    runtime.campaigns = Campaigns.from_runtime(runtime, settings=settings)
+    runtime.campaigns = Campaigns.from_deps(runtime.deps, settings=settings)
     try:
         async with serving(create_app(runtime)) as base:
             yield Journey(channel, clock, runtime, base, fake_tg, graph)

@@ -62,9 +62,9 @@ def graph() -> Iterator[FakeGraph]:
 
 
 def whatsapp_worker(db: Any, engine: Any, cipher: Any, base_url: str, **kw: Any) -> Any:
-    from bot.channels.whatsapp import WhatsAppChannel
-    from bot.channels.whatsapp_graph import GraphClient
-    from bot.delivery.senders import WhatsAppSender
+    from bot.channels.whatsapp.bulk import WhatsAppSender
+    from bot.channels.whatsapp.channel import WhatsAppChannel
+    from bot.channels.whatsapp.graph import GraphClient
     from bot.delivery.worker import DeliveryWorker
 
     clock = moving_clock()
@@ -139,7 +139,7 @@ async def test_slow_graph_answers_are_uncertain_never_sent_twice(db, engine, cip
 
 async def test_graph_client_retries_only_what_cannot_have_arrived(graph) -> None:
     """Live replies go through the GraphClient's own retries: the same rule."""
-    from bot.channels.whatsapp_graph import GraphClient
+    from bot.channels.whatsapp.graph import GraphClient
 
     text = {"type": "text", "text": {"body": "halo"}}
     quick = {"retry_delays": (0.01, 0.01, 0.01), "send_timeout": SEND_TIMEOUT}
@@ -196,9 +196,9 @@ async def test_campaign_page_shows_uncertain_apart_and_says_what_it_means(db, fa
 def test_which_answers_prove_the_platform_did_not_take_it() -> None:
     import httpx
 
-    from bot.channels.whatsapp_graph import may_have_arrived
-    from bot.channels.whatsapp_payloads import ErrorInfo
-    from bot.delivery.senders import _bot_api_refused
+    from bot.channels.telegram.bulk import _bot_api_refused
+    from bot.channels.whatsapp.graph import may_have_arrived
+    from bot.channels.whatsapp.payloads import ErrorInfo
 
     envelope = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
     assert _bot_api_refused(500, envelope)  # the Bot API itself says the method failed

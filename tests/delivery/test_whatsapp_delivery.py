@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.channels.whatsapp_window import TemplateConfig
+from bot.channels.whatsapp.window import TemplateConfig
 from bot.delivery.ratelimit import ARRIVAL_MARGIN
 from storage.campaign_models import NO_TEMPLATE, SENT, SKIPPED, UNREACHABLE
 from storage.models import Contact
@@ -49,9 +49,9 @@ def graph() -> Iterator[FakeGraph]:
 
 def make_worker(db: Any, engine: Any, cipher: Any, graph: FakeGraph, *, templates: dict[str, str] | None = None,
                 settings: Any = None, **kw: Any) -> Any:  # fmt: skip
-    from bot.channels.whatsapp import WhatsAppChannel
-    from bot.channels.whatsapp_graph import GraphClient
-    from bot.delivery.senders import WhatsAppSender
+    from bot.channels.whatsapp.bulk import WhatsAppSender
+    from bot.channels.whatsapp.channel import WhatsAppChannel
+    from bot.channels.whatsapp.graph import GraphClient
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
 

@@ -14,8 +14,8 @@ import sys
 
 
 async def main(argv: list[str]) -> None:
+    from bot.channels.telegram.bulk import BotApi, TelegramSender
     from bot.delivery.scheduler import CampaignScheduler
-    from bot.delivery.senders import BotApi, TelegramSender
     from bot.delivery.settings import DeliverySettings
     from bot.delivery.worker import DeliveryWorker
     from storage.db import Database

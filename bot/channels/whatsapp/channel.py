@@ -11,7 +11,7 @@ outage is handled again once the database is back, never answered with an apolog
 Plain httpx, not pywa: pywa 4.5 hard-codes https://graph.facebook.com as its base URL
 (GraphAPI.__init__ overwrites the session's base_url), so it cannot be pointed at a local Graph
 server, and its webhook side wants to own a Flask/FastAPI app. The wire formats we need are few
-and are parsed in whatsapp_payloads.py.
+and are parsed in payloads.py.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.channels.whatsapp_format import render
-from bot.channels.whatsapp_graph import GraphClient, SendResult, status_for_error
-from bot.channels.whatsapp_payloads import Inbound, Notification, Status, parse_notification
-from bot.channels.whatsapp_window import TemplateConfig, can_send_free_form, load_templates
+from bot.channels.whatsapp.format import render
+from bot.channels.whatsapp.graph import GraphClient, SendResult, status_for_error
+from bot.channels.whatsapp.payloads import Inbound, Notification, Status, parse_notification
+from bot.channels.whatsapp.window import TemplateConfig, can_send_free_form, load_templates
 from bot.safe_json import BadJSON, read_object
 from handlers.engine import DatabaseUnavailable
 from handlers.messages import Button, IncomingMessage, Kind, Reply
@@ -48,7 +48,7 @@ from storage.models import Contact
 from storage.outbound import WebhookInbox
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.channels.base import ChannelDeps
     from handlers.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -279,6 +279,10 @@ class WhatsAppChannel:
             await self._record(user_id, results, purpose)
         return results
 
+    async def send(self, user: str, replies: Sequence[Reply]) -> None:
+        """The Channel interface: replies to a worker, recorded as `reply`."""
+        await self.send_replies(user, replies)
+
     async def notify(self, user_id: str, purpose: str, text: str, variables: Sequence[str] = ()) -> SendResult:
         """A message the bot starts (broadcast, reminder): free-form inside the 24-hour window,
         otherwise the purpose's approved template. Never fails silently: the result (and the
@@ -373,16 +377,16 @@ class WhatsAppChannel:
                     contact.unreachable_at = now
 
 
-def make_whatsapp_channel(runtime: Runtime, **graph_options: Any) -> WhatsAppChannel:
+def make_whatsapp_channel(deps: ChannelDeps, **graph_options: Any) -> WhatsAppChannel:
     """The channel from settings; `graph_options` go to `GraphClient` (retry_delays, pair_delay...)."""
-    s = runtime.settings
+    s = deps.settings
     assert s.whatsapp_access_token and s.whatsapp_phone_number_id and s.whatsapp_app_secret
     assert s.whatsapp_verify_token
     graph = GraphClient(s.whatsapp_api_base_url, s.whatsapp_phone_number_id, s.whatsapp_access_token, **graph_options)
     return WhatsAppChannel(
-        engine=runtime.engine,
-        db=runtime.db,
-        cipher=runtime.cipher,
+        engine=deps.engine,
+        db=deps.db,
+        cipher=deps.cipher,
         graph=graph,
         app_secret=s.whatsapp_app_secret,
         verify_token=s.whatsapp_verify_token,

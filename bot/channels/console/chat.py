@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
+from collections.abc import Sequence
 from typing import TextIO
+
+from starlette.routing import BaseRoute
 
 from handlers import links
 from handlers.engine import Engine
 from handlers.messages import Button, IncomingMessage, Kind, Reply
 
+CHANNEL = "console"  # IncomingMessage.channel, contacts.channel
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 
 
-def format_replies(replies: list[Reply], *, tty: bool) -> list[str]:
+def format_replies(replies: Sequence[Reply], *, tty: bool) -> list[str]:
     def bold(match: re.Match[str]) -> str:
         return f"\033[1m{match.group(1)}\033[0m" if tty else match.group(1)
 
@@ -36,19 +41,43 @@ def format_replies(replies: list[Reply], *, tty: bool) -> list[str]:
 
 
 class ConsoleChat:
+    """One worker's conversation in a terminal: a channel with one user, served by `bpu-bot chat`."""
+
+    name = CHANNEL
+
     def __init__(self, engine: Engine, user: str, *, lang: str | None = None) -> None:
         self.engine = engine
         self.user = user
         self.lang = lang
         self.buttons: list[Button] = []  # the options of the latest answer, numbered from 1
+        self.stdout: TextIO = sys.stdout
+        self.tty = False
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return []
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return f"the terminal, as the worker {self.user}"
+
+    async def send(self, user: str, replies: Sequence[Reply]) -> None:
+        """Print each reply and flush it at once (another program may be reading through a pipe)."""
+        for text in format_replies(replies, tty=self.tty):
+            self.stdout.write(text + "\n\n")
+            self.stdout.flush()
 
     def to_message(self, line: str) -> IncomingMessage:
         choice = line.strip()
         if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
             button = self.buttons[int(choice) - 1]
-            return IncomingMessage("console", self.user, text=button.label, payload=button.payload, kind=Kind.BUTTON)
+            return IncomingMessage(CHANNEL, self.user, text=button.label, payload=button.payload, kind=Kind.BUTTON)
         return IncomingMessage(
-            "console", self.user, text=line, language_hint=self.lang, start_code=links.start_code(line)
+            CHANNEL, self.user, text=line, language_hint=self.lang, start_code=links.start_code(line)
         )
 
     async def say(self, line: str) -> list[Reply]:
@@ -59,6 +88,7 @@ class ConsoleChat:
     async def run(self, stdin: TextIO, stdout: TextIO, *, opening: str | None = None) -> None:
         """`opening`: said first, without being typed (the greeting, or `/start CODE`)."""
         tty = stdin.isatty() and stdout.isatty()
+        self.stdout, self.tty = stdout, tty
         loop = asyncio.get_running_loop()
         line = opening
         while True:
@@ -69,7 +99,5 @@ class ConsoleChat:
                 line = await loop.run_in_executor(None, stdin.readline)
                 if not line:
                     break
-            for text in format_replies(await self.say(line.rstrip("\r\n")), tty=tty):
-                stdout.write(text + "\n\n")
-                stdout.flush()
+            await self.send(self.user, await self.say(line.rstrip("\r\n")))
             line = None

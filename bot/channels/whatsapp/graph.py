@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bot.channels.whatsapp_payloads import ErrorInfo, is_bsuid, parse_error, parse_send_response
+from bot.channels.whatsapp.payloads import ErrorInfo, is_bsuid, parse_error, parse_send_response
 from storage import outbound
 
 log = logging.getLogger(__name__)

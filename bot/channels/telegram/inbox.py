@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 
-from bot.channels.telegram_common import CHANNEL
+from bot.channels.telegram.common import CHANNEL
 from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.outbound import WebhookInbox, inbox_left

@@ -2,9 +2,9 @@
 engine's replies out, through python-telegram-bot or aiogram (`TELEGRAM_BACKEND`).
 
 The backend only makes library calls; what an update means and how replies are laid out
-is decided in telegram_common, so both backends behave the same.
+is decided in common.py, so both backends behave the same.
 
-No update is acknowledged before it is kept in the inbox (telegram_inbox.py): the webhook
+No update is acknowledged before it is kept in the inbox (inbox.py): the webhook
 answers 200 after the commit (503 when the database cannot take it: Telegram sends it again),
 and polling confirms a batch with the next getUpdates offset only once the batch is kept. An
 update whose handling meets a database outage is not answered with an apology: it is handled
@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.channels import telegram_common as tg
-from bot.channels.telegram_common import Blocked, InlineKeyboard, Outgoing, RetryAfter, TelegramError
-from bot.channels.telegram_inbox import TelegramInbox
-from bot.channels.telegram_webhook import (
+from bot.channels.telegram import common as tg
+from bot.channels.telegram.common import Blocked, InlineKeyboard, Outgoing, RetryAfter, TelegramError
+from bot.channels.telegram.inbox import TelegramInbox
+from bot.channels.telegram.webhook import (
     WEBHOOK_PATH,
     serving_address,
     wait_listening,
@@ -42,7 +42,8 @@ from handlers.messages import Reply
 from storage import repositories as repo
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.channels.base import ChannelDeps
+    from handlers.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class TelegramChannel:
 
     def __init__(
         self,
-        runtime: Runtime,
+        deps: ChannelDeps,
         backend: tg.TelegramBackend,
         *,
         webhook_url: str | None = None,
@@ -74,10 +75,10 @@ class TelegramChannel:
         """`retry_delays`: the first and the longest pause before trying the database (or the Bot
         API) again. `serving_address`: where our HTTP server listens; in webhook mode setWebhook
         waits until it accepts connections, so Telegram's first POST finds the route."""
-        self.runtime = runtime
-        self.engine = runtime.engine
+        self.db = deps.db
+        self.engine = deps.engine
         self.backend = backend
-        self.inbox = TelegramInbox(runtime.db, runtime.cipher)
+        self.inbox = TelegramInbox(deps.db, deps.cipher)
         self.webhook_url = webhook_url
         self.secret = webhook_secret or ""
         self.poll_timeout = poll_timeout
@@ -391,6 +392,10 @@ class TelegramChannel:
 
     # -- sending ----------------------------------------------------------------------------
 
+    async def send(self, user: str, replies: Sequence[Reply]) -> None:
+        """Replies to a worker in a private chat (its chat id is the user id)."""
+        await self.deliver(int(user), user, replies)
+
     async def deliver(self, chat_id: int, user_id: str, replies: Sequence[Reply]) -> None:
         share_label = await self._share_label(user_id) if any(r.request_phone for r in replies) else ""
         try:
@@ -443,7 +448,7 @@ class TelegramChannel:
     async def _share_label(self, user_id: str) -> str:
         lang = "id"
         try:
-            async with self.runtime.db.session() as session:
+            async with self.db.session() as session:
                 contact = await repo.get_contact(session, tg.CHANNEL, user_id)
                 if contact is not None and contact.language:
                     lang = contact.language
@@ -454,15 +459,15 @@ class TelegramChannel:
 
     async def _set_commands(self) -> None:
         for lang, code in (("id", None), ("en", "en")):
-            commands = [(name, _description(self.runtime, name, lang)) for name in tg.COMMANDS]
+            commands = [(name, _description(self.engine, name, lang)) for name in tg.COMMANDS]
             try:
                 await self.backend.set_commands(commands, code)
             except TelegramError as exc:
                 log.warning("setMyCommands (%s) failed: %s", lang, exc)
 
 
-def _description(runtime: Runtime, name: str, lang: str) -> str:
-    return runtime.engine.services.renderer.label(f"command_{name}", lang)
+def _description(engine: Engine, name: str, lang: str) -> str:
+    return engine.services.renderer.label(f"command_{name}", lang)
 
 
 def make_backend(settings: Settings) -> tg.TelegramBackend:
@@ -472,21 +477,21 @@ def make_backend(settings: Settings) -> tg.TelegramBackend:
     _redact_token_in_logs(token)
     root = settings.telegram_api_base_url.rstrip("/")
     if settings.telegram_backend == "aiogram":
-        from bot.channels.telegram_aiogram import AiogramBackend
+        from bot.channels.telegram.backend_aiogram import AiogramBackend
 
         return AiogramBackend(token, root, concurrency=settings.telegram_concurrency)
-    from bot.channels.telegram_ptb import PtbBackend
+    from bot.channels.telegram.backend_ptb import PtbBackend
 
     return PtbBackend(token, root, concurrency=settings.telegram_concurrency)
 
 
 def make_telegram_channel(
-    runtime: Runtime, *, poll_timeout: float = 10.0, retry_delays: tuple[float, float] = RETRY_DELAYS
+    deps: ChannelDeps, *, poll_timeout: float = 10.0, retry_delays: tuple[float, float] = RETRY_DELAYS
 ) -> TelegramChannel:
-    settings = runtime.settings
+    settings = deps.settings
     url = webhook_url(settings)
     return TelegramChannel(
-        runtime,
+        deps,
         make_backend(settings),
         webhook_url=url,
         webhook_secret=webhook_secret(settings) if url else None,

@@ -1,4 +1,4 @@
-"""The aiogram (v3) backend: library calls only, decisions in telegram_common.
+"""The aiogram (v3) backend: library calls only, decisions in common.py.
 
 The Dispatcher is a transport here: one outer middleware on `update` passes every update fed
 to it to the channel. The channel long-polls with the Bot's own getUpdates (not the Dispatcher's
@@ -26,7 +26,7 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.channels import telegram_common as tg
+from bot.channels.telegram import common as tg
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.channels import telegram_format as fmt
+from bot.channels.telegram import format as fmt
 from handlers import links
 from handlers.messages import Button, IncomingMessage, Kind, Reply
 

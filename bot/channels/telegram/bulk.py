@@ -1,80 +1,20 @@
-"""One sender per channel, wrapping the channel code as it is (nothing in bot/channels is changed).
+"""Bulk sends on Telegram (broadcasts, reminders): one outbox row, one `sendMessage` per part.
 
-A sender sends one outbox row (one platform message, normally) and says what happened in the
-outbox's words. It never retries by itself: the worker decides, with back-off, from the answer.
-RETRY only when the answer proves the platform did not take the message; when the request may
-have reached it and no answer says what became of it, UNCERTAIN (never sent again automatically:
-see outbox.py). Each transport has one function that tells the two apart: `_aiohttp_not_written`
-and `_bot_api_refused` here for the Bot API, `whatsapp_graph.may_have_arrived` for the Cloud API.
-
-Telegram: a `TelegramBackend` of its own (its own connection pool), so bulk sends never wait
-for a connection that a live reply needs; replies go straight out through the channel. With a
-`BotApi` the messages themselves go out as plain JSON posts (see BotApi: the libraries' per-call
-cost is what limited a broadcast's throughput).
-WhatsApp: a `WhatsAppChannel` of its own (own GraphClient); free-form inside the 24-hour window,
-the purpose's approved template outside it (WHATSAPP_TEMPLATE_BROADCAST / _REMINDER), and the
-template too when a free-form send meets 131047 (the window closed meanwhile). Its GraphClient
-should be made with `retry_delays=()`: a retry inside the client would go out past the lane's
-pacer; the worker retries instead (a 130429 pauses the whole lane, see worker.py).
+The messages go out as plain JSON posts through `BotApi` (the libraries' per-call cost is what
+limited a broadcast's throughput), on connections of their own: a broadcast never holds a
+connection a live reply waits for. A library backend may be given instead (tests, benchmarks).
+What "may have arrived" means on the Bot API is decided here: `_aiohttp_not_written` and
+`_bot_api_refused`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from bot.channels import telegram_common as tg
-from handlers.messages import Button, Reply
-from storage import outbound
-
-# Outcomes a sender reports.
-OK = "ok"
-RETRY = "retry"  # the platform surely did not take it (429, its own 5xx, no connection): may go again
-UNCERTAIN = "uncertain"  # the request may have reached the platform: never sent again automatically
-FAILED = "failed"  # will not work by trying again
-UNREACHABLE = "unreachable"  # blocked the bot / not on WhatsApp
-NO_TEMPLATE = "no_template"
-
-# The Cloud API's 130429 says no wait: the lane pauses this long (seconds), then the row goes again.
-THROUGHPUT_PAUSE = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A claimed outbox row, ready to send."""
-
-    row_id: int
-    contact_id: int
-    channel: str
-    external_id: str
-    purpose: str  # broadcast, reminder (the WhatsApp template purpose)
-    text: str
-    buttons: tuple[Button, ...] = ()
-    variables: tuple[str, ...] = ()  # WhatsApp template body variables
-    in_window: bool = True  # WhatsApp: inside the 24-hour window
-    attempts: int = 0  # attempts before this one
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    outcome: str
-    platform_message_id: str | None = None
-    error: str | None = None
-    retry_after: float | None = None  # the platform's own wait (429)
-    rate_limited: bool = False  # a 429: does not count as an attempt
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-class Sender(Protocol):
-    channel: str
-
-    async def send(self, job: Job) -> Result: ...
-
-    def set_send_timeout(self, seconds: float) -> None:
-        """How long a send waits for the platform's answer (the worker's BPU_DELIVERY_SEND_TIMEOUT)."""
-
-    async def close(self) -> None: ...
+from bot.channels.outcomes import FAILED, OK, RETRY, UNCERTAIN, UNREACHABLE, Job, Result
+from bot.channels.telegram import common as tg
+from handlers.messages import Reply
 
 
 class NotSent(tg.TelegramError):
@@ -91,7 +31,7 @@ class BotApi:
     The library backends build a pydantic request, a multipart form and a validated `Message`
     for every call: about 1 ms of CPU each, which caps one process below 1,000 sends/s. Bulk
     sends need only the message id back, so this posts the JSON and reads `result.message_id`.
-    Errors are the channel's (telegram_common): 403 Blocked, 429 RetryAfter, 400 BadRequest;
+    Errors are the channel's (common.py): 403 Blocked, 429 RetryAfter, 400 BadRequest;
     then NotSent (surely not taken: retry) or MayHaveArrived (see `_aiohttp_not_written` and
     `_bot_api_refused`).
     """
@@ -244,65 +184,3 @@ class TelegramSender:
 def _partial(chat_id: int, ids: Sequence[str], exc: Exception) -> Result:
     """A long text split in several messages, some sent: sending again would repeat those."""
     return Result(OK, platform_message_id=f"{chat_id}:{','.join(ids)}", error=f"partly sent: {exc}")
-
-
-class WhatsAppSender:
-    channel = "whatsapp"
-
-    def __init__(
-        self, channel: object, *, own_channel: bool = True, throughput_pause: float = THROUGHPUT_PAUSE
-    ) -> None:
-        from bot.channels.whatsapp import WhatsAppChannel
-
-        assert isinstance(channel, WhatsAppChannel)
-        self.wa = channel
-        self._own = own_channel
-        self.throughput_pause = throughput_pause
-
-    def has_template(self, purpose: str) -> bool:
-        return purpose in self.wa.templates
-
-    def set_send_timeout(self, seconds: float) -> None:
-        self.wa.graph.send_timeout = seconds
-
-    async def close(self) -> None:
-        if self._own:
-            await self.wa.graph.aclose()
-
-    async def send(self, job: Job) -> Result:
-        if job.in_window:
-            results = await self.wa.send_replies(job.external_id, [Reply(job.text, job.buttons)], purpose=job.purpose)
-            sent = [r.wamid for r in results if r.ok and r.wamid]
-            last = results[-1] if results else None
-            if last is not None and last.status == outbound.NEEDS_TEMPLATE and not sent:
-                if not self.has_template(job.purpose):
-                    return Result(NO_TEMPLATE, error="outside the 24-hour window, no template")
-            elif last is not None and (last.ok or sent):
-                return Result(OK, platform_message_id=",".join(w for w in sent if w))
-            elif last is not None:
-                return _whatsapp_failure(last, self.throughput_pause)
-        if not self.has_template(job.purpose):
-            return Result(NO_TEMPLATE, error=f"no template configured: WHATSAPP_TEMPLATE_{job.purpose.upper()}")
-        result = await self.wa.send_template(job.external_id, job.purpose, job.variables)
-        if result.ok:
-            return Result(OK, platform_message_id=result.wamid)
-        return _whatsapp_failure(result, self.throughput_pause)
-
-
-def _whatsapp_failure(result: object, pause: float = THROUGHPUT_PAUSE) -> Result:
-    from bot.channels.whatsapp_graph import PAIR_RATE, THROUGHPUT, TRANSIENT
-
-    status = getattr(result, "status", None)
-    code = getattr(result, "error_code", None)
-    error = " ".join(str(part) for part in (code, getattr(result, "error_title", None)) if part)
-    if status == outbound.UNDELIVERABLE:
-        return Result(UNREACHABLE, error=error)
-    if status == outbound.NEEDS_TEMPLATE:
-        return Result(NO_TEMPLATE, error=error)
-    if status == outbound.UNCERTAIN:  # whatsapp_graph.may_have_arrived decided it
-        return Result(UNCERTAIN, error=error)
-    if code in THROUGHPUT:
-        return Result(RETRY, error=error, retry_after=pause, rate_limited=True)
-    if code is None or code in TRANSIENT or code == PAIR_RATE:
-        return Result(RETRY, error=error or "connection")
-    return Result(FAILED, error=error)

@@ -1,4 +1,4 @@
-"""The python-telegram-bot (v22) backend: library calls only, decisions in telegram_common.
+"""The python-telegram-bot (v22) backend: library calls only, decisions in common.py.
 
 The Application is a transport here: one TypeHandler passes every update fed to it to the
 channel. The channel long-polls with the Bot's own getUpdates (no Updater) so that it can keep
@@ -28,7 +28,7 @@ from telegram import error as ptb_error
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.channels import telegram_common as tg
+from bot.channels.telegram import common as tg
 
 T = TypeVar("T")
 

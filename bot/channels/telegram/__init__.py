@@ -1,0 +1,50 @@
+"""Telegram: receiving (long polling or webhook, through python-telegram-bot or aiogram), live
+replies, bulk sends and the HTML it is written in.
+
+channel.py      the live channel: updates in, the engine's replies out, the inbox first
+common.py       what both library backends share: the layout of replies, errors, the backend protocol
+backend_ptb.py, backend_aiogram.py   the two libraries (TELEGRAM_BACKEND)
+format.py       the engine's text as Telegram HTML, split at the 4,096-character limit
+inbox.py        updates kept before they are acknowledged
+webhook.py      webhook mode: its URL, its secret, where our server listens
+bulk.py         broadcasts and reminders: the lean Bot API client and the sender
+"""
+
+from __future__ import annotations
+
+from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec
+from bot.channels.telegram.format import MAX_TEXT
+from bot.settings import Settings
+
+NAME = "telegram"
+
+
+def enabled(settings: Settings) -> bool:
+    return settings.telegram_enabled
+
+
+def make(deps: ChannelDeps) -> Channel:
+    from bot.channels.telegram.channel import make_telegram_channel
+
+    return make_telegram_channel(deps)
+
+
+def make_sender(deps: ChannelDeps) -> BulkSender:
+    from bot.channels.telegram.bulk import BotApi, TelegramSender
+
+    # Bulk sends need only a message id back: the lean Bot API client, no library backend
+    # (its own connections, so a broadcast never holds one a live reply waits for).
+    s = deps.settings
+    return TelegramSender(None, api=BotApi(s.telegram_api_base_url, s.telegram_bot_token or ""))
+
+
+SPEC = ChannelSpec(
+    name=NAME,
+    label="telegram",
+    enabled=enabled,
+    make=make,
+    make_sender=make_sender,
+    capabilities=Capabilities(text_limit=MAX_TEXT, has_templates=False),
+    off_hint="off (set TELEGRAM_BOT_TOKEN to turn it on)",
+    staff_identity="telegram_id",
+)

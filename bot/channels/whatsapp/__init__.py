@@ -1,0 +1,52 @@
+"""WhatsApp (Cloud API): the signed webhook, live replies inside the 24-hour window, bulk sends
+with approved templates outside it, and the messages it is written in.
+
+channel.py    the live channel: verification handshake, signed notifications in, replies out
+payloads.py   the webhook's and the Graph API's JSON, parsed into typed values
+graph.py      the Graph API client: sends, retries, what "may have arrived" means
+format.py     the engine's replies as WhatsApp messages (buttons, lists, the 1,024-character body)
+window.py     the 24-hour window and the approved templates (WHATSAPP_TEMPLATE_*)
+bulk.py       broadcasts and reminders: free-form in the window, a template outside it
+"""
+
+from __future__ import annotations
+
+from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec
+from bot.channels.whatsapp.format import MAX_BUTTONS, TEXT_LIMIT
+from bot.settings import Settings
+
+NAME = "whatsapp"
+
+
+def enabled(settings: Settings) -> bool:
+    return settings.whatsapp_enabled
+
+
+def make(deps: ChannelDeps) -> Channel:
+    from bot.channels.whatsapp.channel import make_whatsapp_channel
+
+    return make_whatsapp_channel(deps)
+
+
+def make_sender(deps: ChannelDeps) -> BulkSender:
+    from bot.channels.whatsapp.bulk import WhatsAppSender
+    from bot.channels.whatsapp.channel import make_whatsapp_channel
+
+    # A channel object of its own (own Graph client). Retries belong to the worker, behind the
+    # pacer; the client must not retry on its own.
+    return WhatsAppSender(make_whatsapp_channel(deps, retry_delays=()))
+
+
+SPEC = ChannelSpec(
+    name=NAME,
+    label="whatsapp",
+    enabled=enabled,
+    make=make,
+    make_sender=make_sender,
+    capabilities=Capabilities(text_limit=TEXT_LIMIT, max_buttons=MAX_BUTTONS, has_templates=True),
+    off_hint=(
+        "off (set WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID,"
+        " WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN to turn it on)"
+    ),
+    staff_identity="whatsapp_phone",
+)
