@@ -10,6 +10,10 @@ from stdin, one reply line on stdout:
       -> {"rate": updates/s, "latencies": [s, ...], "cpu": CPU seconds of this process in the round,
           "messages": [sendMessage calls each user got, ...]}
          or {"error": "..."}
+    {"cmd": "steady", "first_user": 200000, "texts": [...], "rate": 50}
+      (user first_user + i sends texts[i] at i / rate seconds: a steady load, not a burst)
+      -> {"latencies": [s, ...] (update in -> last message of its answer), "cpu": ...,
+          "messages": [...], "offered": updates/s injected}
     {"cmd": "stop"}  -> {"stopped": true}, then exit (also in the middle of a round)
 
 It exits as well when stdin reaches EOF (the parent died or closed the pipe); it ignores
@@ -83,6 +87,44 @@ async def run_round(fake: FakeTelegram, first_user: int, texts: Sequence[str]) -
     return n / elapsed, [replied[u] - sent_at[u] for u in users], [messages[u] for u in users]
 
 
+async def run_steady(
+    fake: FakeTelegram, first_user: int, texts: Sequence[str], rate: float
+) -> tuple[list[float], list[int], float]:
+    """Inject update i at i / rate seconds (late ones go at once, never in a burst to catch up
+    silently: the offered rate is returned); wait until every user has an answer and the bot
+    is quiet. Latency: injection -> the last message of that user's answer."""
+    n = len(texts)
+    sent_at: dict[int, float] = {}
+    last: dict[int, float] = {}
+    messages: dict[int, int] = {}
+    last_send = [time.perf_counter()]
+    done = asyncio.Event()
+
+    def on_send(message: Sent) -> None:
+        now = time.perf_counter()
+        last_send[0] = now
+        if message.chat_id in sent_at:
+            messages[message.chat_id] = messages.get(message.chat_id, 0) + 1
+            last[message.chat_id] = now
+            if len(last) == n:
+                done.set()
+
+    fake.on_send = on_send
+    users = range(first_user, first_user + n)
+    start = time.perf_counter()
+    for i, (user, text) in enumerate(zip(users, texts, strict=True)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at[user] = time.perf_counter()
+        await fake.inject(update(fake, user, text))
+    offered = n / (time.perf_counter() - start)
+    await asyncio.wait_for(done.wait(), ROUND_TIMEOUT)
+    while time.perf_counter() - last_send[0] < SETTLE:  # the last messages of the last answers
+        await asyncio.sleep(SETTLE / 5)
+    return [last[u] - sent_at[u] for u in users], [messages[u] for u in users], offered
+
+
 async def _serve(out: TextIO) -> None:
     def reply(message: dict[str, Any]) -> None:
         out.write(json.dumps(message) + "\n")
@@ -102,11 +144,15 @@ async def _serve(out: TextIO) -> None:
             if command["cmd"] == "stop":
                 reply({"stopped": True})
                 return
-            if command["cmd"] != "round":
+            if command["cmd"] not in ("round", "steady"):
                 reply({"error": f"unknown command {command['cmd']!r}"})
                 continue
             cpu = time.process_time()
-            work = asyncio.create_task(run_round(fake, command["first_user"], command["texts"]))
+            if command["cmd"] == "steady":
+                job = run_steady(fake, command["first_user"], command["texts"], float(command["rate"]))
+            else:
+                job = run_round(fake, command["first_user"], command["texts"])
+            work: asyncio.Task[Any] = asyncio.create_task(job)
             interrupt = asyncio.create_task(stdin.readline())
             await asyncio.wait({work, interrupt}, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():  # EOF (the parent is gone) or a stop: the round is abandoned
@@ -117,11 +163,16 @@ async def _serve(out: TextIO) -> None:
                 return
             cpu = time.process_time() - cpu
             try:
-                rate, latencies, counts = work.result()
+                result = work.result()
             except TimeoutError:
                 reply({"error": f"not every user got a reply within {ROUND_TIMEOUT:.0f} s"})
             else:
-                reply({"rate": rate, "latencies": latencies, "cpu": cpu, "messages": counts})
+                if command["cmd"] == "steady":
+                    latencies, counts, offered = result
+                    reply({"latencies": latencies, "cpu": cpu, "messages": counts, "offered": offered})
+                else:
+                    rate, latencies, counts = result
+                    reply({"rate": rate, "latencies": latencies, "cpu": cpu, "messages": counts})
             if interrupt.done():  # EOF or a stop came in with the round's end
                 if interrupt.result():
                     reply({"stopped": True})
