@@ -19,6 +19,7 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.channels import registry
 from bot.local_time import parse_local, show_local
 
 
@@ -32,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     what.add_argument("--text", help="the message as is")
     c.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="a template variable")
     c.add_argument("--segment", default="", help="area=3673,occupation=transport,status=new,language=id")
-    c.add_argument("--channel", action="append", default=None, help="telegram or whatsapp (default both)")
+    c.add_argument(
+        "--channel", action="append", default=None, help=f"{' or '.join(registry.bulk_names())} (default: all)"
+    )
     c.add_argument("--at", help='"YYYY-MM-DD HH:MM" in BPU_TIMEZONE (default: now)')
     c.add_argument("--rsvp", action="store_true", help="add hadir / tidak bisa buttons")
     c.add_argument("--quiet", choices=("defer", "skip"), default="defer",
@@ -87,7 +90,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     settings, ds, db = _env()
     try:
         segment = broadcasts.parse_segment(args.segment)
-        channels = broadcasts.parse_channels(args.channel)
+        channels = broadcasts.parse_channels(args.channel, registry.bulk_names())
     except broadcasts.SegmentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.channels import registry
 from bot.channels.base import Channel, ChannelDeps
 from bot.settings import Settings
 from handlers.engine import Engine
@@ -58,34 +59,31 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
         reminder_days_before=settings.reminder_days_before,
         reminder_hour=settings.reminder_hour,
         whatsapp_daily_limit=settings.whatsapp_daily_limit,
+        broadcast_channels=registry.bulk_names(),
     )
     return Runtime(settings, db, cipher, engine)
 
 
 def build_channels(runtime: Runtime) -> list[Channel]:
     """The channels that the settings turn on."""
-    from bot.channels import registry
-
     return registry.enabled(runtime.deps)
 
 
 def banner(runtime: Runtime, *, needs_first_admin: bool = False) -> str:
     s = runtime.settings
     base = f"http://{s.http_host}:{s.http_port}"
-    from bot.channels.registry import SPECS
-
     lines = [
         "bpu-bot is running.",
         f"  database:  {_safe_url(s.database_url)}",
         f"  health:    {base}/healthz",
     ]
     served = {channel.name: channel for channel in runtime.channels}
-    for spec in SPECS:
+    for spec in registry.SPECS:
         channel = served.get(spec.name)
         if channel is None and spec.always_on and spec.make is not None:
             channel = spec.make(runtime.deps)  # the simulator: part of the server in any case
         line = channel.describe() if channel is not None else spec.off_hint
-        lines.append(f"  {spec.label + ':':<10} {line}")
+        lines.append(f"  {spec.banner_name + ':':<10} {line}")
     lines.append(f"  dashboard: {base}/   (staff log in by name and password)")
     if needs_first_admin:
         from bot.dashboard.session_pages import setup_token

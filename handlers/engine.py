@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +88,7 @@ class Engine:
         reminder_days_before: int = 3,
         reminder_hour: int = 9,
         whatsapp_daily_limit: int = 250,
+        broadcast_channels: Sequence[str] = (),
         clock: Callable[[], datetime] = utcnow,
         observe: Callable[[Handled], None] | None = None,
     ) -> None:
@@ -103,6 +104,7 @@ class Engine:
             reminder_days_before=reminder_days_before,
             reminder_hour=reminder_hour,
             whatsapp_daily_limit=whatsapp_daily_limit,
+            broadcast_channels=tuple(broadcast_channels),
         )
         if office_hours:
             self.services.office_hours = office_hours

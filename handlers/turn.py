@@ -30,6 +30,7 @@ class Services:
     reminder_days_before: int = 3  # BPU_REMINDER_DAYS_BEFORE
     reminder_hour: int = 9  # BPU_REMINDER_HOUR, local time
     whatsapp_daily_limit: int = 250  # WHATSAPP_DAILY_LIMIT, for a staff broadcast's estimate
+    broadcast_channels: tuple[str, ...] = ()  # where a staff broadcast goes (bot/channels/registry.py)
 
 
 @dataclass(slots=True)

@@ -175,6 +175,7 @@ def cipher():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def engine(db, cipher, matcher, clock):  # type: ignore[no-untyped-def]
+    from bot.channels import registry
     from handlers.engine import Engine
 
-    return Engine(db, cipher, matcher, clock=clock)
+    return Engine(db, cipher, matcher, broadcast_channels=registry.bulk_names(), clock=clock)

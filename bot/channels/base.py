@@ -94,14 +94,19 @@ class ChannelSpec:
     """One channel, as the registry lists it."""
 
     name: str  # IncomingMessage.channel, contacts.channel, outbox.channel
-    label: str  # shown to staff (dashboard, banner)
+    label: str  # shown to staff (the dashboard's campaign page)
     enabled: Callable[[Settings], bool]
     make: Callable[[ChannelDeps], Channel] | None = None  # the live channel served by `bpu-bot run`
     make_sender: Callable[[ChannelDeps], BulkSender] | None = None  # broadcasts and reminders
     capabilities: Capabilities = Capabilities()
     off_hint: str = ""  # the banner's line when `bpu-bot run` does not serve it
+    banner: str = ""  # its name in the start-up banner, when not its `name`
     always_on: bool = False  # part of the HTTP server itself: served even by an app built for a test
     staff_identity: str | None = None  # the staff model's column that names a staff member on it
+
+    @property
+    def banner_name(self) -> str:
+        return self.banner or self.name
 
     @property
     def bulk(self) -> bool:

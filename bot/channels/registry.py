@@ -26,6 +26,11 @@ def bulk_names() -> tuple[str, ...]:
     return tuple(s.name for s in SPECS if s.bulk)
 
 
+def labels() -> dict[str, str]:
+    """Channel name -> how staff read it (Telegram, WhatsApp...)."""
+    return {s.name: s.label for s in SPECS}
+
+
 def enabled(deps: ChannelDeps) -> list[Channel]:
     """The live channels the settings turn on, built."""
     return [s.make(deps) for s in SPECS if s.make is not None and s.enabled(deps.settings)]

@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 from starlette.responses import Response
 
+from bot.channels import registry
 from bot.channels.telegram import common as telegram_common
 from bot.channels.whatsapp import format as whatsapp_format
 from bot.dashboard import queries
@@ -60,7 +61,7 @@ class Draft:
     occupation: str = ""
     status: str = ""
     language: str = ""
-    channels: list[str] = field(default_factory=lambda: list(broadcasts.CHANNELS))
+    channels: list[str] = field(default_factory=lambda: list(registry.bulk_names()))
     when: str = "now"
     at: str = ""
     rsvp: bool = False
@@ -81,7 +82,7 @@ class Draft:
             occupation=ctx.field("occupation")[:40],
             status=ctx.field("status")[:20],
             language=ctx.field("language")[:2],
-            channels=[c for c in ctx.form.getlist("channel") if isinstance(c, str)][:2],
+            channels=[c for c in ctx.form.getlist("channel") if isinstance(c, str)],
             when="at" if ctx.field("when") == "at" else "now",
             at=ctx.field("at")[:16],
             rsvp=ctx.field("rsvp") == "on",
@@ -150,7 +151,7 @@ def check(draft: Draft, ctx: Ctx, renderer: Renderer, now: datetime) -> tuple[Ch
         segment = broadcasts.parse_segment(draft.segment_text())
         if not draft.channels:
             raise broadcasts.SegmentError("no channel")
-        channels = broadcasts.parse_channels(draft.channels)
+        channels = broadcasts.parse_channels(draft.channels, registry.bulk_names())
     except broadcasts.SegmentError:
         errors.append(ctx.t("bad_segment"))
     at = None
@@ -224,8 +225,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             preview=preview,
             views=views,
             variables=VARIABLES,
-            channels=broadcasts.CHANNELS,
-            channel_names={"telegram": "Telegram", "whatsapp": "WhatsApp"},
+            channels=registry.bulk_names(),
+            channel_names=registry.labels(),
             languages=("id", "en"),
             wa_template=_whatsapp_template_configured() if preview is not None else False,
         )

@@ -161,7 +161,7 @@ def _ask_area(turn: Turn, draft: dict[str, Any], *, again: bool = False) -> None
 
 async def _show_preview(turn: Turn, draft: dict[str, Any], area: str | None) -> None:
     segment = {"area": area} if area else {}
-    channels = broadcasts.parse_channels(None)
+    channels = broadcasts.parse_channels(None, turn.services.broadcast_channels)
     try:
         p = await broadcasts.preview(
             turn.session, turn.services.renderer, segment=segment, channels=channels, template=draft.get("template"),
@@ -192,7 +192,8 @@ async def _broadcast_create(turn: Turn, staff: Staff, draft: dict[str, Any]) -> 
     end(turn)
     b = await broadcasts.create(
         turn.session, created_by=f"staff:{staff.id}", segment=draft.get("segment") or {},
-        channels=broadcasts.parse_channels(None), template=draft.get("template"), text=draft.get("text"),
+        channels=broadcasts.parse_channels(None, turn.services.broadcast_channels), template=draft.get("template"),
+        text=draft.get("text"),
         variables=draft.get("variables") or {}, now=turn.now,
     )  # fmt: skip
     await repo.audit(turn.session, f"staff:{staff.id}", "broadcast_create", broadcast_id=b.id,

@@ -17,7 +17,8 @@ def enabled(_: Settings) -> bool:
 
 SPEC = ChannelSpec(
     name=NAME,
-    label="terminal",
+    label="Terminal",
+    banner="terminal",
     enabled=enabled,
     off_hint="bpu-bot chat   (another way to talk to the bot)",
 )

@@ -40,7 +40,7 @@ def make_sender(deps: ChannelDeps) -> BulkSender:
 
 SPEC = ChannelSpec(
     name=NAME,
-    label="telegram",
+    label="Telegram",
     enabled=enabled,
     make=make,
     make_sender=make_sender,

@@ -21,4 +21,4 @@ def make(deps: ChannelDeps) -> Channel:
     return WebChannel(deps)
 
 
-SPEC = ChannelSpec(name=NAME, label="simulator", enabled=enabled, make=make, always_on=True)
+SPEC = ChannelSpec(name=NAME, label="Simulator", banner="simulator", enabled=enabled, make=make, always_on=True)

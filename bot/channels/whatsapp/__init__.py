@@ -39,7 +39,7 @@ def make_sender(deps: ChannelDeps) -> BulkSender:
 
 SPEC = ChannelSpec(
     name=NAME,
-    label="whatsapp",
+    label="WhatsApp",
     enabled=enabled,
     make=make,
     make_sender=make_sender,
