@@ -525,6 +525,7 @@ async def calculate(
         this_month=month == turn.today.replace(day=1),
         my=_month_words(turn),
         occupation=occupations.label(remembered.get("occupation"), turn.lang),
+        ask=lead_form.current(turn) is None,  # mid-form, the form's own question comes next
         buttons=_calc_buttons(turn, quote.normal.programmes),
     )
 
@@ -583,6 +584,7 @@ def _minimum(turn: Turn, programmes: int, occupation: str | None, month: date) -
         month=month_year(month, turn.lang),
         this_month=month == turn.today.replace(day=1),
         my=_month_words(turn),
+        ask=lead_form.current(turn) is None,  # mid-form, the form's own question comes next
         buttons=buttons + _calc_buttons(turn, programmes)[:1],
     )
 

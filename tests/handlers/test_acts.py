@@ -334,3 +334,12 @@ async def test_what_is_after_a_quote_explains_instead_of_pricing(engine, questio
                                                 ("switch to english", "english"), ("indonesian please", "indonesian")])  # fmt: skip
 def test_english_control_words(typed: str, control: str) -> None:
     assert acts.control(typed) == control
+
+
+async def test_a_price_question_mid_form_does_not_ask_for_an_income_before_the_forms_question(engine) -> None:
+    chat = Chat(engine, user="midform-price")
+    await start_form(chat)
+    await chat.press("Setuju")
+    await chat.say("berapa iuran paling murah?")
+    assert "Rp16.800" in chat.text and "Tulis penghasilan" not in chat.text
+    assert "nama lengkap" in chat.text.lower()  # the form's question, last
