@@ -7,15 +7,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.base import NO_VALUE
 
 from storage import scope
+from storage.clock import utcnow
 from storage.models import (
     AuditLog,
     Contact,
     ConversationState,
+    InboundUpdate,
     Lead,
     MessageLog,
     Staff,
@@ -223,3 +227,17 @@ async def coordinator_for(session: AsyncSession, kecamatan_code: str) -> Staff |
     )
     staff: Staff | None = await session.scalar(query)
     return staff
+
+
+async def first_time(session: AsyncSession, kind: str, key: str) -> bool:
+    """True the first time `key` of `kind` is seen, in any process (one row of inbound_updates,
+    the same record that makes a platform update handled once): "tell a group once" survives a
+    restart and holds across processes."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboundUpdate)
+        .values(channel=kind, platform_id=key, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["channel", "platform_id"])
+        .returning(InboundUpdate.id)
+    )
+    return (await session.scalar(statement)) is not None

@@ -108,3 +108,23 @@ def test_the_postgres_finish_statement_names_only_our_tables_and_the_changed_col
     for name in contact_fields:
         assert f"{name}=" in sql
     assert turns._finish_pg(contact_fields, state_fields) is turns._finish_pg(contact_fields, state_fields)
+
+
+async def test_first_time_is_once_per_key_in_any_process(db) -> None:
+    """What the Telegram channel uses to tell a group once: kept in the database, so a second
+    process (a second Database here) or a restart sees it."""
+    from storage import repositories as repo
+    from storage.db import Database
+
+    async with db.session() as session:
+        assert await repo.first_time(session, "telegram:group", "-100123")
+        assert not await repo.first_time(session, "telegram:group", "-100123")
+        assert await repo.first_time(session, "telegram:group", "-100999")
+    other = Database(
+        str(db.engine.url.render_as_string(hide_password=False)).replace("+aiosqlite", "").replace("+asyncpg", "")
+    )
+    try:
+        async with other.session() as session:
+            assert not await repo.first_time(session, "telegram:group", "-100123")
+    finally:
+        await other.dispose()

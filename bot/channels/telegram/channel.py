@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from handlers.engine import Engine
 
 log = logging.getLogger(__name__)
+GROUP_TOLD = "telegram:group"  # inbound_updates kind: groups told the bot works in private
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 # Telegram counts updates up from a positive number; a 4,000-digit id would not even fit the
@@ -89,7 +90,6 @@ class TelegramChannel:
         # Webhook: the update ids being kept or handled, each with whether it was kept.
         self._inflight: dict[int, asyncio.Future[bool]] = {}
         self._deferred: set[int] = set()  # update ids whose handling met a database outage
-        self._told_groups: set[int] = set()  # groups already told that the bot works in private
         self._reply_keyboard_open: set[int] = set()  # chats shown the "share my phone" keyboard
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._done = asyncio.Condition()
@@ -382,13 +382,20 @@ class TelegramChannel:
             return
         if inbound.message is None:
             return
-        if inbound.group:
-            if chat_id in self._told_groups:
-                return
-            self._told_groups.add(chat_id)
+        if inbound.group and not await self._first_word_to_group(chat_id):
+            return
         replies = await self.engine.handle(inbound.message, held=True)
         if replies:
             await self.deliver(chat_id, inbound.message.user_id, replies)
+
+    async def _first_word_to_group(self, chat_id: int) -> bool:
+        """A group is told once that the bot works in private chats, whichever process sees it."""
+        try:
+            async with self.db.session() as session:
+                return await repo.first_time(session, GROUP_TOLD, str(chat_id))
+        except Exception as exc:  # the database is away: silence beats telling a group twice
+            log.warning("telegram: a group not told (%s)", type(exc).__name__)
+            return False
 
     # -- sending ----------------------------------------------------------------------------
 
