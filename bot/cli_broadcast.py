@@ -142,6 +142,7 @@ def cmd_create(args: argparse.Namespace) -> int:
                 b = await broadcasts.create(
                     session, created_by="cli", segment=segment, channels=channels, template=args.template,
                     text=args.text, variables=variables, rsvp=args.rsvp, at=at, quiet_policy=args.quiet, now=now,
+                    telegram_username=settings.telegram_bot_username, whatsapp_number=settings.whatsapp_display_number,
                 )  # fmt: skip
                 bid = b.id
             print(

@@ -1,10 +1,16 @@
 """Broadcasts: segments, the preview staff confirm, creation, fan-out into the outbox, status.
 
-A segment is `key=value` pairs: `area=3673` (kabupaten/kota, 4 digits, or kecamatan, 6),
-`occupation=transport` (every transport occupation) or an occupation code, `status=new` (the
-lead's status), `language=id`. Conditions on the lead (occupation, status) need a lead; the area
-matches the lead's codes or the contact's own region. Only Telegram and WhatsApp contacts can be
-reached.
+A segment is `key=value` pairs: `area=3673` (kabupaten/kota, 4 digits, or kecamatan, 6; several
+as a comma list, `area=3673,360101`, any of them), `occupation=transport` (every transport
+occupation) or an occupation code, `status=new` (the lead's status), `language=id`,
+`rsvp=12:yes` (who answered "Hadir" to broadcast 12: a reminder to those who said they will
+come). Conditions on the lead (occupation, status) need a lead; the area matches the lead's codes
+or the contact's own region. Only Telegram and WhatsApp contacts can be reached.
+
+A broadcast carries its campaign's link (issue 16, item 7): `links` holds, per channel, the
+Telegram deep link (`t.me/<bot>?start=CODE`) or the WhatsApp click-to-chat link whose text ends
+with `Kode: CODE`; `render_broadcast(..., channel=...)` adds that channel's link under the text,
+so a worker who taps it and then leaves their details is counted as the campaign's lead.
 
 Fan-out is one INSERT ... SELECT ... ON CONFLICT DO NOTHING in the same transaction as the
 broadcast's move to `sending`: a crash before the commit leaves nothing, after it leaves every
@@ -28,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.render import Renderer
-from handlers import occupations
+from handlers import links, occupations
 from handlers.messages import Button
 from storage import scope
 from storage.campaign_models import (
@@ -51,7 +57,8 @@ from storage.campaign_models import (
 )
 from storage.models import Contact, Lead
 
-SEGMENT_KEYS = ("area", "occupation", "status", "language")
+SEGMENT_KEYS = ("area", "occupation", "status", "language", "rsvp")
+RSVP_ANSWERS = ("yes", "no")
 LEAD_STATUSES = ("new", "contacted", "registered", "declined")
 
 
@@ -64,19 +71,29 @@ class SegmentError(ValueError):
 
 
 def parse_segment(text: str | None) -> dict[str, str]:
-    """`area=3673,occupation=transport,status=new` -> a checked dict."""
+    """`area=3673,360101,occupation=transport,status=new` -> a checked dict (areas joined by commas)."""
     segment: dict[str, str] = {}
+    last = ""
     for part in (text or "").split(","):
         if not part.strip():
             continue
         key, sep, value = part.partition("=")
+        if not sep and last == "area":  # the next code of an area list
+            key, value = "area", part
         key, value = key.strip().lower(), value.strip()
-        if not sep or not value:
+        if not sep and key != "area" or not value:
             raise SegmentError(f"expected key=value, got {part.strip()!r}")
         if key not in SEGMENT_KEYS:
             raise SegmentError(f"unknown segment key {key!r}; use {', '.join(SEGMENT_KEYS)}")
-        if key == "area" and not (value.isdigit() and len(value) in (4, 6)):
-            raise SegmentError("area is a kabupaten/kota code (4 digits) or kecamatan code (6 digits)")
+        last = key
+        if key == "area":
+            if not (value.isdigit() and len(value) in (4, 6)):
+                raise SegmentError("area is a kabupaten/kota code (4 digits) or kecamatan code (6 digits)")
+            known = [a for a in segment.get("area", "").split(",") if a]
+            if value not in known:
+                known.append(value)
+            segment["area"] = ",".join(known)
+            continue
         if key == "status" and value not in LEAD_STATUSES:
             raise SegmentError(f"status is one of {', '.join(LEAD_STATUSES)}")
         if key == "language" and value not in ("id", "en"):
@@ -85,8 +102,24 @@ def parse_segment(text: str | None) -> dict[str, str]:
             raise SegmentError(
                 f"unknown occupation {value!r}; use transport or one of {', '.join(_occupation_codes())}"
             )
+        if key == "rsvp":
+            bid, _, answer = value.partition(":")
+            answer = answer or "yes"
+            if not bid.isdigit() or answer not in RSVP_ANSWERS:
+                raise SegmentError("rsvp is <broadcast id>:yes or <broadcast id>:no")
+            value = f"{int(bid)}:{answer}"
         segment[key] = value
     return segment
+
+
+def segment_areas(segment: dict[str, Any]) -> list[str]:
+    return [a for a in str(segment.get("area") or "").split(",") if a]
+
+
+def rsvp_of(segment: dict[str, Any]) -> tuple[int, str] | None:
+    """(broadcast id, answer) of an `rsvp=` segment."""
+    bid, _, answer = str(segment.get("rsvp") or "").partition(":")
+    return (int(bid), answer or "yes") if bid.isdigit() else None
 
 
 def _occupation_codes() -> list[str]:
@@ -110,7 +143,7 @@ def recipients_condition(segment: dict[str, str], channels: Sequence[str]) -> An
     """The WHERE clause over contacts for a segment."""
     conds: list[Any] = [Contact.channel.in_(list(channels))]
     lead_conds: list[Any] = [Lead.contact_id == Contact.id]
-    area = segment.get("area")
+    areas = segment_areas(segment)
     if segment.get("occupation"):
         occ = segment["occupation"]
         lead_conds.append(Lead.is_transport.is_(True) if occ == "transport" else Lead.occupation == occ)
@@ -118,14 +151,21 @@ def recipients_condition(segment: dict[str, str], channels: Sequence[str]) -> An
         lead_conds.append(Lead.status == segment["status"])
     if segment.get("language"):
         conds.append(Contact.language == segment["language"])
-    if area:
-        lead_area = scope.lead_in(area)
+    rsvp = rsvp_of(segment)
+    if rsvp is not None:
+        conds.append(
+            exists().where(
+                RsvpAnswer.contact_id == Contact.id, RsvpAnswer.broadcast_id == rsvp[0], RsvpAnswer.answer == rsvp[1]
+            )
+        )
+    if areas:
+        lead_area = scope.leads_in(areas)
         if len(lead_conds) > 1:  # a lead is required anyway: its area decides
             lead_conds.append(lead_area)
         else:
             conds.append(
                 or_(
-                    scope.kecamatan_in(Contact.region_code, [area]),
+                    scope.kecamatan_in(Contact.region_code, areas),
                     exists().where(Lead.contact_id == Contact.id, lead_area),
                 )
             )
@@ -134,10 +174,25 @@ def recipients_condition(segment: dict[str, str], channels: Sequence[str]) -> An
     return and_(*conds)
 
 
+def campaign_links(code: str, *, telegram_username: str | None, whatsapp_number: str | None) -> dict[str, str]:
+    """The link each channel's message carries: the Telegram deep link, the WhatsApp click-to-chat."""
+    found = {
+        "telegram": links.telegram_link(telegram_username, code),
+        "whatsapp": links.whatsapp_link(whatsapp_number, code),
+    }
+    return {channel: url for channel, url in found.items() if url}
+
+
+def auto_code(broadcast_id: int) -> str:
+    """The campaign code of a broadcast created without one."""
+    return f"kampanye-{broadcast_id}"
+
+
 def render_broadcast(
-    renderer: Renderer, b: Broadcast, lang: str, *, today: date | None = None
+    renderer: Renderer, b: Broadcast, lang: str, *, today: date | None = None, channel: str | None = None
 ) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
-    """Text (one message), RSVP buttons and WhatsApp template variables of a broadcast."""
+    """Text (one message), RSVP buttons and WhatsApp template variables of a broadcast; with a
+    `channel`, the campaign's link for that channel under the text."""
     if b.text:
         text = b.text
     else:
@@ -153,6 +208,9 @@ def render_broadcast(
             Button(renderer.label("rsvp_no", lang), f"rsvp:{b.id}:no"),
         )
     variables = tuple(str(v) for v in (b.variables or {}).values()) or (text.split("\n", 1)[0][:900],)
+    link = (getattr(b, "links", None) or {}).get(channel or "")
+    if link:
+        text = f"{text}\n\n{renderer.label('campaign_link', lang)} {link}"
     return text, buttons, variables
 
 
@@ -303,9 +361,16 @@ async def create(
     at: datetime | None = None,
     quiet_policy: str = "defer",
     now: datetime,
+    campaign_code: str | None = None,
+    telegram_username: str | None = None,
+    whatsapp_number: str | None = None,
 ) -> Broadcast:
+    """Store a broadcast with its campaign code (`kampanye-<id>` when none is given) and the link
+    each channel's message carries (when the bot's Telegram username or WhatsApp number is known)."""
     if bool(template) == bool(text):
         raise ValueError("give a template or a text, not both")
+    if campaign_code is not None and not links.valid_code(campaign_code):
+        raise ValueError(f"bad campaign code {campaign_code!r}")
     b = Broadcast(
         template=template,
         text=text,
@@ -318,8 +383,13 @@ async def create(
         scheduled_at=at or now,
         created_by=created_by,
         created_at=now,
+        campaign_code=campaign_code,
     )
     session.add(b)
+    await session.flush()
+    if not b.campaign_code:
+        b.campaign_code = auto_code(b.id)
+    b.links = campaign_links(b.campaign_code, telegram_username=telegram_username, whatsapp_number=whatsapp_number)
     await session.flush()
     return b
 

@@ -70,6 +70,8 @@ class Broadcast(Base):
     cancelled_at: Mapped[datetime | None]
     # Leads whose Lead.campaign_code equals this are counted as the broadcast's (migration 0005).
     campaign_code: Mapped[str | None] = mapped_column(String(64))
+    # The campaign's link each channel's message carries: {"telegram": "https://t.me/...", "whatsapp": ...} (0009).
+    links: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class OutboxRow(Base):

@@ -140,7 +140,7 @@ class DeliveryWorker:
         self._commit_seconds = dict.fromkeys(senders, 0.005)  # a mark commit's duration (moving average)
         self._lanes_stopped = False
         self._slots = {ch: asyncio.Semaphore(MAX_INFLIGHT) for ch in senders}
-        self._texts: dict[tuple[int, str], tuple[str, tuple[Button, ...], tuple[str, ...]]] = {}
+        self._texts: dict[tuple[int, str, str], tuple[str, tuple[Button, ...], tuple[str, ...]]] = {}
         self.running = False
         self._recording = 0
         for sender in senders.values():
@@ -571,7 +571,7 @@ class DeliveryWorker:
             return outbox.Outcome(row.id, held.state, held.reason, retry_at=held.until)
         lang = contact.language if contact.language in ("id", "en") else "id"
         if broadcast is not None:
-            text, buttons, variables = self._broadcast_text(broadcast, lang)
+            text, buttons, variables = self._broadcast_text(broadcast, lang, channel)
         elif row.kind == digest.KIND_DIGEST:
             text, buttons, variables = digest.render(self.renderer, lang, row.payload)
         else:
@@ -590,13 +590,16 @@ class DeliveryWorker:
             attempts=row.attempts,
         )
 
-    def _broadcast_text(self, b: Broadcast, lang: str) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
-        key = (b.id, lang)
+    def _broadcast_text(
+        self, b: Broadcast, lang: str, channel: str
+    ) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
+        key = (b.id, lang, channel)  # each channel's message carries its own campaign link
         cached = self._texts.get(key)
         if cached is None:
             from handlers.broadcasts import render_broadcast
 
-            cached = render_broadcast(self.renderer, b, lang, today=_today(self.clock(), self.default_tz))
+            today = _today(self.clock(), self.default_tz)
+            cached = render_broadcast(self.renderer, b, lang, today=today, channel=channel)
             if len(self._texts) > 1000:
                 self._texts.clear()
             self._texts[key] = cached

@@ -195,6 +195,7 @@ async def _broadcast_create(turn: Turn, staff: Staff, draft: dict[str, Any]) -> 
         channels=broadcasts.parse_channels(None, turn.services.broadcast_channels), template=draft.get("template"),
         text=draft.get("text"),
         variables=draft.get("variables") or {}, now=turn.now,
+        telegram_username=turn.services.telegram_username, whatsapp_number=turn.services.whatsapp_number,
     )  # fmt: skip
     await repo.audit(turn.session, f"staff:{staff.id}", "broadcast_create", broadcast_id=b.id,
                      template=b.template, segment=b.segment)  # fmt: skip
