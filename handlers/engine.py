@@ -26,7 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from content.render import Renderer
 from handlers import acts, handover, lead_form, links, menu, referral, reminders, rights, staff, topics
-from handlers.messages import IncomingMessage, Kind, Reply, merge_replies
+from handlers.messages import NUMBERED_MENU, IncomingMessage, Kind, Reply, merge_replies
 from handlers.nlu import IntentMatcher
 from handlers.nlu.language import follow as follow_language
 from handlers.redact import redact
@@ -188,6 +188,8 @@ class Engine:
                 seen.outcome = "replay"
                 return []  # this update was handled before
             contact, state, created = opened
+            if NUMBERED_MENU in state.data:
+                state.data = {k: v for k, v in state.data.items() if k != NUMBERED_MENU}
             contact.last_inbound_at = now
             if contact.unreachable_at is not None:
                 contact.unreachable_at = None  # a message from them means they can be reached again

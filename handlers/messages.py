@@ -26,6 +26,12 @@ class Kind(StrEnum):
     UNSUPPORTED = "unsupported"
 
 
+# The conversation state's key for options a channel showed as a numbered text list (WhatsApp,
+# past ten options): the channel reads it to turn a typed "7" into the 7th option, in any process;
+# the engine forgets it at the next message, which is the only one it answers.
+NUMBERED_MENU = "numbered_menu"
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """One option. `payload` comes back in `IncomingMessage.payload` when pressed."""

@@ -343,3 +343,20 @@ async def test_a_price_question_mid_form_does_not_ask_for_an_income_before_the_f
     await chat.say("berapa iuran paling murah?")
     assert "Rp16.800" in chat.text and "Tulis penghasilan" not in chat.text
     assert "nama lengkap" in chat.text.lower()  # the form's question, last
+
+
+async def test_a_numbered_menu_answers_only_the_next_message(engine) -> None:
+    """A channel keeps the numbered options it showed in the conversation state (any process can
+    read them); the engine forgets them at the next message, whatever it is."""
+    from handlers.messages import NUMBERED_MENU
+
+    chat = Chat(engine, user="menu-forget")
+    await chat.say("halo")
+    async with engine.db.session() as s:
+        state = await s.scalar(select(ConversationState))
+        assert state is not None
+        state.data = {**state.data, NUMBERED_MENU: [["Anyer", "f:kecamatan:360401"]]}
+    await chat.say("berapa iuran minimal?")
+    async with engine.db.session() as s:
+        state = await s.scalar(select(ConversationState))
+        assert state is not None and NUMBERED_MENU not in state.data

@@ -22,7 +22,6 @@ import hmac
 import json
 import logging
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,7 +38,7 @@ from bot.channels.whatsapp.payloads import Inbound, Notification, Status, parse_
 from bot.channels.whatsapp.window import TemplateConfig, can_send_free_form, load_templates
 from bot.safe_json import BadJSON, read_object
 from handlers.engine import DatabaseUnavailable
-from handlers.messages import Button, IncomingMessage, Kind, Reply
+from handlers.messages import NUMBERED_MENU, Button, IncomingMessage, Kind, Reply
 from storage import outbound
 from storage import repositories as repo
 from storage.crypto import FieldCipher
@@ -55,7 +54,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 PATH = "/webhook/whatsapp"
-MAX_MENUS = 50_000  # numbered menus remembered (in memory: one per recent user)
 RETRY_DELAYS = (1.0, 30.0)  # seconds: the first and the longest pause while the database is out of reach
 
 
@@ -84,10 +82,8 @@ class WhatsAppChannel:
         self._verify_token = verify_token
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        # The options of the numbered text menu last shown to each user (a typed "3" presses the 3rd).
         # In memory: a restart forgets them and the worker's "3" is read as text, which the
         # engine answers kindly; with several web processes Meta's retries may land elsewhere.
-        self._menus: OrderedDict[str, tuple[Button, ...]] = OrderedDict()
         self._stopped = False
 
     # -- the Channel protocol -------------------------------------------------------------
@@ -185,30 +181,40 @@ class WhatsAppChannel:
             log.info("whatsapp: handled %d notifications left from before the restart", len(rows))
 
     async def _process(self, inbox_id: int, notification: Notification) -> None:
-        sent: list[tuple[str, list[SendResult]]] = []
+        sent: list[tuple[str, list[SendResult], tuple[Button, ...] | None]] = []
         for message in notification.messages:
-            results = await self._answer(message)
+            results, menu = await self._answer(message)
             if results:
-                sent.append((message.user_id, results))
+                sent.append((message.user_id, results, menu))
         # What was sent, the statuses and the inbox row: one transaction (a commit is the cost on SQLite).
         now = self.clock()
         async with self.db.session() as session:
-            for user_id, results in sent:
-                await self._record_in(session, user_id, results, "reply", now)
+            for user_id, results, menu in sent:
+                await self._record_in(session, user_id, results, "reply", now, menu=menu)
             if notification.statuses:
                 await self._apply_statuses(session, notification.statuses, now)
             await session.execute(delete(WebhookInbox).where(WebhookInbox.id == inbox_id))
 
     # -- inbound messages -----------------------------------------------------------------
 
-    async def _answer(self, inbound: Inbound) -> list[SendResult]:
+    async def _answer(self, inbound: Inbound) -> tuple[list[SendResult], tuple[Button, ...] | None]:
         # One user's messages are answered in order: their replies never interleave.
         async with self._lock(inbound.user_id):
-            replies = await self._handle_held(self.to_incoming(inbound))
+            replies = await self._handle_held(self.to_incoming(inbound, await self._numbered_menu(inbound)))
             if not replies:
-                return []
+                return [], None
             to = inbound.group_id or inbound.user_id
-            return await self.send_replies(inbound.user_id, replies, to=to, group=bool(inbound.group_id), record=False)
+            return await self._send_all(inbound.user_id, replies, to=to, group=bool(inbound.group_id))
+
+    async def _numbered_menu(self, inbound: Inbound) -> tuple[Button, ...] | None:
+        """The numbered menu last shown to this user, kept in the database (any process may have
+        sent it); read only for a message that is a bare number."""
+        if inbound.kind != Kind.TEXT or not (inbound.text or "").strip().isdigit():
+            return None
+        async with self.db.session() as session:
+            contact = await repo.get_contact(session, CHANNEL, inbound.user_id)
+            shown = (contact.state.data or {}).get(NUMBERED_MENU) if contact and contact.state else None
+        return tuple(Button(label, payload) for label, payload in shown) if shown else None
 
     async def _handle_held(self, msg: IncomingMessage) -> list[Reply]:
         """The engine's replies. The notification is in the inbox, so a database outage is not
@@ -224,9 +230,8 @@ class WhatsAppChannel:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, longest)
 
-    def to_incoming(self, inbound: Inbound) -> IncomingMessage:
+    def to_incoming(self, inbound: Inbound, menu: tuple[Button, ...] | None = None) -> IncomingMessage:
         text, payload, kind = inbound.text, inbound.payload, inbound.kind
-        menu = self._menus.get(inbound.user_id)
         if kind == Kind.TEXT and menu and text and text.strip().isdigit():
             number = int(text.strip())
             if 1 <= number <= len(menu):
@@ -261,6 +266,15 @@ class WhatsAppChannel:
     ) -> list[SendResult]:  # fmt: skip
         """Send the engine's replies in order and record each with the wamid the Graph API returned
         (`record=False`: the caller records them, in a transaction of its own)."""
+        results, menu = await self._send_all(user_id, replies, to=to, group=group)
+        if record:
+            await self._record(user_id, results, purpose, menu)
+        return results
+
+    async def _send_all(
+        self, user_id: str, replies: Sequence[Reply], *, to: str | None = None, group: bool = False
+    ) -> tuple[list[SendResult], tuple[Button, ...] | None]:
+        """Send the replies; the results, and the numbered menu the last of them showed (if any)."""
         results: list[SendResult] = []
         menu: tuple[Button, ...] | None = None
         for reply in replies:
@@ -274,10 +288,7 @@ class WhatsAppChannel:
             else:
                 continue
             break
-        self._remember_menu(user_id, menu)
-        if record:
-            await self._record(user_id, results, purpose)
-        return results
+        return results, menu
 
     async def send(self, user: str, replies: Sequence[Reply]) -> None:
         """The Channel interface: replies to a worker, recorded as `reply`."""
@@ -308,28 +319,32 @@ class WhatsAppChannel:
         await self._record(to, [result], purpose)
         return result
 
-    def _remember_menu(self, user_id: str, menu: tuple[Button, ...] | None) -> None:
-        if menu is None:
-            self._menus.pop(user_id, None)
-            return
-        self._menus[user_id] = menu
-        self._menus.move_to_end(user_id)
-        while len(self._menus) > MAX_MENUS:
-            self._menus.popitem(last=False)
-
-    async def _record(self, user_id: str, results: Sequence[SendResult], purpose: str) -> None:
+    async def _record(
+        self, user_id: str, results: Sequence[SendResult], purpose: str, menu: tuple[Button, ...] | None = None
+    ) -> None:
         if not results:
             return
         try:
             async with self.db.session() as session:
-                await self._record_in(session, user_id, results, purpose, self.clock())
+                await self._record_in(session, user_id, results, purpose, self.clock(), menu=menu)
         except Exception:
             log.exception("whatsapp: could not record %d sent messages", len(results))
 
     async def _record_in(
-        self, session: AsyncSession, user_id: str, results: Sequence[SendResult], purpose: str, now: datetime
+        self,
+        session: AsyncSession,
+        user_id: str,
+        results: Sequence[SendResult],
+        purpose: str,
+        now: datetime,
+        *,
+        menu: tuple[Button, ...] | None = None,
     ) -> None:
         contact = await repo.get_contact(session, CHANNEL, user_id)
+        if menu and contact is not None and contact.state is not None:
+            # A typed "7" answers it, in whichever process the next message lands; the engine
+            # forgets it at the next message (a numbered menu answers only the message after it).
+            contact.state.data = {**(contact.state.data or {}), NUMBERED_MENU: [[b.label, b.payload] for b in menu]}
         for result in results:
             await outbound.record_sent(
                 session,
