@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    String,
     Table,
     and_,
     bindparam,
@@ -142,6 +143,11 @@ def _open_in_one_statement() -> Any:
 
 
 _OPEN_PG = _open_in_one_statement()
+# One chat's turns, one at a time across every process on the database: two messages of one worker
+# handled by two processes at once would otherwise both read the same state and one would lose
+# the other's step. A statement of its own, before the turn reads anything: a statement's snapshot
+# is taken when it starts, so the read must come after the lock is held. Released at commit.
+_CHAT_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("chat", type_=String), 0)))
 
 
 def _create_in_one_statement() -> Any:
@@ -230,6 +236,8 @@ class TurnStore:
         conn = self._connection()
         params: dict[str, Any] = {"channel": channel, "external_id": external_id}
         row: Any
+        if conn.dialect.name == "postgresql":
+            await conn.execute(_CHAT_LOCK, {"chat": f"{channel}:{external_id}"})
         if platform_id is None:
             row = (await conn.execute(_LOAD, params)).mappings().first()
         elif conn.dialect.name == "postgresql":

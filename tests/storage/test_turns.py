@@ -128,3 +128,32 @@ async def test_first_time_is_once_per_key_in_any_process(db) -> None:
             assert not await repo.first_time(session, "telegram:group", "-100123")
     finally:
         await other.dispose()
+
+
+async def test_two_processes_handling_one_chat_at_once_lose_no_step(db, db_url: str) -> None:
+    """Two turns of one worker at the same moment, each from its own connection pool (two
+    processes): each reads the state and writes it a moment later. On PostgreSQL the second waits
+    for the first, so neither write is lost; SQLite has one writer (and one process) anyway."""
+    import asyncio
+
+    from storage.db import Database
+
+    await _open(db, "u1", "0")
+    other = Database(db_url)
+
+    async def bump(database: Database, update_id: str) -> None:
+        async with database.turn() as store:
+            opened = await store.open("telegram", "u1", update_id, language="id", now=NOW)
+            assert opened is not None
+            _, state, _ = opened
+            seen = int(state.data.get("n", 0))
+            await asyncio.sleep(0.3)  # the other turn starts meanwhile
+            state.data = {**state.data, "n": seen + 1}
+            await store.finish([])
+
+    try:
+        await asyncio.gather(bump(db, "1"), bump(other, "2"))
+    finally:
+        await other.dispose()
+    async with db.session() as session:
+        assert (await session.scalar(select(ConversationState.data)))["n"] == 2
