@@ -4,7 +4,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from handlers.nlu.entities import parse_money, parse_occupation, parse_programmes
+from handlers.nlu.entities import parse_income, parse_money, parse_occupation, parse_programmes
 
 
 @pytest.mark.parametrize(
@@ -124,3 +124,49 @@ def test_amounts_of_nothing_or_below_zero_are_not_money(text: str) -> None:
 )
 def test_a_dash_between_numbers_is_a_range_not_a_minus(text: str, expected: int) -> None:
     assert parse_money(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "monthly", "per"),
+    [
+        ("3 juta", 3_000_000, "month"),
+        ("penghasilan 2 juta sebulan", 2_000_000, "month"),
+        ("sehari 100rb", 2_600_000, "day"),
+        ("100rb/hari", 2_600_000, "day"),
+        ("100 ribu per hari", 2_600_000, "day"),
+        ("harian 120rb", 3_120_000, "day"),
+        ("I earn 150k a day", 3_900_000, "day"),
+        ("seminggu 500rb", 2_000_000, "week"),
+        ("600 ribu per minggu", 2_400_000, "week"),
+        ("setahun 24 juta", 2_000_000, "year"),
+        ("2jt 3 program", 2_000_000, "month"),
+        ("dua juta tiga program", 2_000_000, "month"),
+        ("2 juta 3", 2_300_000, "month"),
+        ("gaji umr", None, None),
+        ("ojol", None, None),
+    ],
+)
+def test_parse_income_per_day_week_year(text: str, monthly: int | None, per: str | None) -> None:
+    income = parse_income(text)
+    assert (income.monthly if income else None, income.per if income else None) == (monthly, per)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bulan depan", (2027, 1)),
+        ("januari 2027", (2027, 1)),
+        ("bulan ini", (2026, 12)),
+        ("april", (2027, 4)),
+        ("tahun depan", (2027, 1)),
+        ("next month", (2027, 1)),
+        ("november 2026", None),  # past: not a month to price
+    ],
+)
+def test_named_month(text: str, expected: tuple[int, int] | None) -> None:
+    from datetime import date
+
+    from handlers.due_dates import named_month
+
+    month = named_month(text, date(2026, 12, 20))
+    assert (None if month is None else (month.year, month.month)) == expected
