@@ -16,12 +16,22 @@ if TYPE_CHECKING:
 
 
 def routes(runtime: Runtime) -> list[BaseRoute]:
-    from bot.dashboard import admin, campaigns, field_entry, handover, leads, overview, session_pages, tools
+    from bot.dashboard import (
+        admin,
+        attendees,
+        campaigns,
+        field_entry,
+        handover,
+        leads,
+        overview,
+        session_pages,
+        tools,
+    )
     from bot.dashboard.web import STATIC, Dashboard
 
     dash = Dashboard(runtime)
     found: list[BaseRoute] = []
-    for module in (session_pages, overview, field_entry, leads, handover, tools, campaigns, admin):
+    for module in (session_pages, overview, field_entry, leads, handover, tools, campaigns, attendees, admin):
         found.extend(module.routes(dash))
     found.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
     return found

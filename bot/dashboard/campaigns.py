@@ -5,6 +5,12 @@ is checked by `parse_segment`, the count and the WhatsApp daily-limit share come
 `create` stores it (the scheduler of `bpu-bot run` fans it out at its time) and `cancel` stops
 it. The preview is rendered on the server (action=preview): the Telegram HTML the adapter sends
 (telegram/common.py: plan) and the WhatsApp messages whatsapp_format builds, buttons included.
+
+Nothing is sent without a second look (issue 16, item 7): "Jadwalkan" (action=create) shows a
+confirmation page with the preview, the recipient count and, when the time falls in the quiet
+hours, what happens to it; only its own POST (action=confirm) stores the broadcast. Cancelling
+asks the same way. Areas are picked by name ("Kota Serang › Kasemen (367302)", the staff page's
+list), several per campaign; each message carries its campaign's link (handlers/broadcasts.py).
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ from bot.channels import registry
 from bot.channels.telegram import common as telegram_common
 from bot.channels.whatsapp import format as whatsapp_format
 from bot.dashboard import queries
+from bot.dashboard.admin import _area_code, _Bad, area_label, area_options
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
+from bot.delivery.quiet import in_quiet_hours
 from bot.delivery.settings import DeliverySettings
 from bot.local_time import parse_local
+from bot.settings import parse_quiet_hours
 from content import regions
 from content.render import Renderer, template_variables
 from handlers import broadcasts, links
@@ -58,6 +67,8 @@ class Draft:
     campaign_code: str = ""
     kabkota: str = ""
     kecamatan: str = ""
+    areas: list[str] = field(default_factory=list)  # as picked or typed: "Kota Serang › Kasemen (367302)"
+    rsvp_of: str = ""  # a reminder to those who answered "Hadir" to this broadcast
     occupation: str = ""
     status: str = ""
     language: str = ""
@@ -79,6 +90,8 @@ class Draft:
             campaign_code=ctx.field("campaign_code")[:64],
             kabkota=ctx.field("kabkota")[:4],
             kecamatan=ctx.field("kecamatan")[:6],
+            areas=[a.strip()[:120] for a in ctx.form.getlist("area") if isinstance(a, str) and a.strip()][:40],
+            rsvp_of=ctx.field("rsvp_of")[:12],
             occupation=ctx.field("occupation")[:40],
             status=ctx.field("status")[:20],
             language=ctx.field("language")[:2],
@@ -89,15 +102,36 @@ class Draft:
             quiet="skip" if ctx.field("quiet") == "skip" else "defer",
         )
 
-    def segment_text(self) -> str:
-        parts = []
+    def area_codes(self, ctx: Ctx) -> list[str]:
+        """The areas picked by name (or typed as codes), then the older kabkota/kecamatan fields."""
+        codes = [_area_code(ctx, text) for text in self.areas]
         area = self.kecamatan or self.kabkota
         if area:
-            parts.append(f"area={area}")
+            codes.append(area)
+        return list(dict.fromkeys(codes))
+
+    def segment_text(self, codes: list[str]) -> str:
+        parts = []
+        if codes:
+            parts.append("area=" + ",".join(codes))
         for key in ("occupation", "status", "language"):
             if getattr(self, key):
                 parts.append(f"{key}={getattr(self, key)}")
+        if self.rsvp_of:
+            parts.append(f"rsvp={self.rsvp_of}:yes")
         return ",".join(parts)
+
+    def hidden(self, codes: list[str]) -> list[tuple[str, str]]:
+        """The draft as hidden fields of the confirmation form (areas as their codes)."""
+        out = [(name, str(getattr(self, name))) for name in (
+            "template", "text", "place", "date", "time", "campaign_code", "occupation", "status", "language",
+            "when", "at", "quiet", "rsvp_of",
+        )]  # fmt: skip
+        out += [("area", code) for code in codes]
+        out += [("channel", ch) for ch in self.channels]
+        if self.rsvp:
+            out.append(("rsvp", "on"))
+        return out
 
 
 @dataclass
@@ -108,6 +142,7 @@ class Checked:
     text: str | None
     variables: dict[str, str]
     at: datetime | None  # None: now
+    areas: list[str] = field(default_factory=list)
 
 
 def check(draft: Draft, ctx: Ctx, renderer: Renderer, now: datetime) -> tuple[Checked | None, list[str]]:
@@ -141,14 +176,20 @@ def check(draft: Draft, ctx: Ctx, renderer: Renderer, now: datetime) -> tuple[Ch
         errors.append(ctx.t("text_too_long", limit=MAX_TEXT))
     if draft.campaign_code and not links.valid_code(draft.campaign_code):
         errors.append(ctx.t("bad_code"))
+    codes: list[str] = []
     if draft.kecamatan and (regions.get(draft.kecamatan) is None or len(draft.kecamatan) != 6):
         errors.append(ctx.t("bad_area", code=draft.kecamatan))
     elif draft.kabkota and regions.get(draft.kabkota) is None:
         errors.append(ctx.t("bad_area", code=draft.kabkota))
+    else:
+        try:
+            codes = draft.area_codes(ctx)
+        except _Bad as exc:
+            errors.append(str(exc))
     segment: dict[str, str] = {}
     channels: list[str] = []
     try:
-        segment = broadcasts.parse_segment(draft.segment_text())
+        segment = broadcasts.parse_segment(draft.segment_text(codes))
         if not draft.channels:
             raise broadcasts.SegmentError("no channel")
         channels = broadcasts.parse_channels(draft.channels, registry.bulk_names())
@@ -164,7 +205,17 @@ def check(draft: Draft, ctx: Ctx, renderer: Renderer, now: datetime) -> tuple[Ch
             errors.append(ctx.t("bad_time"))
     if errors:
         return None, errors
-    return Checked(segment, channels, template, None if template else text, variables, at), []
+    return Checked(segment, channels, template, None if template else text, variables, at, codes), []
+
+
+def quiet_warning(ctx: Ctx, at: datetime | None, now: datetime, quiet_policy: str) -> str | None:
+    """What happens to a broadcast whose time (now, or the one chosen) falls in the quiet hours."""
+    quiet = parse_quiet_hours(ctx.runtime.settings.quiet_hours)
+    local = (at or now).astimezone(ctx.dash.tz)
+    if not in_quiet_hours(local, quiet):
+        return None
+    key = "quiet_warning_skip" if quiet_policy == "skip" else "quiet_warning_defer"
+    return ctx.t(key, time=local.strftime("%H.%M"), start=f"{quiet[0]:02d}.00", end=f"{quiet[1]:02d}.00")
 
 
 def channel_views(text: str, buttons: tuple[Button, ...]) -> dict[str, list[dict[str, Any]]]:
@@ -215,9 +266,11 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         return DeliverySettings()
 
     def form(ctx: Ctx, draft: Draft, *, errors: list[str] | None = None, preview: Any = None,
-             views: Any = None, status_code: int = 200) -> Response:  # fmt: skip
+             views: Any = None, status_code: int = 200, checked: Checked | None = None,
+             page: str = "campaigns_new.html") -> Response:  # fmt: skip
+        now = datetime.now(UTC)
         return ctx.render(
-            "campaigns_new.html",
+            page,
             status_code=status_code,
             draft=draft,
             templates=templates,
@@ -229,6 +282,21 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             channel_names=registry.labels(),
             languages=("id", "en"),
             wa_template=_whatsapp_template_configured() if preview is not None else False,
+            area_options=area_options(),
+            area_fields=[*draft.areas, *([""] * max(1, 3 - len(draft.areas)))],
+            quiet_warning=quiet_warning(ctx, checked.at, now, draft.quiet) if checked else None,
+            hidden=draft.hidden(checked.areas) if checked else [],
+            area_names=[area_label(code) for code in checked.areas] if checked else [],
+            when_local=(checked.at or now) if checked else None,
+            links=_links(ctx, draft.campaign_code),
+        )
+
+    def _links(ctx: Ctx, code: str) -> dict[str, str]:
+        settings = ctx.runtime.settings
+        return broadcasts.campaign_links(
+            code or "kampanye-…",  # a broadcast without a code gets kampanye-<its number>
+            telegram_username=settings.telegram_bot_username,
+            whatsapp_number=settings.whatsapp_display_number,
         )
 
     async def campaign_list(ctx: Ctx) -> Response:
@@ -241,6 +309,19 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         code = (ctx.request.query_params.get("code") or "").strip()
         if links.valid_code(code):
             draft.campaign_code = code
+        reminder = (ctx.request.query_params.get("rsvp") or "").strip()
+        if reminder.isdigit():
+            async with dash.runtime.db.session() as session:
+                b = await session.get(Broadcast, int(reminder))
+            if b is not None:
+                draft.rsvp_of = reminder
+                draft.campaign_code = b.campaign_code or ""
+                draft.template, draft.text = b.template or "", b.text or ""
+                for name in VARIABLES:
+                    setattr(draft, name, str((b.variables or {}).get(name, "")))
+                draft.channels = (
+                    broadcasts.parse_channels(b.channels, registry.bulk_names()) if b.channels else draft.channels
+                )
         return form(ctx, draft)
 
     async def submit(ctx: Ctx) -> Response:
@@ -250,20 +331,21 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         if checked is None:
             return form(ctx, draft, errors=errors, status_code=400)
         action = ctx.field("action")
-        if action == "create":
+        if action == "confirm":
             try:
                 for lang in ("id", "en"):  # a template that cannot render is refused before it is stored
                     broadcasts.render_broadcast(renderer, _draft_broadcast(checked), lang)
             except Exception as exc:
                 return form(ctx, draft, errors=[ctx.t("cannot_render", error=str(exc)[:200])], status_code=400)
+            settings = dash.runtime.settings
             async with dash.runtime.db.session() as session:
                 b = await broadcasts.create(
                     session, created_by=ctx.actor, segment=checked.segment, channels=checked.channels,
                     template=checked.template, text=checked.text, variables=dict(checked.variables),
                     rsvp=draft.rsvp, at=checked.at, quiet_policy=draft.quiet, now=now,
+                    campaign_code=draft.campaign_code or None, telegram_username=settings.telegram_bot_username,
+                    whatsapp_number=settings.whatsapp_display_number,
                 )  # fmt: skip
-                b.campaign_code = draft.campaign_code or None
-                await session.flush()
                 await repo.audit(
                     session, ctx.actor, "broadcast_created", broadcast_id=b.id, segment=checked.segment,
                     channels=checked.channels, at=(checked.at or now).isoformat(), campaign_code=b.campaign_code,
@@ -281,11 +363,15 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         except Exception as exc:  # a template that needs a variable it was not given, most often
             return form(ctx, draft, errors=[ctx.t("cannot_render", error=str(exc)[:200])], status_code=400)
         draft_b = _draft_broadcast(checked, rsvp=draft.rsvp)
+        draft_b.links = _links(ctx, draft.campaign_code)
         views = {}
         for lang in ("id", "en"):
-            text, buttons, variables = broadcasts.render_broadcast(renderer, draft_b, lang)
-            views[lang] = {**channel_views(text, buttons), "variables": variables}
-        return form(ctx, draft, preview=p, views=views)
+            text, buttons, variables = broadcasts.render_broadcast(renderer, draft_b, lang, channel="telegram")
+            tg = channel_views(text, buttons)
+            text, buttons, variables = broadcasts.render_broadcast(renderer, draft_b, lang, channel="whatsapp")
+            views[lang] = {"telegram": tg["telegram"], **_whatsapp_only(text, buttons), "variables": variables}
+        page = "campaigns_confirm.html" if action == "create" else "campaigns_new.html"
+        return form(ctx, draft, preview=p, views=views, checked=checked, page=page)
 
     async def detail(ctx: Ctx) -> Response:
         broadcast_id = int(ctx.request.path_params["broadcast_id"])
@@ -323,10 +409,20 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             by_reason=by_reason,
             percent=round(100 * st.finished / st.total) if st.total else (100 if b.status == "done" else 0),
             can_cancel=b.status in ("scheduled", "sending"),
+            channel_names=registry.labels(),
         )
 
     async def cancel(ctx: Ctx) -> Response:
         broadcast_id = int(ctx.request.path_params["broadcast_id"])
+        if ctx.field("confirm") != "yes":  # the first POST asks whether they are sure
+            async with dash.runtime.db.session() as session:
+                try:
+                    st = await broadcasts.status(session, broadcast_id)
+                except LookupError:
+                    return ctx.error(404, "not_found")
+            if st.broadcast.status not in ("scheduled", "sending"):
+                return ctx.redirect(f"/campaigns/{broadcast_id}")
+            return ctx.render("campaigns_cancel.html", b=st.broadcast, waiting=st.waiting)
         async with dash.runtime.db.session() as session:
             try:
                 n = await broadcasts.cancel(session, broadcast_id, datetime.now(UTC))
@@ -342,6 +438,10 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         dash.route("/campaigns/{broadcast_id:int}", detail, roles=OFFICE),
         dash.route("/campaigns/{broadcast_id:int}/cancel", cancel, roles=OFFICE, methods=("POST",)),
     ]
+
+
+def _whatsapp_only(text: str, buttons: tuple[Button, ...]) -> dict[str, Any]:
+    return {"whatsapp": channel_views(text, buttons)["whatsapp"]}
 
 
 def _draft_broadcast(checked: Checked, *, rsvp: bool = False) -> Broadcast:

@@ -13,6 +13,9 @@ from markupsafe import Markup, escape
 from content import formatting
 
 SERIES = ("s1", "s2", "s3", "s4")  # colours come from the stylesheet (.s1 ... .s4)
+# One colour per funnel stage in every chart: conversations, leads, contacted, registered (the
+# progress bars are registrations: s4). A chart of fewer stages passes their classes.
+STAGES = SERIES
 WIDTH = 360
 
 
@@ -20,9 +23,9 @@ def _n(value: int, lang: str) -> str:
     return formatting.number(value, lang)
 
 
-def legend(names: Sequence[str]) -> Markup:
+def legend(names: Sequence[str], classes: Sequence[str] = SERIES) -> Markup:
     items = "".join(
-        f'<span class="key"><svg viewBox="0 0 10 10" aria-hidden="true"><rect class="{SERIES[i]}" width="10" '
+        f'<span class="key"><svg viewBox="0 0 10 10" aria-hidden="true"><rect class="{classes[i]}" width="10" '
         f'height="10"/></svg>{escape(name)}</span>'
         for i, name in enumerate(names)
     )
@@ -55,7 +58,13 @@ def grouped_bars(rows: Sequence[tuple[str, Sequence[int]]], names: Sequence[str]
     return Markup("".join(parts))
 
 
-def weekly_columns(weeks: Sequence[tuple[str, Sequence[int]]], names: Sequence[str], title: str, lang: str) -> Markup:
+def weekly_columns(
+    weeks: Sequence[tuple[str, Sequence[int]]],
+    names: Sequence[str],
+    title: str,
+    lang: str,
+    classes: Sequence[str] = SERIES,
+) -> Markup:
     """Columns per week, the series side by side; week labels under every other column."""
     height, bottom, top = 180, 22, 14
     peak = max([v for _, values in weeks for v in values] + [1])
@@ -73,7 +82,7 @@ def weekly_columns(weeks: Sequence[tuple[str, Sequence[int]]], names: Sequence[s
         for j, value in enumerate(values):
             h = round(plot * value / peak, 1)
             parts.append(
-                f'<rect class="{SERIES[j]}" x="{round(x0 + j * bar, 1)}" y="{round(height - bottom - h, 1)}" '
+                f'<rect class="{classes[j]}" x="{round(x0 + j * bar, 1)}" y="{round(height - bottom - h, 1)}" '
                 f'width="{round(bar - 0.5, 1)}" height="{h}"><title>{escape(label)} · {escape(names[j])}: '
                 f"{_n(value, lang)}</title></rect>"
             )

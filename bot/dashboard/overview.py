@@ -1,4 +1,7 @@
-"""The overview: the funnel by region and by week, progress toward the target, who is waiting."""
+"""The overview: the funnel by region and by week, progress toward the target and the weekly pace
+(targets.py: the yearly target over 52 weeks with this week's actual, by area and coordinator),
+who is waiting. The charts give each stage one colour (charts.STAGES); tables scroll or stack on a phone.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from starlette.responses import Response
 
 from bot.dashboard import charts, queries
+from bot.dashboard import targets as pace
 from bot.dashboard.web import Ctx, Dashboard, region_name
 from bot.settings import parse_targets_by_region
+from content import regions
 from storage import scope
 
 
@@ -45,6 +50,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             referrers,
             campaigns,
             unassigned,
+            week,
         ) = await asyncio.gather(
             in_session(queries.funnel_by_region, areas),
             in_session(queries.funnel_by_week, areas, dash.tz, now),
@@ -55,12 +61,22 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             in_session(queries.top_referrers, areas, dash.runtime.cipher),
             in_session(queries.latest_campaigns, 5) if office else asyncio.sleep(0, []),
             in_session(queries.unassigned_open) if office else asyncio.sleep(0, 0),
+            in_session(pace.this_week, pace.week_start(now, dash.tz), areas),
         )
         progress = []
         if settings.target and areas is None:
             progress.append(charts.progress(registered[None], settings.target, ctx.t("target"), lang))
         for code, target in targets.items():
             progress.append(charts.progress(registered[code], target, region_name(code), lang))
+        pace_rows = []
+        if settings.target and areas is None:
+            pace_rows.append(pace.PaceRow(ctx.t("branch_total"), settings.target, week.total, "branch"))
+        pace_rows += pace.region_rows(targets, week, region_name, regions.kecamatan_of, areas)
+        coordinator_pace = [
+            pace.PaceRow(row.staff.name, row.target, week.by_coordinator.get(row.staff.id, 0), "coordinator")
+            for row in coordinators
+        ]
+        monday = pace.week_start(now, dash.tz).astimezone(dash.tz).date()
         series = [ctx.t("conversations"), ctx.t("leads"), ctx.t("contacted"), ctx.t("registered")]
         region_chart = charts.grouped_bars(
             [(region_name(code), (f.conversations, f.leads, f.contacted, f.registered)) for code, f in by_region],
@@ -73,6 +89,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             series[1:],
             ctx.t("by_week"),
             lang,
+            classes=charts.STAGES[1:],  # the same colour for a stage in every chart
         )
         return ctx.render(
             "overview.html",
@@ -81,7 +98,11 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             region_chart=region_chart,
             week_chart=week_chart,
             legend=charts.legend(series),
-            week_legend=charts.legend(series[1:]),
+            week_legend=charts.legend(series[1:], charts.STAGES[1:]),
+            pace_rows=pace_rows,
+            coordinator_pace=coordinator_pace,
+            week_from=monday,
+            week_to=monday + timedelta(days=6),
             progress=progress,
             waiting_count=waiting_count,
             waiting=waiting,

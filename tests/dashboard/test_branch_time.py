@@ -29,6 +29,10 @@ async def test_campaign_time_typed_and_shown_in_wib(client: httpx.AsyncClient, d
     assert "Waktu (WIB, Asia/Jakarta)" in (await client.get("/campaigns/new")).text
     token = await csrf_of(client, "/campaigns/new")
     r = await client.post("/campaigns/new", data={**FORM, "at": f"{day}T23:30", "csrf": token, "action": "create"})
+    # 23:30 WIB is in the quiet hours (21-7): the confirmation page says what happens to it.
+    assert r.status_code == 200 and "waktu kirim 23.30 masuk jam tenang (21.00–07.00)" in r.text
+    assert f"{day:%d-%m-%Y} 23:30" in r.text
+    r = await client.post("/campaigns/new", data={**FORM, "at": f"{day}T23:30", "csrf": token, "action": "confirm"})
     assert r.status_code == 303, r.text
     bid = int(re.fullmatch(r"/campaigns/(\d+)", r.headers["location"]).group(1))  # type: ignore[union-attr]
     async with db.session() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,8 +61,19 @@ def _form(token: str, action: str, **changes: object) -> dict[str, object]:
 
 
 async def _create(client: httpx.AsyncClient, **changes: object) -> int:
+    """Schedule ("Jadwalkan") shows the confirmation page; only its own POST stores the broadcast."""
     token = await csrf_of(client, "/campaigns/new")
     r = await client.post("/campaigns/new", data=_form(token, "create", **changes))
+    assert r.status_code == 200 and 'id="confirm-form"' in r.text and 'id="recipient-count"' in r.text, r.text
+    fields = re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', r.text.split('id="confirm-form"')[1])
+    data: dict[str, object] = {}
+    for name, value in fields:
+        value = html.unescape(value)
+        if name in ("area", "channel"):
+            data.setdefault(name, []).append(value)  # type: ignore[union-attr]
+        else:
+            data[name] = value
+    r = await client.post("/campaigns/new", data={**data, "action": "confirm"})
     assert r.status_code == 303, r.text
     match = re.fullmatch(r"/campaigns/(\d+)", r.headers["location"])
     assert match
@@ -182,7 +194,11 @@ async def test_schedule_then_progress_results_and_cancel(client: httpx.AsyncClie
     token = await csrf_of(client, f"/campaigns/{bid}")
     async with db.session() as session:  # one more row still waiting, to see the cancel skip it
         await session.execute(update(OutboxRow).where(OutboxRow.contact_id == tg2).values(state="queued", reason=None))
-    r = await client.post(f"/campaigns/{bid}/cancel", data={"csrf": token})
+    r = await client.post(f"/campaigns/{bid}/cancel", data={"csrf": token})  # asks first
+    assert r.status_code == 200 and "Yakin membatalkan kampanye ini? 1 pesan" in r.text
+    async with db.session() as session:
+        assert (await session.get(Broadcast, bid)).status == "sending"  # type: ignore[union-attr]
+    r = await client.post(f"/campaigns/{bid}/cancel", data={"csrf": token, "confirm": "yes"})
     assert r.status_code == 303 and r.headers["location"] == f"/campaigns/{bid}"
     page = await client.get(f"/campaigns/{bid}")
     assert "Dibatalkan" in page.text and 'id="cancel-form"' not in page.text and "refresh" not in page.text
@@ -241,7 +257,8 @@ async def test_no_campaign_data_for_a_visitor_or_a_coordinator(client: httpx.Asy
     if who == "coordinator":
         await login(client, "Koor Kota")
         token = await csrf_of(client, "/leads")
-    for path in ("/campaigns", "/campaigns/new", f"/campaigns/{bid}"):
+    for path in ("/campaigns", "/campaigns/new", f"/campaigns/{bid}", f"/campaigns/{bid}/attendees",
+                 f"/campaigns/{bid}/attendees.csv"):  # fmt: skip
         r = await client.get(path)
         if who == "visitor":
             assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
@@ -249,7 +266,8 @@ async def test_no_campaign_data_for_a_visitor_or_a_coordinator(client: httpx.Asy
             assert r.status_code == 403, path
         assert "Rahasia" not in r.text
     for path, data in (("/campaigns/new", _form(token, "create")), ("/campaigns/new", _form(token, "preview")),
-                       (f"/campaigns/{bid}/cancel", {"csrf": token})):  # fmt: skip
+                       ("/campaigns/new", _form(token, "confirm")),
+                       (f"/campaigns/{bid}/cancel", {"csrf": token, "confirm": "yes"})):  # fmt: skip
         r = await client.post(path, data=data)
         assert r.status_code == (401 if who == "visitor" else 403), path
         assert "Rahasia" not in r.text and "recipient-count" not in r.text
@@ -260,7 +278,10 @@ async def test_no_campaign_data_for_a_visitor_or_a_coordinator(client: httpx.Asy
 async def test_every_campaign_post_needs_its_csrf_token(client: httpx.AsyncClient, db, world) -> None:  # type: ignore[no-untyped-def]
     await login(client, "Admin")
     bid = await _create(client)
-    for path, data in (("/campaigns/new", _form("forged", "create")), (f"/campaigns/{bid}/cancel", {})):
+    for path, data in (
+        ("/campaigns/new", _form("forged", "confirm")),
+        (f"/campaigns/{bid}/cancel", {"confirm": "yes"}),
+    ):
         r = await client.post(path, data={k: v for k, v in data.items() if k != "csrf"})
         assert r.status_code == 403, path
         r = await client.post(path, data={**data, "csrf": "forged"})
