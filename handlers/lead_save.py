@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from content import regions
-from handlers import menu, occupations
+from handlers import lead_quality, menu, occupations
 from handlers.lead_steps import field_entry, form
 from handlers.redact import mask_nik
 from handlers.turn import Turn
@@ -27,6 +27,8 @@ async def save(turn: Turn) -> None:
         nik_encrypted=cipher.encrypt(nik),
         nik_hash=nik_hash,
         nik_masked=mask_nik(nik),
+        nik_tail_hash=cipher.tail_hash(nik),
+        nik_checks=lead_quality.stored(nik, date.fromisoformat(answers["dob"]), answers["kecamatan"]),
         birth_date=date.fromisoformat(answers["dob"]),
         phone_e164=answers["phone"],
         kabkota_code=answers["kabkota"],

@@ -15,14 +15,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import repositories as repo
 from storage.models import Lead, LeadEvent, Staff
 
 OPEN_STATUSES = ("new", "contacted")  # still being worked
+
+
+def overdue(now: datetime, followup_hours: int) -> Any:
+    """The one rule for a lead waiting too long: still `new` more than BPU_FOLLOWUP_HOURS after it
+    came (the digest counts these, the overview and the leads list's "overdue" show them)."""
+    return waiting_since(now - timedelta(hours=followup_hours))
+
+
+def waiting_since(before: datetime) -> Any:
+    """`overdue` with its cut-off instant already computed."""
+    return and_(Lead.status == "new", Lead.created_at < before)
 
 
 @dataclass(slots=True)

@@ -34,3 +34,8 @@ class FieldCipher:
 
     def keyed_hash(self, value: str) -> str:
         return hmac.new(self._mac_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def tail_hash(self, digits: str) -> str:
+        """The keyed hash of a NIK's last 4 digits (or of 4 digits typed in a search): equal
+        tails give equal hashes, and without the key the 10^4 tails cannot be tried."""
+        return self.keyed_hash("nik-tail:" + digits[-4:])

@@ -17,10 +17,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    event,
+    insert,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.clock import UTCDateTime, utcnow
+from storage.search import name_words
 
 
 class Base(DeclarativeBase):
@@ -104,6 +109,14 @@ class Lead(Base):
         Index("ix_leads_kabkota_status", "kabkota_code", "status"),
         Index("ix_leads_nik_hash", "nik_hash"),
         Index("ix_leads_contact", "contact_id"),
+        Index("ix_leads_nik_tail_hash", "nik_tail_hash"),
+        # Leads whose NIK has not been checked yet (saved before migration 0009): found without a scan.
+        Index(
+            "ix_leads_unchecked",
+            "id",
+            sqlite_where=text("nik_checks IS NULL"),
+            postgresql_where=text("nik_checks IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,6 +125,12 @@ class Lead(Base):
     nik_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     nik_hash: Mapped[str] = mapped_column(String(64))
     nik_masked: Mapped[str] = mapped_column(String(16))
+    # A keyed hash of the NIK's last 4 digits (FieldCipher.tail_hash): staff find a lead by them
+    # without the NIK being readable; NULL until checked (handlers/lead_quality.py fills it).
+    nik_tail_hash: Mapped[str | None] = mapped_column(String(64))
+    # What the NIK itself contradicts, found while it is in clear at save time: comma-separated flags
+    # of handlers/lead_quality.py ("" none); NULL for a lead not checked yet.
+    nik_checks: Mapped[str | None] = mapped_column(String(80))
     birth_date: Mapped[date] = mapped_column(Date)
     phone_e164: Mapped[str] = mapped_column(String(20))
     kabkota_code: Mapped[str] = mapped_column(String(4))
@@ -129,6 +148,40 @@ class Lead(Base):
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class LeadNameWord(Base):
+    """Each word of a lead's name, folded (accents dropped, lower case): "eneng" finds "Enéng".
+
+    A word prefix is a range of this primary key, so a name search is an index lookup on SQLite
+    and PostgreSQL alike. Kept in step with `Lead.full_name` by the mapper events below."""
+
+    __tablename__ = "lead_name_words"
+    __table_args__ = (Index("ix_lead_name_words_lead", "lead_id"),)
+
+    word: Mapped[str] = mapped_column(String(40), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True)
+
+
+def _write_name_words(connection: Any, lead: Lead, *, replace: bool) -> None:
+    if replace:
+        connection.execute(delete(LeadNameWord).where(LeadNameWord.lead_id == lead.id))
+    words = name_words(lead.full_name)
+    if words:
+        connection.execute(insert(LeadNameWord), [{"word": w, "lead_id": lead.id} for w in words])
+
+
+@event.listens_for(Lead, "after_insert")
+def _lead_inserted(mapper: Any, connection: Any, lead: Lead) -> None:
+    _write_name_words(connection, lead, replace=False)
+
+
+@event.listens_for(Lead, "after_update")
+def _lead_updated(mapper: Any, connection: Any, lead: Lead) -> None:
+    from sqlalchemy import inspect
+
+    if inspect(lead).attrs.full_name.history.has_changes():
+        _write_name_words(connection, lead, replace=True)
 
 
 class LeadEvent(Base):

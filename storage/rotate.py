@@ -69,6 +69,7 @@ async def rotate(session: AsyncSession, old: FieldCipher, new: FieldCipher) -> R
                 continue
             lead.nik_encrypted = token
             lead.nik_hash = new.keyed_hash(nik)
+            lead.nik_tail_hash = new.tail_hash(nik)
             done.leads += 1
         last = leads[-1].id
         await session.flush()

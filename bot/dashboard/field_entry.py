@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from bot.dashboard.web import Ctx, Dashboard
 from content import regions
-from handlers import calculator, occupations, validators
+from handlers import calculator, lead_quality, occupations, validators
 from handlers.nlu import entities
 from handlers.redact import mask_nik
 from storage import repositories as repo
@@ -126,6 +126,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 nik_encrypted=cipher.encrypt(nik),
                 nik_hash=nik_hash,
                 nik_masked=mask_nik(nik),
+                nik_tail_hash=cipher.tail_hash(nik),
+                nik_checks=lead_quality.stored(nik, answers["born"], region.code),  # type: ignore[arg-type,attr-defined]
                 birth_date=answers["born"],
                 phone_e164=answers["phone"],
                 kabkota_code=region.kabkota_code,  # type: ignore[attr-defined]

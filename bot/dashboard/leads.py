@@ -16,6 +16,8 @@ from starlette.responses import FileResponse, Response
 from bot import exports
 from bot.dashboard import queries
 from bot.dashboard.web import OFFICE, STATUSES, Ctx, Dashboard
+from handlers import lead_quality
+from handlers.validators import indonesian_digits
 from storage import assignment, scope
 from storage import repositories as repo
 from storage.models import Lead, LeadEvent, Staff
@@ -40,6 +42,16 @@ def _lead_id(ctx: Ctx) -> int | None:
 
 
 def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
+    dash.env.filters["wa"] = whatsapp_digits
+
+    def viewer(ctx: Ctx) -> queries.Viewer:
+        return queries.Viewer(
+            staff_id=ctx.staff.id if ctx.staff else None,
+            followup_hours=dash.runtime.settings.followup_hours,
+            cipher=dash.runtime.cipher,
+            tz=dash.tz,
+        )
+
     async def lead_list(ctx: Ctx) -> Response:
         params = ctx.request.query_params
         flt = queries.LeadFilter.from_params(params)
@@ -48,24 +60,36 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             page = max(int(params.get("page", "1")), 1)
         except ValueError:
             page = 1
+        seen = viewer(ctx)
         async with dash.runtime.db.session() as session:
-            leads, total, next_cursor = await queries.lead_page(session, flt, ctx.areas, dash.tz, after)
+            await lead_quality.backfill(session, dash.runtime.cipher)  # leads saved before the checks
+            leads: list[Lead]
+            if flt.view == "callbacks":
+                leads, total, next_cursor = [], 0, None
+            else:
+                leads, total, next_cursor = await queries.lead_page(session, flt, ctx.areas, dash.tz, after, seen, page)
             callbacks = await queries.open_callbacks(session, ctx.areas)
             names = await queries.staff_names(session)
             coordinators = await queries.coordinators(session) if ctx.staff and ctx.staff.role in OFFICE else []
+            shared = await lead_quality.duplicates(session, leads)
+        today = seen.today()
         return ctx.render(
             "leads.html",
             coordinators=coordinators,
             moved=_count(params.get("moved")),
             outside=_count(params.get("outside")),
+            marked=_count(params.get("marked")),
             flt=flt,
             leads=leads,
+            flags={lead.id: lead_quality.flags(lead, today, lead.id in shared) for lead in leads},
             total=total,
-            page=page if after else 1,
+            page=page,
+            pages=queries.page_numbers(page, total),
             next_cursor=next_cursor,
             callbacks=callbacks,
             names=names,
             area_choices=_area_choices(ctx),
+            views=_views(ctx),
         )
 
     async def lead_detail(ctx: Ctx, *, revealed: str | None = None, message: str | None = None) -> Response:
@@ -86,9 +110,13 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             names = await queries.staff_names(session)
             coordinators = await queries.coordinators(session) if ctx.staff and ctx.staff.role in OFFICE else []
             coordinators = [c for c in coordinators if works_in(c, lead)]
+            if lead.nik_checks is None:
+                lead_quality.fill(lead, dash.runtime.cipher.decrypt(lead.nik_encrypted), dash.runtime.cipher)
+            flags = lead_quality.flags(lead, dash.today(), bool(await lead_quality.duplicates(session, [lead])))
         return ctx.render(
             "lead.html",
             lead=lead,
+            flags=flags,
             events=events,
             names=names,
             coordinators=coordinators,
@@ -162,6 +190,62 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                                  after=target.id if target else None, outside=outside)  # fmt: skip
         return ctx.redirect("/leads?" + urlencode({**back.params(), "moved": len(moved), "outside": outside}))
 
+    async def mark_many(ctx: Ctx) -> Response:
+        """The leads ticked in the list marked with one status (and an optional note), within the
+        person's areas; each gets its own history entry."""
+        assert ctx.form is not None
+        ids = sorted({int(v) for v in ctx.form.getlist("lead") if isinstance(v, str) and v.isdigit()})[:BULK_MAX]
+        status = ctx.field("status")
+        note = ctx.field("note")[:MAX_NOTE] or None
+        if status not in STATUSES[1:]:
+            return ctx.error(400, "error_field")
+        back = queries.LeadFilter.from_params(dict(parse_qsl(ctx.field("back"))))
+        async with dash.runtime.db.session() as session:
+            marked = []
+            for lead in (await session.scalars(select(Lead).where(Lead.id.in_(ids), scope.leads_in(ctx.areas)))).all():
+                if lead.status != status or note:
+                    lead.status = status
+                    session.add(LeadEvent(lead_id=lead.id, staff_id=ctx.me.id, status=status, note=note))
+                    marked.append(lead.id)
+            if marked:
+                await repo.audit(session, ctx.actor, "leads_status", lead_ids=marked, status=status, note=bool(note))
+        return ctx.redirect("/leads?" + urlencode({**back.params(), "marked": len(marked)}))
+
+    async def visits(ctx: Ctx) -> Response:
+        """A printable visit list: open leads by coordinator and kecamatan, in the person's areas."""
+        params = ctx.request.query_params
+        kecamatan = params.get("kecamatan", "")
+        kecamatan = kecamatan if kecamatan.isdigit() and len(kecamatan) in (4, 6) else ""
+        chosen = params.get("coordinator", "")
+        coordinator: int | None = None
+        if chosen == "none":
+            coordinator = 0
+        elif chosen.isdigit() and len(chosen) < 10:
+            coordinator = int(chosen)
+        if ctx.me.role == "coordinator" and not chosen:
+            coordinator, chosen = ctx.me.id, str(ctx.me.id)
+        async with dash.runtime.db.session() as session:
+            rows = await queries.visit_list(session, ctx.areas, kecamatan, coordinator)
+            names = await queries.staff_names(session)
+            coordinators = await queries.coordinators(session)
+        if ctx.areas is not None:
+            coordinators = [c for c in coordinators if c.id == ctx.me.id]
+        groups: dict[tuple[str, str], list[tuple[Lead, str | None]]] = {}
+        for lead, asked in rows:
+            who = names.get(lead.assigned_staff_id, "") if lead.assigned_staff_id else ""
+            groups.setdefault((who, lead.kecamatan_code), []).append((lead, asked))
+        ordered = sorted(groups.items(), key=lambda item: (item[0][0] == "", item[0][0], item[0][1]))
+        return ctx.render(
+            "visits.html",
+            groups=ordered,
+            count=len(rows),
+            kecamatan=kecamatan,
+            chosen=chosen,
+            coordinators=coordinators,
+            area_choices=_area_choices(ctx),
+            printed=dash.local_time(datetime.now(UTC)),
+        )
+
     async def reveal(ctx: Ctx) -> Response:
         async with dash.runtime.db.session() as session:
             lead = await queries.visible_lead(session, _lead_id(ctx) or 0, ctx.areas)
@@ -174,7 +258,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
     async def export(ctx: Ctx) -> Response:
         fmt = ctx.request.path_params["fmt"]
         flt = queries.LeadFilter.from_params(ctx.request.query_params)
-        leads = queries.stream(dash.runtime.db, flt, ctx.areas, dash.tz)
+        leads = queries.stream(dash.runtime.db, flt, ctx.areas, dash.tz, viewer(ctx))
         fd, path = tempfile.mkstemp(prefix="bpu-export-", suffix=f".{fmt}")
         os.close(fd)
         try:
@@ -215,8 +299,21 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         dash.route("/leads/{lead_id:int}/status", change_status, methods=("POST",)),
         dash.route("/leads/{lead_id:int}/assign", reassign, roles=OFFICE, methods=("POST",)),
         dash.route("/leads/assign", reassign_many, roles=OFFICE, methods=("POST",)),
+        dash.route("/leads/status", mark_many, methods=("POST",)),
+        dash.route("/leads/visits", visits),
         dash.route("/leads/{lead_id:int}/reveal", reveal, methods=("POST",)),
     ]
+
+
+def whatsapp_digits(phone: str | None) -> str:
+    """The digits of a wa.me link (https://wa.me/62812...) for a phone as stored."""
+    return indonesian_digits(phone or "")
+
+
+def _views(ctx: Ctx) -> list[str]:
+    """The work-list tabs this person sees ("mine" only for whom leads are assigned to)."""
+    mine = ["mine"] if ctx.staff and ctx.staff.role == "coordinator" else []
+    return ["", *mine, "overdue", "unassigned", "flagged", "callbacks"]
 
 
 def works_in(coordinator: Staff, lead: Lead) -> bool:

@@ -15,25 +15,46 @@ from typing import Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy import Select, and_, false, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import regions
-from handlers import links, occupations
+from handlers import lead_quality, links, occupations
 from handlers.validators import indonesian_digits
-from storage.assignment import OPEN_STATUSES
+from storage.assignment import OPEN_STATUSES, overdue, waiting_since
 from storage.campaign_models import FINISHED, Broadcast, OutboxRow, RsvpAnswer
 from storage.crypto import FieldCipher
 from storage.dashboard_models import CallbackRequest, CoordinatorTarget
 from storage.db import Database
-from storage.models import Contact, Lead, Staff
+from storage.models import Contact, Lead, LeadNameWord, Staff
 from storage.outbound import OutboundMessage
 from storage.scope import kecamatan_in, lead_in, leads_in
+from storage.search import fold, prefix_range
 
 PAGE_SIZE = 50
 STATUSES = ("new", "contacted", "registered", "declined")
 SORTS = ("newest", "oldest", "name")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+VIEWS = ("mine", "overdue", "unassigned", "flagged", "callbacks")  # the work lists ("": all)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking, for the filters that depend on it: "mine", "overdue", a NIK's digits."""
+
+    staff_id: int | None = None
+    followup_hours: int = 48
+    now: datetime | None = None  # None: the current time
+    cipher: FieldCipher | None = None
+    tz: ZoneInfo | None = None
+
+    def instant(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.instant().astimezone(self.tz or UTC).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +68,7 @@ class LeadFilter:
     q: str = ""
     sort: str = "newest"
     assigned: str = ""  # "none": unassigned; a staff id: theirs
+    view: str = ""  # one of VIEWS, "" for all
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> LeadFilter:
@@ -68,6 +90,7 @@ class LeadFilter:
             q=get("q"),
             sort=get("sort") if get("sort") in SORTS else "newest",
             assigned=assigned if assigned == "none" or (assigned.isdigit() and len(assigned) < 10) else "",
+            view=get("view") if get("view") in VIEWS else "",
         )
 
     def params(self, **overrides: str) -> dict[str, str]:
@@ -78,7 +101,14 @@ class LeadFilter:
     def query_string(self, **overrides: str) -> str:
         return urlencode(self.params(**overrides))
 
-    def conditions(self, tz: ZoneInfo) -> list[Any]:
+    @property
+    def advanced(self) -> bool:
+        """Whether a filter in the folded panel is set (the panel then shows open)."""
+        return any((self.area, self.status, self.occupation, self.campaign, self.date_from, self.date_to,
+                    self.assigned, self.sort != "newest"))  # fmt: skip
+
+    def conditions(self, tz: ZoneInfo, viewer: Viewer | None = None) -> list[Any]:
+        viewer = viewer or Viewer(tz=tz)
         conds: list[Any] = []
         if self.area:
             conds.append(lead_in(self.area))
@@ -95,11 +125,19 @@ class LeadFilter:
         if end:
             conds.append(Lead.created_at < _utc_start(end + timedelta(days=1), tz))
         if self.q:
-            conds.append(search_condition(self.q))
+            conds.append(search_condition(self.q, viewer.cipher))
         if self.assigned == "none":
             conds.append(Lead.assigned_staff_id.is_(None))
         elif self.assigned:
             conds.append(Lead.assigned_staff_id == int(self.assigned))
+        if self.view == "mine":
+            conds.append(Lead.assigned_staff_id == (viewer.staff_id or 0))
+        elif self.view == "overdue":
+            conds.append(overdue(viewer.instant(), viewer.followup_hours))
+        elif self.view == "unassigned":
+            conds.append(Lead.assigned_staff_id.is_(None))
+        elif self.view == "flagged":
+            conds.append(lead_quality.flagged(viewer.today()))
         return conds
 
 
@@ -114,13 +152,31 @@ def _utc_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tz).astimezone(UTC)
 
 
-def search_condition(q: str) -> Any:
-    """Digits search the phone by prefix (0812..., 62812..., +62812...); anything else the name."""
-    digits = re.sub(r"[\s.\-()]", "", q)
+def search_condition(q: str, cipher: FieldCipher | None = None) -> Any:
+    """What a search box finds.
+
+    Digits: the phone by prefix (0812..., 62812..., +62812...); 4 digits also the NIK's last 4
+    (their keyed hash, leads.nik_tail_hash), 2 or 3 the NIK's last digits as the masked NIK shows
+    them; 16 digits the whole NIK (its keyed hash). Anything else the name, word by word, each
+    typed word the start of a word of the name, accents and case aside ("eneng" finds "Enéng")."""
+    digits = re.sub(r"[\s.\-()*]", "", q)
+    if re.fullmatch(r"\d{2,3}", digits):
+        return Lead.nik_masked.like("%" + digits)
+    if re.fullmatch(r"\d{16}", digits) and cipher is not None:
+        return Lead.nik_hash == cipher.keyed_hash(digits)
     if re.fullmatch(r"\+?\d{4,}", digits):
-        return Lead.phone_e164.like("+" + indonesian_digits(digits) + "%")
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Lead.full_name.ilike(f"%{escaped}%", escape="\\")
+        phone = Lead.phone_e164.like("+" + indonesian_digits(digits) + "%")
+        if len(digits) == 4 and cipher is not None:
+            return or_(phone, Lead.nik_tail_hash == cipher.tail_hash(digits))
+        return phone
+    words = fold(q).split()[:5]
+    if not words:
+        return false()  # nothing a name is made of
+    conds = []
+    for word in words:
+        low, high = prefix_range(word)
+        conds.append(Lead.id.in_(select(LeadNameWord.lead_id).where(LeadNameWord.word.between(low, high))))
+    return and_(*conds)
 
 
 def _order(sort: str) -> tuple[Any, ...]:
@@ -148,34 +204,91 @@ def cursor_of(lead: Lead, sort: str) -> str:
     return f"{key}|{lead.id}"
 
 
-def filtered(flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo) -> Select[Any]:
-    return select(Lead).where(leads_in(areas), *flt.conditions(tz)).order_by(*_order(flt.sort))
+def filtered(flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo, viewer: Viewer | None = None) -> Select[Any]:
+    return select(Lead).where(leads_in(areas), *flt.conditions(tz, viewer)).order_by(*_order(flt.sort))
 
 
 async def lead_page(
-    session: AsyncSession, flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo, after: str | None
+    session: AsyncSession,
+    flt: LeadFilter,
+    areas: Sequence[str] | None,
+    tz: ZoneInfo,
+    after: str | None,
+    viewer: Viewer | None = None,
+    page: int = 1,
 ) -> tuple[list[Lead], int, str | None]:
-    """One page of leads, the total matching, and the cursor of the next page (None on the last)."""
-    query = filtered(flt, areas, tz)
+    """One page of leads, the total matching, and the cursor of the next page (None on the last).
+
+    `after` (a cursor: "next" from the page before) walks on through the sort's index; without it
+    `page` is a page number, counted from the start (the numbered links)."""
+    query = filtered(flt, areas, tz, viewer)
     if after:
         with contextlib.suppress(ValueError):
             query = query.where(_after(flt.sort, after))
+    elif page > 1:
+        query = query.offset((page - 1) * PAGE_SIZE)
     rows = list((await session.scalars(query.limit(PAGE_SIZE + 1))).all())
     total = int(
-        await session.scalar(select(func.count()).select_from(Lead).where(leads_in(areas), *flt.conditions(tz))) or 0
+        await session.scalar(select(func.count()).select_from(Lead).where(leads_in(areas), *flt.conditions(tz, viewer)))
+        or 0
     )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, total, cursor_of(rows[-1], flt.sort) if more and rows else None
 
 
-async def stream(db: Database, flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo) -> AsyncIterator[Lead]:
+def page_numbers(page: int, total: int, around: int = 2) -> list[int | None]:
+    """The page links to show: the first, the last and those near `page`; None marks a gap."""
+    last = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    shown = sorted({1, last, *range(max(page - around, 1), min(page + around, last) + 1)})
+    out: list[int | None] = []
+    for number in shown:
+        if out and number - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(number)
+    return out
+
+
+async def stream(
+    db: Database, flt: LeadFilter, areas: Sequence[str] | None, tz: ZoneInfo, viewer: Viewer | None = None
+) -> AsyncIterator[Lead]:
     """What the filter shows, row by row, for exports (bot/exports.py writes them)."""
     async with db.session() as session:
-        result = await session.stream_scalars(filtered(flt, areas, tz).execution_options(yield_per=500))
+        result = await session.stream_scalars(filtered(flt, areas, tz, viewer).execution_options(yield_per=500))
         async for lead in result:
             yield lead
             session.expunge(lead)
+
+
+async def visit_list(
+    session: AsyncSession,
+    areas: Sequence[str] | None,
+    kecamatan: str = "",
+    coordinator: int | None = None,
+    limit: int = 2000,
+) -> list[tuple[Lead, str | None]]:
+    """Open leads to visit, by coordinator then kecamatan then name, each with the question of the
+    worker's latest callback request (what they asked), within `areas`."""
+    conds: list[Any] = [leads_in(areas), Lead.status.in_(OPEN_STATUSES)]
+    if kecamatan:
+        conds.append(lead_in(kecamatan))
+    if coordinator is not None:
+        conds.append(Lead.assigned_staff_id == coordinator if coordinator else Lead.assigned_staff_id.is_(None))
+    asked = (
+        select(CallbackRequest.question)
+        .where(CallbackRequest.contact_id == Lead.contact_id, Lead.contact_id.is_not(None))
+        .order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
+        .limit(1)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+    query = (
+        select(Lead, asked)
+        .where(*conds)
+        .order_by(Lead.assigned_staff_id, Lead.kecamatan_code, Lead.full_name, Lead.id)
+        .limit(limit)
+    )
+    return [(lead, question) for lead, question in (await session.execute(query)).all()]
 
 
 async def visible_lead(session: AsyncSession, lead_id: int, areas: Sequence[str] | None) -> Lead | None:
@@ -342,7 +455,7 @@ async def registered_by_area(
 async def waiting(
     session: AsyncSession, areas: Sequence[str] | None, before: datetime, limit: int = 10
 ) -> tuple[int, list[Lead]]:
-    conds = [Lead.status == "new", Lead.created_at < before, leads_in(areas)]
+    conds = [waiting_since(before), leads_in(areas)]
     count = int(await session.scalar(select(func.count()).select_from(Lead).where(*conds)) or 0)
     rows = await session.scalars(select(Lead).where(*conds).order_by(Lead.created_at, Lead.id).limit(limit))
     return count, list(rows.all())

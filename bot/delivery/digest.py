@@ -13,7 +13,7 @@ is written to the outbox, and the coordinator opens the list with /leads or the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from content.render import Renderer
 from handlers.handover_desk import staff_chat
 from handlers.messages import Button
 from storage import repositories as repo
+from storage.assignment import overdue
 from storage.campaign_models import QUEUED, OutboxRow
 from storage.dashboard_models import CallbackRequest
 from storage.db import Database
@@ -59,7 +60,6 @@ async def send_digests(
     `on_queued` wakes the delivery worker (DeliveryWorker.wake) when something was queued.
     """
     day = now.astimezone(ZoneInfo(tz)).date()
-    before = now - timedelta(hours=followup_hours)
     queued = 0
     async with db.session() as session:
         coordinators = (
@@ -83,9 +83,7 @@ async def send_digests(
                 continue  # already queued today (perhaps to the coordinator's other chat)
             waiting, oldest = (
                 await session.execute(
-                    select(func.count(), func.min(Lead.created_at)).where(
-                        Lead.status == "new", Lead.created_at < before, leads_in(areas)
-                    )
+                    select(func.count(), func.min(Lead.created_at)).where(overdue(now, followup_hours), leads_in(areas))
                 )
             ).one()
             callbacks = int(

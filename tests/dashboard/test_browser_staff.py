@@ -52,12 +52,13 @@ def test_an_admin_reassigns_ticked_leads(server: str, browser) -> None:  # type:
 
     context, page = login(browser, server, "Admin Cabang", 1280)
     page.goto(f"{server}/leads")
+    page.click("details.filters-panel summary")  # the filters are folded
     page.select_option("select[name=assigned]", "none")
     page.click("form.filters button[type=submit]")
     expect(page.locator("a.lead-name")).to_have_count(1)
     page.check("td.pick input[type=checkbox]")
     page.select_option("#bulk select[name=staff_id]", label="Koor Lebak")
-    page.click("#bulk button[type=submit]")
+    page.click("#bulk-assign")
     expect(page.locator("#bulk-result")).to_contain_text("1 calon peserta dialihkan")
     expect(page.locator("a.lead-name")).to_have_count(0)  # the filter (unassigned) is kept
     page.screenshot(path=str(ARTIFACTS / "dashboard-bulk-1280.png"), full_page=True)

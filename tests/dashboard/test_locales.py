@@ -15,8 +15,9 @@ from bot import exports
 from bot.dashboard import i18n
 from bot.dashboard.campaigns import REASONS, VARIABLES
 from bot.dashboard.i18n import LANGUAGES, STRINGS, LocaleError, translate
-from bot.dashboard.queries import SORTS
+from bot.dashboard.queries import SORTS, VIEWS
 from bot.dashboard.web import ALL_ROLES, STATUSES
+from handlers.lead_quality import FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "bot" / "dashboard"
@@ -39,6 +40,8 @@ BUILT = {
     "var_": VARIABLES,
     "reason_": REASONS,
     "leads_": ("picked_up", "passed_on", "pooled"),
+    "view_": ("all", *VIEWS),
+    "flag_": FLAGS,
 }
 # bot/exports.py's words: its column headers and the codes it writes in words
 EXPORTED = {

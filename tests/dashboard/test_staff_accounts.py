@@ -249,7 +249,8 @@ async def test_a_coordinator_cannot_reassign(client: httpx.AsyncClient, db, ciph
     lead = await add_lead(db, cipher, name="Satu Kasemen")
     await login(client, "Koor Kota")
     page = await client.get("/leads")
-    assert 'name="lead" value=' not in page.text and 'id="bulk"' not in page.text
+    # They tick leads to mark them (issue 16 item 3), never to reassign them.
+    assert 'id="bulk-mark"' in page.text and 'id="bulk-assign"' not in page.text and 'name="staff_id"' not in page.text
     token = await csrf_of(client, "/leads")
     r = await client.post("/leads/assign", data={"csrf": token, "staff_id": str(koor), "lead": [lead]})
     assert r.status_code == 403
