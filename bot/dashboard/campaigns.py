@@ -283,7 +283,11 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             languages=("id", "en"),
             wa_template=_whatsapp_template_configured() if preview is not None else False,
             area_options=area_options(),
-            area_fields=[*draft.areas, *([""] * max(1, 3 - len(draft.areas)))],
+            # a code (back from the confirmation page) is shown by its name, as the list offers it
+            area_fields=[
+                *(area_label(a) if a.isdigit() else a for a in draft.areas),
+                *[""] * max(1, 3 - len(draft.areas)),
+            ],
             quiet_warning=quiet_warning(ctx, checked.at, now, draft.quiet) if checked else None,
             hidden=draft.hidden(checked.areas) if checked else [],
             area_names=[area_label(code) for code in checked.areas] if checked else [],

@@ -91,7 +91,7 @@ def test_staff_composes_previews_and_schedules_a_campaign_on_a_phone(server: str
     page.fill("input[name=place]", "Kel. Cipare")
     page.fill("input[name=date]", tomorrow.isoformat())
     page.fill("input[name=campaign_code]", "SOS-CIPARE")
-    page.select_option("select[name=kabkota]", "3673")
+    page.locator("input[name=area]").first.fill("Kota Serang (3673)")  # as the list of names offers it
     page.check("input[name=rsvp]")
     page.click("#preview-button")
     expect(page.locator("#recipient-count")).to_have_text("2")
@@ -100,14 +100,38 @@ def test_staff_composes_previews_and_schedules_a_campaign_on_a_phone(server: str
     expect(page.locator(".wa-bubble").first).to_contain_text("*Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri*")
     expect(page.locator(".wa-key").first).to_have_text("Hadir")
     page.screenshot(path=str(ARTIFACTS / "dashboard-campaign-preview-360.png"), full_page=True)
+    expect(page.locator("#campaign-links")).to_contain_text("https://t.me/bpu_serang_bot?start=SOS-CIPARE")
     page.check("input[name=when][value=at]")
+    page.fill("input[name=at]", f"{tomorrow.isoformat()}T22:00")  # in the quiet hours (21-7)
+    page.click("#create-button")
+    # Nothing is stored yet: a confirmation with the preview, the count and the quiet-hours warning.
+    expect(page.locator("h1")).to_have_text("Periksa sebelum mengirim")
+    expect(page.locator("#recipient-count")).to_have_text("2")
+    expect(page.locator("#confirm-areas")).to_have_text("Kota Serang (3673)")
+    expect(page.locator("#quiet-warning")).to_contain_text("jam tenang")
+    expect(page.locator(".tg-bubble").first).to_contain_text("https://t.me/bpu_serang_bot?start=SOS-CIPARE")
+    wide = page.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 361)"
+        ".map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 8)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, wide  # nothing wider than the phone
+    page.screenshot(path=str(ARTIFACTS / "dashboard-campaign-confirm-360.png"), full_page=True)
+    page.click("#edit-button")  # back to the form, as typed
+    expect(page.locator("input[name=area]").first).to_have_value("Kota Serang (3673)")
     page.fill("input[name=at]", f"{tomorrow.isoformat()}T09:00")
     page.click("#create-button")
+    expect(page.locator("#quiet-warning")).to_have_count(0)
+    page.click("#confirm-button")
     page.wait_for_url(re.compile(r".*/campaigns/\d+$"))
     expect(page.locator("#campaign-status")).to_have_text("Terjadwal")
     expect(page.locator("#scheduled-at")).to_contain_text(f"{tomorrow:%d-%m-%Y} 09:00")
+    expect(page.locator("#link-telegram")).to_have_text("https://t.me/bpu_serang_bot?start=SOS-CIPARE")
     expect(page.locator("#cancel-form button")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-campaign-360.png"), full_page=True)
+    page.click("#cancel-form button")  # asks first; keeping it changes nothing
+    expect(page.locator("#cancel-confirm")).to_contain_text("Yakin membatalkan")
+    page.click("#keep-campaign")
+    expect(page.locator("#campaign-status")).to_have_text("Terjadwal")
     page.goto(f"{server}/campaigns")
     expect(page.locator("table.campaigns tbody tr")).to_have_count(1)
     context.close()
