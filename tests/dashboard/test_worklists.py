@@ -219,3 +219,76 @@ async def test_visit_list_is_printable_and_scoped(client: httpx.AsyncClient, db,
     assert (await client.get(f"/leads/visits?coordinator={koor}")).text.count('class="visit-group"') == 2
     css = (await client.get("/static/leads.css")).text
     assert "@media print" in css and "break-after: page" in css
+
+
+async def test_chat_leads_with_one_nik_are_both_flagged(client: httpx.AsyncClient, engine, db, cipher) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import Chat
+    from tests.forms import NIK, fill_to_summary
+
+    for user in ("tetangga-1", "tetangga-2"):  # the chat warns of a known NIK, and saves
+        chat = Chat(engine, user=user, start_code=None)
+        await fill_to_summary(chat)
+        await chat.press("Kirim")
+    async with db.session() as session:  # checked at save: no backfill needed
+        saved = (await session.scalars(select(Lead).order_by(Lead.id))).all()
+        assert [(lead.nik_checks, lead.nik_tail_hash) for lead in saved] == [("", cipher.tail_hash(NIK))] * 2
+    await add_staff(db, "Staf", "staff")
+    await login(client, "Staf")
+    assert names_on((await client.get("/leads?view=flagged")).text) == ["Siti Aminah", "Siti Aminah"]
+    assert re.findall(r'data-flag="([a-z_]+)"', (await client.get(f"/leads/{saved[0].id}")).text) == ["duplicate_nik"]
+    export = (await client.get("/leads/export.csv?view=flagged")).text
+    assert export.count("Siti Aminah") == 2
+
+
+def test_migration_0010_indexes_the_names_of_existing_leads(db_url: str) -> None:
+    import asyncio
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from handlers import lead_quality
+    from storage.crypto import FieldCipher
+    from storage.db import Database
+    from storage.migrate import alembic_config, upgrade
+    from tests.conftest import TEST_SECRET
+
+    cipher = FieldCipher(TEST_SECRET)
+    nik = "3673025508901234"
+    command.downgrade(alembic_config(db_url), "0009")
+
+    async def insert_old_lead() -> None:
+        db = Database(db_url)
+        try:
+            async with db.session() as session:
+                await session.execute(
+                    text(
+                        "INSERT INTO leads (full_name, nik_encrypted, nik_hash, nik_masked, birth_date, phone_e164,"
+                        " kabkota_code, kecamatan_code, occupation, is_transport, declared_income, programmes,"
+                        " continue_via, status, timezone, channel, created_at, updated_at) VALUES (:name, :enc,"
+                        " :hash, :masked, :born, '+6281234567890', '3673', :kec, 'trader', false, 2000000, 2,"
+                        " 'visit', 'new', 'Asia/Jakarta', 'telegram', :at, :at)"
+                    ),
+                    {"name": "Enéng Suryani", "enc": cipher.encrypt(nik), "hash": cipher.keyed_hash(nik),
+                     "masked": mask_nik(nik), "born": date(1990, 8, 15), "kec": KASEMEN,
+                     "at": datetime(2026, 11, 1, tzinfo=UTC)},
+                )  # fmt: skip
+        finally:
+            await db.dispose()
+
+    async def check() -> None:
+        db = Database(db_url)
+        try:
+            async with db.session() as session:
+                words = (await session.scalars(select(LeadNameWord.word).order_by(LeadNameWord.word))).all()
+                assert words == ["eneng", "suryani"]
+                lead = await session.scalar(select(Lead))
+                assert lead is not None and lead.nik_checks is None and lead.nik_tail_hash is None
+                assert await lead_quality.backfill(session, cipher) == 1
+                assert await lead_quality.backfill(session, cipher) == 0
+                assert lead.nik_tail_hash == cipher.tail_hash("1234") and lead.nik_checks == ""
+        finally:
+            await db.dispose()
+
+    asyncio.run(insert_old_lead())
+    upgrade(db_url)
+    asyncio.run(check())

@@ -57,8 +57,9 @@ async def test_secret_rotate_keeps_every_nik_readable(db_url: str, tmp_path: Pat
     done = run(["secret", "rotate"], tmp_path, BPU_DATABASE_URL=db_url, BPU_SECRET_KEY=new, BPU_OLD_SECRET_KEY=old)
     assert done.returncode == 0, done.stderr
     assert "1 NIKs of leads, 1 NIKs in unfinished forms" in done.stdout
-    (lead,) = await read(db_url, select(Lead.nik_encrypted, Lead.nik_hash))
+    (lead,) = await read(db_url, select(Lead.nik_encrypted, Lead.nik_hash, Lead.nik_tail_hash))
     assert FieldCipher(new).decrypt(lead.nik_encrypted) == NIK and lead.nik_hash == FieldCipher(new).keyed_hash(NIK)
+    assert lead.nik_tail_hash == FieldCipher(new).tail_hash(NIK)  # a search by the last 4 digits still finds it
     # The half-filled form goes on under the new key: its date of birth is checked against the NIK.
     assert "nomor hp" in chat(tmp_path, db_url, new, "u2", [BORN2]).lower()
     # The same NIK is still found twice under the new key.
