@@ -66,6 +66,8 @@ class Facts:
     zone: ZoneInfo
     whatsapp_out_of_window: bool = False  # WhatsApp only: the 24-hour window is closed
     has_template: bool = True  # WhatsApp only: an approved template exists for this purpose
+    asked_for: bool = False  # a person's answer to the worker's own request: "stop" does not stop it
+    in_conversation: bool = False  # the worker wrote moments ago: quiet hours do not hold the answer
 
 
 def hold(facts: Facts, now: datetime, quiet: tuple[int, int]) -> Hold | None:
@@ -78,11 +80,11 @@ def hold(facts: Facts, now: datetime, quiet: tuple[int, int]) -> Hold | None:
             return Hold(SKIPPED, REMINDER_OFF)
         if facts.paid_for_due_month:
             return Hold(SKIPPED, PAID)
-    if facts.opted_out:
+    if facts.opted_out and not facts.asked_for:
         return Hold(SKIPPED, OPTED_OUT)
     if facts.unreachable:
         return Hold(SKIPPED, UNREACHABLE)
-    resume = next_allowed(now, facts.zone, quiet)
+    resume = None if facts.in_conversation else next_allowed(now, facts.zone, quiet)
     if resume is not None:
         if facts.quiet_policy == "skip":
             return Hold(SKIPPED, QUIET_HOURS)

@@ -47,7 +47,7 @@ from bot.channels.outcomes import FAILED as S_FAILED
 from bot.channels.outcomes import OK, RETRY, Job, Result
 from bot.channels.outcomes import UNCERTAIN as S_UNCERTAIN
 from bot.channels.whatsapp.window import can_send_free_form
-from bot.delivery import decide, digest, outbox
+from bot.delivery import decide, digest, handover, outbox
 from bot.delivery import reminders as rem
 from bot.delivery.health import DATABASE, PLATFORM, LaneHealth
 from bot.delivery.ratelimit import ChatSpacing, Pacer
@@ -56,6 +56,7 @@ from content.render import Renderer
 from handlers.due_dates import contact_zone
 from handlers.messages import Button
 from storage.campaign_models import (
+    CANCELLED,
     FAILED,
     QUEUED,
     SENT,
@@ -544,7 +545,8 @@ class DeliveryWorker:
                 await session.scalars(select(Lead).where(Lead.contact_id.in_(contact_ids)).order_by(Lead.id))
             ).all():
                 leads[lead.contact_id] = lead  # the latest lead wins
-        return {"broadcasts": broadcasts, "reminders": reminders, "paid": paid, "leads": leads}
+        handovers = await handover.load(session, rows) if any(r.kind in handover.KINDS for r in rows) else None
+        return {"broadcasts": broadcasts, "reminders": reminders, "paid": paid, "leads": leads, "handover": handovers}
 
     def _check(self, channel: str, row: Any, contact: Any, ctx: dict[str, Any], now: datetime) -> Job | outbox.Outcome:
         """`row`: the outbox columns of _ROW_COLS; `contact`: a _ContactView."""
@@ -565,6 +567,8 @@ class DeliveryWorker:
             zone=zone,
             whatsapp_out_of_window=not in_window,
             has_template=in_window or getattr(sender, "has_template", lambda _: False)(purpose),
+            asked_for=row.kind == handover.KIND_REPLY,
+            in_conversation=handover.in_conversation(row.kind, contact.last_inbound_at, now),
         )
         held = decide.hold(facts, now, self.quiet)
         if held is not None:
@@ -574,6 +578,11 @@ class DeliveryWorker:
             text, buttons, variables = self._broadcast_text(broadcast, lang, channel)
         elif row.kind == digest.KIND_DIGEST:
             text, buttons, variables = digest.render(self.renderer, lang, row.payload)
+        elif row.kind in handover.KINDS:
+            rendered = handover.render(self.renderer, lang, row.kind, row.payload, ctx["handover"])
+            if rendered is None:  # the request went with the worker's data, or the entry is gone
+                return outbox.Outcome(row.id, SKIPPED, CANCELLED)
+            text, buttons, variables = rendered
         else:
             today = now.astimezone(zone).date()
             text, buttons, variables = rem.render(self.renderer, lang, row.payload, ctx["leads"].get(contact.id), today)
@@ -590,9 +599,7 @@ class DeliveryWorker:
             attempts=row.attempts,
         )
 
-    def _broadcast_text(
-        self, b: Broadcast, lang: str, channel: str
-    ) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
+    def _broadcast_text(self, b: Broadcast, lang: str, channel: str) -> tuple[str, tuple[Button, ...], tuple[str, ...]]:
         key = (b.id, lang, channel)  # each channel's message carries its own campaign link
         cached = self._texts.get(key)
         if cached is None:
