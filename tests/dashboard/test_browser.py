@@ -16,6 +16,9 @@ def test_a_coordinator_on_a_phone_sees_only_their_area_and_exports(server: str, 
 
     context, page = login(browser, server, "Koor Kota", 360)
     expect(page.locator("h1")).to_have_text("Ringkasan")
+    expect(page.locator("#weekly-pace")).to_contain_text("Laju mingguan")
+    # The tables stack into cards: nothing on the overview is wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview-360.png"), full_page=True)
     page.goto(f"{server}/leads")
     names = page.locator("a.lead-name")
