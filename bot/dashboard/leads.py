@@ -225,9 +225,12 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         if ctx.me.role == "coordinator" and not chosen:
             coordinator, chosen = ctx.me.id, str(ctx.me.id)
         async with dash.runtime.db.session() as session:
+            await lead_quality.backfill(session, dash.runtime.cipher)
             rows = await queries.visit_list(session, ctx.areas, kecamatan, coordinator)
             names = await queries.staff_names(session)
             coordinators = await queries.coordinators(session)
+            shared = await lead_quality.duplicates(session, [lead for lead, _ in rows])
+        today = dash.today()
         if ctx.areas is not None:
             coordinators = [c for c in coordinators if c.id == ctx.me.id]
         groups: dict[tuple[str, str], list[tuple[Lead, str | None]]] = {}
@@ -238,6 +241,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         return ctx.render(
             "visits.html",
             groups=ordered,
+            flags={lead.id: lead_quality.flags(lead, today, lead.id in shared) for lead, _ in rows},
             count=len(rows),
             kecamatan=kecamatan,
             chosen=chosen,

@@ -41,4 +41,13 @@ def test_on_a_phone_the_list_comes_before_the_folded_filters(server: str, browse
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
     assert page.evaluate("getComputedStyle(document.body).color") == "rgb(0, 0, 0)"
     page.screenshot(path=str(ARTIFACTS / "dashboard-visits-print-360.png"), full_page=True)
+    # A lead's page, printed: its facts, without the forms to change it.
+    page.emulate_media(media="screen")
+    page.goto(f"{server}/leads")
+    page.click("text=Siti Kasemen")
+    expect(page.locator("#status-form")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator("#status-form")).to_be_hidden()
+    expect(page.locator("header.top")).to_be_hidden()
+    expect(page.locator("dl.facts")).to_be_visible()
     context.close()

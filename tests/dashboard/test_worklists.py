@@ -199,7 +199,8 @@ async def test_visit_list_is_printable_and_scoped(client: httpx.AsyncClient, db,
                                     kecamatan_code=KASEMEN))  # fmt: skip
         contact_id = contact.id
     await add_lead(db, cipher, name="Siti Kasemen", assigned=koor, contact_id=contact_id, phone="+6281211112222")
-    await add_lead(db, cipher, name="Udin Curug", kecamatan="367305", assigned=koor)
+    curug = await add_lead(db, cipher, name="Udin Curug", kecamatan="367305", assigned=koor)
+    await _set_nik(db, cipher, curug, "3673052508900007")  # NIK: 25-08-1990; given 15-08-1990
     await add_lead(db, cipher, name="Sudah Daftar", assigned=koor, status="registered")
     await add_lead(db, cipher, name="Dedi Muncang", kecamatan=MUNCANG)
     await login(client, "Koor Kota")
@@ -209,6 +210,7 @@ async def test_visit_list_is_printable_and_scoped(client: httpx.AsyncClient, db,
     assert "Sudah Daftar" not in page and "Dedi Muncang" not in page  # finished; outside their areas
     assert "iuran untuk nelayan berapa?" in page and "+6281211112222" in page
     assert page.count('class="visit-group"') == 2  # one per kecamatan: a page each when printed
+    assert page.count('data-flag="nik_birth_date"') == 1  # nobody drives out for it unwarned
     one = (await client.get(f"/leads/visits?kecamatan={KASEMEN}")).text
     assert "Siti Kasemen" in one and "Udin Curug" not in one
     assert "Dedi Muncang" not in (await client.get(f"/leads/visits?kecamatan={MUNCANG}&coordinator=all")).text
