@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     c.add_argument("--at", help='"YYYY-MM-DD HH:MM" in BPU_TIMEZONE (default: now)')
     c.add_argument("--rsvp", action="store_true", help="add hadir / tidak bisa buttons")
+    c.add_argument(
+        "--code", help="the campaign code its link carries and its leads are counted by (default kampanye-<id>)"
+    )
     c.add_argument("--quiet", choices=("defer", "skip"), default="defer",
                    help="recipients in their quiet hours: wait for the morning (default) or skip")  # fmt: skip
     c.add_argument("--yes", action="store_true", help="do not ask to confirm")
@@ -84,7 +87,7 @@ def _vars(items: list[str]) -> dict[str, str]:
 
 def cmd_create(args: argparse.Namespace) -> int:
     from content.render import Renderer
-    from handlers import broadcasts
+    from handlers import broadcasts, links
     from storage.clock import utcnow
 
     settings, ds, db = _env()
@@ -93,6 +96,9 @@ def cmd_create(args: argparse.Namespace) -> int:
         channels = broadcasts.parse_channels(args.channel, registry.bulk_names())
     except broadcasts.SegmentError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.code is not None and not links.valid_code(args.code):
+        print("error: --code is letters, digits, - and _ (at most 64)", file=sys.stderr)
         return 2
     zone = ZoneInfo(settings.timezone)
     at = None
@@ -143,12 +149,15 @@ def cmd_create(args: argparse.Namespace) -> int:
                     session, created_by="cli", segment=segment, channels=channels, template=args.template,
                     text=args.text, variables=variables, rsvp=args.rsvp, at=at, quiet_policy=args.quiet, now=now,
                     telegram_username=settings.telegram_bot_username, whatsapp_number=settings.whatsapp_display_number,
+                    campaign_code=args.code,
                 )  # fmt: skip
-                bid = b.id
+                bid, code, carried = b.id, b.campaign_code, dict(b.links or {})
             print(
                 f"broadcast {bid} scheduled for {when}; `bpu-bot run` sends it. "
                 f"Follow: bpu-bot broadcast status {bid} --follow"
             )
+            print(f"campaign code {code}; " + ("; ".join(f"{ch} link {url}" for ch, url in carried.items()) or
+                  "no link added (TELEGRAM_BOT_USERNAME / WHATSAPP_DISPLAY_NUMBER not set)"))  # fmt: skip
             return 0
         finally:
             await db.dispose()

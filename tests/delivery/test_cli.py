@@ -45,3 +45,10 @@ async def test_create_list_status_cancel(sqlite_url, monkeypatch, capsys, tmp_pa
     with pytest.raises(SystemExit):
         run("broadcast", "create", "--text", "x", "--template", "y")
     assert await asyncio.to_thread(run, "broadcast", "create", "--text", "x", "--segment", "area=12", "--yes") == 2
+    # Several areas, a code of its own, and the link its messages carry.
+    monkeypatch.setenv("TELEGRAM_BOT_USERNAME", "bpu_serang_bot")
+    code = await asyncio.to_thread(run, "broadcast", "create", "--text", "Acara", "--segment",
+                                   "area=3673,360205,status=new", "--code", "SOS-CLI", "--yes")  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "campaign code SOS-CLI; telegram link https://t.me/bpu_serang_bot?start=SOS-CLI" in out, out
+    assert await asyncio.to_thread(run, "broadcast", "create", "--text", "x", "--code", "bad code", "--yes") == 2
