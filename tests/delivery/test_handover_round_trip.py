@@ -285,3 +285,23 @@ def test_quiet_hours_hold_a_reply_unless_the_worker_just_wrote() -> None:
     # "stop" ends broadcasts and reminders, not the answer to the worker's own question.
     assert decide.hold(facts("handover_reply", night - timedelta(minutes=10), opted_out=True), night, (21, 7)) is None
     assert decide.hold(facts("handover_alert", None, opted_out=True), night, (0, 0)) is not None
+
+
+async def test_a_worker_who_deletes_their_data_leaves_nothing_to_send(request: Any, db: Any, engine: Any,
+                                                                     cipher: Any, clock: Any) -> None:  # fmt: skip
+    """The outbox row holds ids only: with the worker's data gone, the alert is skipped, not sent."""
+    from storage.models import Contact
+
+    await _staff(db, "Koor Kota", "coordinator", ("3673",), telegram_id="700100")
+    fake, drain = _lane("telegram", request, db, engine, cipher, clock)
+    await _ask_for_a_person(Chat(engine, user="555001", channel="telegram"), "telegram")
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxRow).where(OutboxRow.kind == "handover_alert"))
+        assert row is not None and QUESTION not in repr(row.payload) and "0812" not in repr(row.payload)
+        worker = await session.scalar(select(Contact).where(Contact.external_id == "555001"))
+        await session.delete(worker)
+    await drain()
+    assert fake.messages_to(700100) == []
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxRow).where(OutboxRow.kind == "handover_alert"))
+        assert row is not None and (row.state, row.reason) == ("skipped", "cancelled")
