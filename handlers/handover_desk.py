@@ -37,6 +37,9 @@ KINDS = (KIND_ALERT, KIND_REPLY)
 WORKER, STAFF, NOTE = "worker", "staff", "note"  # HandoverMessage.author
 TEXT_MAX = 3500  # one Telegram message with room for the frame around it
 OFFICE_ROLES = ("staff", "admin")
+# Channels the delivery worker has a lane for; a worker in the web simulator or the terminal chat
+# has no chat to reach later, so a reply to them is kept in the history only.
+REACHABLE_CHANNELS = ("telegram", "whatsapp")
 
 
 def staff_chat(staff: Staff) -> tuple[str, str] | None:
@@ -115,9 +118,9 @@ async def reply(
 ) -> HandoverMessage:
     """A person's reply: kept in the history and queued to the worker on their channel."""
     entry = await _entry(session, request, STAFF, text[:TEXT_MAX], staff.id, now)
-    request.replied_at = now
     worker = await session.get(Contact, request.contact_id)
-    if worker is not None:
+    if worker is not None and worker.channel in REACHABLE_CHANNELS:
+        request.replied_at = now  # from now on the worker's words go to a person (handlers.handover.relay)
         session.add(_row(f"h{request.id}:{entry.id}", KIND_REPLY, worker, {"request_id": request.id,
                                                                          "message_id": entry.id}, now))  # fmt: skip
     await repo.audit(session, f"staff:{staff.id}", "callback_reply", callback_id=request.id)
@@ -133,7 +136,7 @@ async def close(session: AsyncSession, request: CallbackRequest, staff: Staff, n
     request.done_by_staff_id = staff.id
     await _entry(session, request, NOTE, note.strip()[:TEXT_MAX], staff.id, now)
     worker = await session.get(Contact, request.contact_id) if request.replied_at is not None else None
-    if worker is not None:  # they were talking to a person: their words are the bot's again
+    if worker is not None and worker.channel in REACHABLE_CHANNELS:  # their words are the bot's again
         session.add(_row(f"h{request.id}:closed", KIND_REPLY, worker, {"request_id": request.id,
                                                                        "message_id": None}, now))  # fmt: skip
     await repo.audit(session, f"staff:{staff.id}", "callback_done", callback_id=request.id)

@@ -305,3 +305,21 @@ async def test_a_worker_who_deletes_their_data_leaves_nothing_to_send(request: A
     async with db.session() as session:
         row = await session.scalar(select(OutboxRow).where(OutboxRow.kind == "handover_alert"))
         assert row is not None and (row.state, row.reason) == ("skipped", "cancelled")
+
+
+async def test_a_reply_to_the_web_simulator_stays_in_the_history(db: Any, engine: Any) -> None:
+    """No chat to reach later: the reply is kept, nothing is queued, and the bot keeps answering."""
+    await _staff(db, "Staf Kantor", "staff", telegram_id="700300")
+    worker = Chat(engine, user="web-1", channel="web")
+    await worker.say("halo")
+    await worker.say(QUESTION)
+    await worker.press_payload("t:human", "Bicara ke petugas")
+    await worker.say("lewati")
+    await worker.say("lewati")
+    req = await _request(db)
+    await Chat(engine, user="700300", channel="telegram").say(f"/balas {req.id} Silakan datang ke kantor.")
+    await worker.say("berapa iuran bpu?")
+    assert "diteruskan" not in worker.text
+    assert await _history(db) == [("staff", "Silakan datang ke kantor.")]
+    async with db.session() as session:
+        assert (await session.scalars(select(OutboxRow).where(OutboxRow.kind == "handover_reply"))).all() == []
