@@ -19,6 +19,7 @@ from bot.channels.registry import SPECS
 from bot.channels.web.channel import PAGE_PATH, content_security_policy
 from bot.dashboard.web import SECURITY_HEADERS
 from bot.limits import BodyLimit
+from bot.metrics import CONTENT_TYPE
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -55,7 +56,18 @@ def create_app(runtime: Runtime) -> Starlette:
         body = {"status": "ok" if not problems else "degraded", "problems": problems, **body}
         return JSONResponse(body, status_code=200 if not problems else 503)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    async def metrics(request: Request) -> Response:
+        # For a scraper on this machine (each process is scraped on its own port); nginx does not
+        # pass /metrics on (deploy/nginx.conf), and uvicorn gives a proxied request its real client.
+        client = request.client.host if request.client else ""
+        if runtime.metrics is None or client not in ("127.0.0.1", "::1"):
+            return Response("not found", status_code=404, media_type="text/plain")
+        if runtime.campaigns is not None and runtime.campaigns.worker is not None:
+            worker = runtime.campaigns.worker
+            runtime.metrics.watch_sends(lambda: worker.stats)
+        return Response(await runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/metrics", metrics)]
     for channel in channels:
         routes.extend(channel.routes())
     routes.extend(dashboard.routes(runtime))  # "/" is the dashboard (login required)

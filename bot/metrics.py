@@ -86,6 +86,7 @@ class Metrics:
         )
         self.leads = Gauge("bpu_leads", "Leads in the database, by status", ["status"], registry=self.registry)
         self._lane_stats: Callable[[], Mapping[str, Any]] = dict
+        self.registry.register(_Sends(lambda: self._lane_stats()))
 
     def observe(self, handled: Handled) -> None:
         """The engine's `observe`: called once per update, off nothing (no I/O)."""
@@ -97,7 +98,6 @@ class Metrics:
     def watch_sends(self, stats: Callable[[], Mapping[str, Any]]) -> None:
         """Read the delivery worker's per-lane counts when scraped (this process's worker, if any)."""
         self._lane_stats = stats
-        self.registry.register(_Sends(lambda: self._lane_stats()))
 
     async def render(self) -> bytes:
         """The text a scrape gets: the database's figures refreshed first."""

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from bot.channels import registry
 from bot.channels.base import Channel, ChannelDeps
+from bot.metrics import Metrics
 from bot.settings import Settings
 from handlers.engine import Engine
 from handlers.nlu import IntentMatcher, load_matcher
+from storage.clock import utcnow
 from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.migrate import upgrade
@@ -30,6 +32,7 @@ class Runtime:
     engine: Engine
     channels: list[Channel] = field(default_factory=list)
     campaigns: Campaigns | None = None  # outbox worker and scheduler, started with the HTTP server
+    metrics: Metrics | None = None  # what /metrics reports; the engine tells it of every update
 
     @property
     def deps(self) -> ChannelDeps:
@@ -48,6 +51,7 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
         upgrade(settings.database_url)
     db = Database(settings.database_url)
     cipher = FieldCipher(settings.resolved_secret_key())
+    metrics = Metrics(db, utcnow)
     engine = Engine(
         db,
         cipher,
@@ -60,8 +64,10 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
         reminder_hour=settings.reminder_hour,
         whatsapp_daily_limit=settings.whatsapp_daily_limit,
         broadcast_channels=registry.bulk_names(),
+        observe=metrics.observe,
     )
-    return Runtime(settings, db, cipher, engine)
+    metrics.clock = engine.clock
+    return Runtime(settings, db, cipher, engine, metrics=metrics)
 
 
 def build_channels(runtime: Runtime) -> list[Channel]:

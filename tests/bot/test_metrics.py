@@ -40,3 +40,27 @@ def test_understood_categories() -> None:
     assert understood("contribution") == "understood"
     assert understood("unsure") == "fallback" and understood("out_of_scope") == "fallback"
     assert understood("[button] t") == "other" and understood("form:nik") == "other" and understood(None) == "other"
+
+
+async def test_bpu_bot_run_serves_metrics_to_this_machine_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from tests.processes import start, stop, wait_healthy
+
+    proc, base = start(tmp_path)
+    await wait_healthy(base, proc)
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+            for text in ("halo", "berapa iuran minimal?", "qwrtp zxcvb"):
+                await client.post("/simulator/api/message", json={"user": "web-metrics", "text": text})
+            scraped = await client.get("/metrics")
+            assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+            got = samples(scraped.content)
+            assert got[("bpu_updates_total", (("channel", "web"), ("outcome", "answered")))] == 3
+            assert got[("bpu_answer_seconds_count", (("channel", "web"),))] == 3
+            assert ("bpu_outbox_due", (("channel", "telegram"),)) not in got  # nothing queued, nothing made up
+            # Through a proxy (uvicorn reads X-Forwarded-For from 127.0.0.1): someone else, refused.
+            proxied = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.5"})
+            assert proxied.status_code == 404
+    finally:
+        await stop(proc)

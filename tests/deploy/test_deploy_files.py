@@ -148,6 +148,7 @@ async def test_nginx_proxies_both_webhooks_over_tls_to_two_processes(tmp_path: P
             await eventually(lambda: _up(client), seconds=15)
             plain = await httpx.AsyncClient().get(f"http://127.0.0.1:{http_port}/healthz")
             assert plain.status_code == 301 and plain.headers["location"].startswith("https://")
+            assert (await client.get("/metrics")).status_code == 404  # scraped on each process, never outside
 
             sample = json.loads((SAMPLES / "text.json").read_text())
             message = sample["entry"][0]["changes"][0]["value"]["messages"][0]
