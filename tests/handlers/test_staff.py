@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.channels import registry
 from storage import repositories as repo
 from storage.models import AuditLog, Lead, LeadEvent
 from tests.factories import Chat
@@ -221,7 +222,7 @@ async def test_broadcast_typed_text_to_everyone(engine: Any, seeded: dict[str, i
     await admin.say("send now")
     [b] = await _broadcasts(engine)
     assert b.text == "Kantor tutup Senin.\nPelayanan buka lagi Selasa pukul 08.00." and b.template is None
-    assert b.segment == {} and b.channels == "telegram,whatsapp"
+    assert b.segment == {} and b.channels == ",".join(registry.bulk_names())  # every channel that sends in bulk
 
 
 async def test_broadcast_cancel_and_not_entitled(engine: Any, seeded: dict[str, int]) -> None:
