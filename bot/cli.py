@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROLES = ("admin", "staff", "coordinator")
-STATUSES = ("new", "contacted", "registered", "declined")
+from storage.models import LEAD_STATUSES
+from storage.models import ROLES as MODEL_ROLES
+
+ROLES = MODEL_ROLES
+STATUSES = LEAD_STATUSES
 
 
 def _settings():  # type: ignore[no-untyped-def]

@@ -55,11 +55,10 @@ from storage.campaign_models import (
     OutboxRow,
     RsvpAnswer,
 )
-from storage.models import Contact, Lead
+from storage.models import LEAD_STATUSES, Contact, Lead
 
 SEGMENT_KEYS = ("area", "occupation", "status", "language", "rsvp")
 RSVP_ANSWERS = ("yes", "no")
-LEAD_STATUSES = ("new", "contacted", "registered", "declined")
 
 
 # WhatsApp's customer-service window: a business-initiated message outside it needs a template.

@@ -29,14 +29,14 @@ from storage import repositories as repo
 from storage import scope
 from storage.campaign_models import QUEUED, OutboxRow
 from storage.dashboard_models import CallbackRequest, HandoverMessage
-from storage.models import Contact, Staff
+from storage.models import Contact, Role, Staff
 
 KIND_ALERT = "handover_alert"
 KIND_REPLY = "handover_reply"
 KINDS = (KIND_ALERT, KIND_REPLY)
 WORKER, STAFF, NOTE = "worker", "staff", "note"  # HandoverMessage.author
 TEXT_MAX = 3500  # one Telegram message with room for the frame around it
-OFFICE_ROLES = ("staff", "admin")
+OFFICE_ROLES = (Role.STAFF, Role.ADMIN)
 # Channels the delivery worker has a lane for; a worker in the web simulator or the terminal chat
 # has no chat to reach later, so a reply to them is kept in the history only.
 REACHABLE_CHANNELS = ("telegram", "whatsapp")

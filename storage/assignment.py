@@ -22,9 +22,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import repositories as repo
-from storage.models import Lead, LeadEvent, Staff
-
-OPEN_STATUSES = ("new", "contacted")  # still being worked
+from storage.models import OPEN_STATUSES, Lead, LeadEvent, Staff
 
 
 def overdue(now: datetime, followup_hours: int) -> Any:

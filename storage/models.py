@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -97,6 +98,30 @@ class MessageLog(Base):
     text: Mapped[str] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeadStatus(StrEnum):
+    """Where a lead is, in the order it moves. Stored as its text; compares equal to it."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    REGISTERED = "registered"
+    DECLINED = "declined"
+
+
+LEAD_STATUSES = tuple(LeadStatus)
+OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED)  # still being worked
+
+
+class Role(StrEnum):
+    """What a staff member may do: admin (everything), staff (the office), coordinator (their areas)."""
+
+    ADMIN = "admin"
+    STAFF = "staff"
+    COORDINATOR = "coordinator"
+
+
+ROLES = tuple(Role)
 
 
 class Lead(Base):

@@ -26,13 +26,13 @@ from storage.campaign_models import FINISHED, Broadcast, OutboxRow, RsvpAnswer
 from storage.crypto import FieldCipher
 from storage.dashboard_models import CallbackRequest, CoordinatorTarget
 from storage.db import Database
-from storage.models import Contact, Lead, LeadNameWord, Staff
+from storage.models import LEAD_STATUSES, Contact, Lead, LeadNameWord, Staff
 from storage.outbound import OutboundMessage
 from storage.scope import kecamatan_in, lead_in, leads_in
 from storage.search import fold, prefix_range
 
 PAGE_SIZE = 50
-STATUSES = ("new", "contacted", "registered", "declined")
+STATUSES = LEAD_STATUSES
 SORTS = ("newest", "oldest", "name")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

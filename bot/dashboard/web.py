@@ -27,7 +27,7 @@ from bot.local_time import show_local
 from content import formatting, regions
 from handlers import occupations
 from storage import scope
-from storage.models import Staff
+from storage.models import LEAD_STATUSES, ROLES, Staff
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-ALL_ROLES = ("admin", "staff", "coordinator")
+ALL_ROLES = ROLES
 OFFICE = ("admin", "staff")
-STATUSES = ("new", "contacted", "registered", "declined")
+STATUSES = LEAD_STATUSES
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

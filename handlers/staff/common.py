@@ -11,12 +11,12 @@ from handlers import menu
 from handlers.turn import Turn
 from storage import repositories as repo
 from storage import scope
-from storage.models import Lead, Staff
+from storage.models import Lead, Role, Staff
 
-LEAD_ROLES = ("coordinator", "admin")
-STATS_ROLES = ("staff", "coordinator", "admin")
-BROADCAST_ROLES = ("staff", "admin")
-HANDOVER_ROLES = ("coordinator", "staff", "admin")
+LEAD_ROLES = (Role.COORDINATOR, Role.ADMIN)
+STATS_ROLES = (Role.STAFF, Role.COORDINATOR, Role.ADMIN)
+BROADCAST_ROLES = (Role.STAFF, Role.ADMIN)
+HANDOVER_ROLES = (Role.COORDINATOR, Role.STAFF, Role.ADMIN)
 
 
 async def staff_of(turn: Turn) -> Staff | None:

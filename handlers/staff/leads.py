@@ -19,9 +19,9 @@ from handlers.staff.common import LEAD_ROLES, area_names, find_lead, local_day, 
 from handlers.turn import Turn
 from storage import repositories as repo
 from storage import scope
-from storage.models import Contact, Lead, LeadEvent, Staff
+from storage.models import LEAD_STATUSES, Contact, Lead, LeadEvent, Staff
 
-STATUSES = ("contacted", "registered", "declined")
+STATUSES = LEAD_STATUSES[1:]  # what a coordinator can mark a lead
 LEADS_SHOWN = 10
 NOTE_STEP = "staff_note:"
 NOTE_MAX = 2000
