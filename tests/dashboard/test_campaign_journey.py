@@ -100,6 +100,8 @@ async def test_several_areas_by_name_and_a_cancel_that_asks_first(client, db) ->
     async with db.session() as session:
         b = await session.get(Broadcast, bid)
         assert b is not None and b.segment == {"area": "367302,3602"} and b.status == "scheduled"
+    detail = (await client.get(f"/campaigns/{bid}")).text
+    assert 'id="segment">Kasemen (367302); Kab. Lebak (3602)</dd>' in detail
     bad = await client.post(
         "/campaigns/new",
         data={**form, "area": ["Kota Atlantis"], "csrf": await csrf_of(client, "/campaigns/new"), "action": "create"},
