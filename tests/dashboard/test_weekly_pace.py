@@ -124,3 +124,21 @@ async def test_no_target_set_is_said_in_words(db, cipher, engine, role: str) -> 
         if role != "coordinator":
             compose = (await client.get("/campaigns/new")).text
             assert not ENV_NAME.search(compose) and "nomor WhatsApp kantor belum diatur" in compose
+
+
+async def test_a_kecamatan_target_has_its_own_pace(db, cipher, engine) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        BPU_DATABASE_URL=db.url, BPU_SECRET_KEY=TEST_SECRET, BPU_TARGETS_BY_REGION="3673=20000,367302=5200,360205=520"
+    )
+    await add_staff(db, "Admin", "admin")
+    monday = targets.week_start(datetime.now(UTC), WIB)
+    for kecamatan in (KASEMEN, KASEMEN, MUNCANG):
+        await add_lead(db, cipher, kecamatan=kecamatan, status="registered", created_at=monday + timedelta(minutes=1))
+    app = create_app(Runtime(settings, db, cipher, engine))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        await login(client, "Admin")
+        page = (await client.get("/")).text
+    assert _row(page, "pace-areas", "Kota Serang")[1:] == ["20.000", "385", "2 (1%)"]
+    assert _row(page, "pace-areas", "Kasemen")[1:] == ["5.200", "100", "2 (2%)"]
+    assert _row(page, "pace-areas", "Muncang")[1:] == ["520", "10", "1 (10%)"]  # its kabupaten has no target
+    assert "Seluruh cabang" not in page  # no yearly target for the branch: no branch row
