@@ -174,3 +174,27 @@ async def test_attendee_list_printed_exported_and_reminded(client, db, cipher) -
         assert r_b is not None and r_b.segment == {"rsvp": f"{bid}:yes"} and r_b.campaign_code == f"kampanye-{rid}"
         cond = broadcasts.recipients_condition(r_b.segment, ["telegram", "whatsapp"])
         assert set((await session.scalars(select(Contact.id).where(cond))).all()) == set(contact_ids)
+
+
+async def test_the_whatsapp_link_text_attributes_the_worker_too(client, db, engine) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import parse_qs, urlparse
+
+    from content.render import Renderer
+
+    await add_staff(db, "Staf Kantor", "staff")
+    await login(client, "Staf Kantor")
+    bid, _ = await _confirm(client, {**FORM, "channel": ["whatsapp"], "campaign_code": "WA-PASAR"})
+    async with db.session() as session:
+        b = await session.get(Broadcast, bid)
+        assert b is not None
+    text = broadcasts.render_broadcast(Renderer(), b, "id", channel="whatsapp")[0]
+    link = re.search(r"https://wa\.me/6281200001111\?text=\S+", text)
+    assert link is not None and "t.me" not in text
+    opened = parse_qs(urlparse(link.group(0)).query)["text"][0]  # what WhatsApp puts in the worker's box
+    assert opened.endswith("Kode: WA-PASAR")
+    worker = Chat(engine, user="6281277778888")
+    await worker.say(opened)
+    await fill_to_summary(worker)
+    await worker.press("Kirim")
+    page = (await client.get(f"/campaigns/{bid}")).text
+    assert re.search(r'id="n-leads"><a href="/leads\?campaign=WA-PASAR">1<', page)
