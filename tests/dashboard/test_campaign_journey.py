@@ -145,7 +145,8 @@ async def test_attendee_list_printed_exported_and_reminded(client, db, cipher) -
     assert re.search(r'id="attendee-count">2<', page) and "Tidak Ikut" not in page
     assert "Siti Aminah" in page and "+6281234567890" in page and "Kasemen" in page and "Kota Serang" in page
     assert "Pak Udin" in page and "+6281299990000" in page and "Muncang" in page and "01-12-2026 09:30" in page
-    assert "window.print()" in page
+    assert "data-print" in page and '<script src="/static/print.js" defer>' in page  # no inline script (CSP)
+    assert "window.print()" in (await client.get("/static/print.js")).text
 
     r = await client.get(f"/campaigns/{bid}/attendees.csv")
     assert r.status_code == 200 and r.content.startswith(b"\xef\xbb\xbf")
