@@ -12,6 +12,7 @@ left when it starts again.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, select
@@ -58,12 +59,17 @@ class WebhookInbox(Base):
     """A webhook body acknowledged but not yet handled (encrypted: it may hold a NIK)."""
 
     __tablename__ = "webhook_inbox"
-    __table_args__ = (Index("ix_webhook_inbox_channel", "channel", "id"),)
+    __table_args__ = (
+        Index("ix_webhook_inbox_channel", "channel", "id"),
+        Index("ix_webhook_inbox_chat", "channel", "chat", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Whose message it is (the channel's user id), when the body holds one chat's messages only.
+    chat: Mapped[str | None] = mapped_column(String(64))
 
 
 async def inbox_left(session: AsyncSession, channel: str) -> list[tuple[int, bytes]]:
@@ -73,6 +79,19 @@ async def inbox_left(session: AsyncSession, channel: str) -> list[tuple[int, byt
         select(WebhookInbox.id, WebhookInbox.body).where(WebhookInbox.channel == channel).order_by(WebhookInbox.id)
     )
     return [(int(inbox_id), body) for inbox_id, body in rows.all()]
+
+
+async def earlier_in_inbox(
+    session: AsyncSession, channel: str, chat: str, inbox_id: int, handled: Collection[int] = ()
+) -> bool:
+    """Whether an earlier message of this chat is still in the inbox (kept, not yet handled);
+    `handled`: rows already handled, about to be removed."""
+    query = select(WebhookInbox.id).where(
+        WebhookInbox.channel == channel, WebhookInbox.chat == chat, WebhookInbox.id < inbox_id
+    )
+    if handled:
+        query = query.where(WebhookInbox.id.notin_(list(handled)))
+    return (await session.scalar(query.limit(1))) is not None
 
 
 def merge_status(current: str, new: str) -> str:

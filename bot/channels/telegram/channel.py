@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels import order
+from bot.channels.order import chat_key
 from bot.channels.telegram import common as tg
 from bot.channels.telegram.common import Blocked, InlineKeyboard, Outgoing, RetryAfter, TelegramError
 from bot.channels.telegram.inbox import TelegramInbox
@@ -286,7 +288,10 @@ class TelegramChannel:
         out of reach it is tried again, later and later; the chat's next updates wait behind it."""
         if not resumed:
             await self._resumed.wait()
-        async with self._chat_lock(tg.chat_of(raw)):
+        chat = tg.chat_of(raw)
+        async with self._chat_lock(chat):
+            # Another process may hold this chat's earlier update: it goes first.
+            await order.wait_turn(self.db, tg.CHANNEL, chat_key(chat), inbox_id, handled_here=self.inbox.about_to_go)
             attempt = 0
             while True:
                 async with self._slots:

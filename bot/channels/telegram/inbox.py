@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 
-from bot.channels.telegram.common import CHANNEL
+from bot.channels.order import chat_key
+from bot.channels.telegram.common import CHANNEL, chat_of
 from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.outbound import WebhookInbox, inbox_left
@@ -41,17 +42,18 @@ class TelegramInbox:
         """Write a batch of updates in one transaction; their row ids, in the same order.
         Raises whatever the database raises: then nothing was kept, nothing may be acknowledged."""
         bodies = [self.cipher.encrypt(json.dumps(u, separators=(",", ":"))) for u in updates]
+        chats = [chat_key(chat_of(u)) for u in updates]  # one chat's updates are handled in order
         try:
-            return await self._insert(bodies)
+            return await self._insert(bodies, chats)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
             # A pooled connection the server dropped (a restart, an outage now over): the pool
             # is renewed, and one more try goes to a fresh connection.
-            return await self._insert(bodies)
+            return await self._insert(bodies, chats)
 
-    async def _insert(self, bodies: Sequence[bytes]) -> list[int]:
-        rows = [WebhookInbox(channel=CHANNEL, body=body) for body in bodies]
+    async def _insert(self, bodies: Sequence[bytes], chats: Sequence[str | None]) -> list[int]:
+        rows = [WebhookInbox(channel=CHANNEL, body=body, chat=chat) for body, chat in zip(bodies, chats, strict=True)]
         async with self.db.session() as session:
             session.add_all(rows)
             await session.flush()
@@ -70,6 +72,10 @@ class TelegramInbox:
                 log.error("telegram: inbox row %s cannot be read; dropped", inbox_id)
                 self.handled(inbox_id)
         return kept
+
+    def about_to_go(self) -> list[int]:
+        """Rows handled here and not removed yet (they are removed in batches)."""
+        return list(self._handled)
 
     def handled(self, inbox_id: int) -> None:
         """The row's update was handled: remove the row soon, with others handled meanwhile."""

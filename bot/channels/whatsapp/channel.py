@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.channels import order
+from bot.channels.order import chat_key
 from bot.channels.whatsapp.format import render
 from bot.channels.whatsapp.graph import GraphClient, SendResult, status_for_error
 from bot.channels.whatsapp.payloads import Inbound, Notification, Status, parse_notification
@@ -135,21 +137,23 @@ class WhatsAppChannel:
             return PlainTextResponse(str(exc), status_code=400)
         if not notification.messages and not notification.statuses:
             return PlainTextResponse("OK")
+        users = {message.user_id for message in notification.messages}
+        chat = chat_key(users.pop()) if len(users) == 1 else None  # one chat's: kept in order
         try:
-            inbox_id = await self._keep(raw)
+            inbox_id = await self._keep(raw, chat)
         except Exception:
             log.exception("whatsapp: the database cannot take the notification; Meta will deliver again")
             return PlainTextResponse("try again", status_code=503)
-        self._spawn(self._process(inbox_id, notification))
+        self._spawn(self._process(inbox_id, notification, chat))
         return PlainTextResponse("OK")
 
     def signature_ok(self, raw: bytes, header: str) -> bool:
         expected = hmac.new(self._secret, raw, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, header.strip().removeprefix("sha256="))
 
-    async def _keep(self, raw: bytes) -> int:
+    async def _keep(self, raw: bytes, chat: str | None = None) -> int:
         async with self.db.session() as session:
-            row = WebhookInbox(channel=CHANNEL, body=self.cipher.encrypt(raw.decode("utf-8")))
+            row = WebhookInbox(channel=CHANNEL, body=self.cipher.encrypt(raw.decode("utf-8")), chat=chat)
             session.add(row)
             await session.flush()
             return row.id
@@ -180,7 +184,10 @@ class WhatsAppChannel:
         if rows:
             log.info("whatsapp: handled %d notifications left from before the restart", len(rows))
 
-    async def _process(self, inbox_id: int, notification: Notification) -> None:
+    async def _process(self, inbox_id: int, notification: Notification, chat: str | None = None) -> None:
+        if chat is not None:
+            # Another process may hold this chat's earlier message: it goes first.
+            await order.wait_turn(self.db, CHANNEL, chat, inbox_id)
         sent: list[tuple[str, list[SendResult], tuple[Button, ...] | None]] = []
         for message in notification.messages:
             results, menu = await self._answer(message)
