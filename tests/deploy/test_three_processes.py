@@ -136,4 +136,4 @@ async def test_three_processes_answer_every_worker_in_order(tmp_path: Path, db_u
     assert wrong == {}, f"answers out of order, doubled or lost: {dict(list(wrong.items())[:5])}"
     states = sorted(r if isinstance(r, str) else r.get("state") for r in roles)
     assert states == ["leader", "standby", "standby"], roles
-    print(f"{10 * WORKERS * 5 // 10} messages of {2 * WORKERS} workers answered in order in {elapsed:.1f} s")
+    print(f"{2 * WORKERS * len(INCOMES)} messages of {2 * WORKERS} workers answered in order in {elapsed:.1f} s")
