@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -59,6 +59,14 @@ class BulkSender(Protocol):
     async def start(self) -> None: ...
 
     async def send(self, job: Job) -> Result: ...
+
+    def in_window(self, contact: Any, now: datetime) -> bool:
+        """Whether a free-form message may reach `contact` now (WhatsApp: its 24-hour window)."""
+        ...
+
+    def has_template(self, purpose: str) -> bool:
+        """An approved template for `purpose`, to send outside the window."""
+        ...
 
     def set_send_timeout(self, seconds: float) -> None:
         """How long a send waits for the platform's answer (the worker's BPU_DELIVERY_SEND_TIMEOUT)."""

@@ -46,7 +46,6 @@ from bot.channels.base import BulkSender
 from bot.channels.outcomes import FAILED as S_FAILED
 from bot.channels.outcomes import OK, RETRY, Job, Result
 from bot.channels.outcomes import UNCERTAIN as S_UNCERTAIN
-from bot.channels.whatsapp.window import can_send_free_form
 from bot.delivery import decide, digest, handover, outbox
 from bot.delivery import reminders as rem
 from bot.delivery.health import DATABASE, PLATFORM, LaneHealth
@@ -554,8 +553,8 @@ class DeliveryWorker:
         reminder = ctx["reminders"].get(row.reminder_id) if row.reminder_id is not None else None
         zone = contact_zone(contact.timezone, contact.region_code, self.default_tz)
         purpose = row.kind
-        in_window = channel != "whatsapp" or can_send_free_form(contact, now)
         sender = self.senders[channel]
+        in_window = sender.in_window(contact, now)  # WhatsApp's 24-hour window; always elsewhere
         facts = decide.Facts(
             kind=row.kind,
             broadcast_status=broadcast.status if broadcast is not None else None,
@@ -566,7 +565,7 @@ class DeliveryWorker:
             unreachable=contact.unreachable_at is not None,
             zone=zone,
             whatsapp_out_of_window=not in_window,
-            has_template=in_window or getattr(sender, "has_template", lambda _: False)(purpose),
+            has_template=in_window or sender.has_template(purpose),
             asked_for=row.kind == handover.KIND_REPLY,
             in_conversation=handover.in_conversation(row.kind, contact.last_inbound_at, now),
         )

@@ -11,9 +11,13 @@ Cloud API is decided in graph.py (`may_have_arrived`).
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from bot.channels.outcomes import FAILED, NO_TEMPLATE, OK, RETRY, UNCERTAIN, UNREACHABLE, Job, Result
 from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.channels.whatsapp.graph import PAIR_RATE, THROUGHPUT, TRANSIENT
+from bot.channels.whatsapp.window import can_send_free_form
 from handlers.messages import Reply
 from storage import outbound
 
@@ -33,6 +37,9 @@ class WhatsAppSender:
 
     async def start(self) -> None:
         pass
+
+    def in_window(self, contact: Any, now: datetime) -> bool:
+        return can_send_free_form(contact, now)
 
     def has_template(self, purpose: str) -> bool:
         return purpose in self.wa.templates
