@@ -28,7 +28,7 @@ def _settings():  # type: ignore[no-untyped-def]
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot import logs
-    from bot.runtime import serve
+    from bot.server import serve
 
     settings = _settings()
     # The key is generated here when there is none yet, so that it is known to the log filter.

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import bot.channels
 from bot.channels import registry
-from bot.runtime import Runtime, banner
+from bot.runtime import Runtime
+from bot.server import banner
 from bot.settings import Settings
 from handlers import broadcasts
 

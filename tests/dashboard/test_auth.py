@@ -94,7 +94,8 @@ async def test_first_admin_through_the_one_time_link(client: httpx.AsyncClient, 
 
 async def test_the_banner_tells_how_to_create_the_first_admin(db_url: str, db) -> None:  # type: ignore[no-untyped-def]
     from bot.dashboard.session_pages import count_admins
-    from bot.runtime import Runtime, banner
+    from bot.runtime import Runtime
+    from bot.server import banner
     from tests.dashboard.conftest import settings_for
 
     runtime = Runtime(settings_for(db_url), db, None, None)  # type: ignore[arg-type]
