@@ -173,8 +173,11 @@ async def relay(turn: Turn) -> bool:
     chat) while the request is open; False when no person is in the conversation."""
     if turn.msg.payload or not turn.text or turn.text.startswith("/"):
         return False
+    if not turn.data.get(desk.WITH_PERSON):
+        return False  # no person in this conversation: nothing to look up (most messages)
     request = await _open_request(turn)
     if request is None or request.replied_at is None:
+        turn.drop_data(desk.WITH_PERSON)
         return False
     turn.intent = "handover:answer"
     await desk.worker_said(turn.session, request, redact(turn.text)[:MAX_QUESTION], turn.now)

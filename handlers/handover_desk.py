@@ -29,10 +29,12 @@ from storage import repositories as repo
 from storage import scope
 from storage.campaign_models import QUEUED, OutboxRow
 from storage.dashboard_models import CallbackRequest, HandoverMessage
-from storage.models import Contact, Role, Staff
+from storage.models import Contact, ConversationState, Role, Staff
 
 KIND_ALERT = "handover_alert"
 KIND_REPLY = "handover_reply"
+# The worker's conversation state holds the open request a person answered: their words go there.
+WITH_PERSON = "with_person"
 KINDS = (KIND_ALERT, KIND_REPLY)
 WORKER, STAFF, NOTE = "worker", "staff", "note"  # HandoverMessage.author
 TEXT_MAX = 3500  # one Telegram message with room for the frame around it
@@ -121,6 +123,7 @@ async def reply(
     worker = await session.get(Contact, request.contact_id)
     if worker is not None and worker.channel in REACHABLE_CHANNELS:
         request.replied_at = now  # from now on the worker's words go to a person (handlers.handover.relay)
+        await _mark_worker(session, request.contact_id, request.id)
         session.add(_row(f"h{request.id}:{entry.id}", KIND_REPLY, worker, {"request_id": request.id,
                                                                          "message_id": entry.id}, now))  # fmt: skip
     await repo.audit(session, f"staff:{staff.id}", "callback_reply", callback_id=request.id)
@@ -134,6 +137,8 @@ async def close(session: AsyncSession, request: CallbackRequest, staff: Staff, n
     request.status = "done"
     request.done_at = now
     request.done_by_staff_id = staff.id
+    if request.contact_id is not None:
+        await _mark_worker(session, request.contact_id, None)
     await _entry(session, request, NOTE, note.strip()[:TEXT_MAX], staff.id, now)
     worker = await session.get(Contact, request.contact_id) if request.replied_at is not None else None
     if worker is not None and worker.channel in REACHABLE_CHANNELS:  # their words are the bot's again
@@ -141,6 +146,16 @@ async def close(session: AsyncSession, request: CallbackRequest, staff: Staff, n
                                                                        "message_id": None}, now))  # fmt: skip
     await repo.audit(session, f"staff:{staff.id}", "callback_done", callback_id=request.id)
     return True
+
+
+async def _mark_worker(session: AsyncSession, contact_id: int | None, request_id: int | None) -> None:
+    """Note on the worker's conversation that a person is in it (or no longer is), so their next
+    messages need no query to know whether to go to that person (handlers.handover.relay)."""
+    state = await session.get(ConversationState, contact_id) if contact_id is not None else None
+    if state is None:
+        return
+    data = {k: v for k, v in (state.data or {}).items() if k != WITH_PERSON}
+    state.data = {**data, WITH_PERSON: request_id} if request_id is not None else data
 
 
 async def history(session: AsyncSession, request_id: int) -> list[dict[str, Any]]:
