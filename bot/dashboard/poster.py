@@ -8,6 +8,7 @@ text is used (cp1252), which covers Indonesian.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import segno
 
@@ -88,33 +89,58 @@ class _Page:
         self.ops.append(f"0.8 G 1 w {MARGIN} {y:.2f} m {A4[0] - MARGIN} {y:.2f} l S")
 
 
-def poster_pdf(code: str, links: list[tuple[str, str]], call_centre: str) -> bytes:
-    """An A4 page: the message, one QR code per link (Telegram, WhatsApp) with its caption, the code."""
+@dataclass(frozen=True)
+class Event:
+    """An outreach event the poster announces (all optional, as staff typed them)."""
+
+    title: str = ""
+    when: str = ""
+    where: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.title or self.when or self.where)
+
+
+EVENT_FIELD_MAX = 120
+
+
+def poster_pdf(code: str, links: list[tuple[str, str]], call_centre: str, event: Event | None = None) -> bytes:
+    """An A4 page: the message, the event (when there is one), one QR code per link with its
+    caption, the code. The QR codes take the height that is left, so the page is used whole."""
     page = _Page()
-    y = A4[1] - 90
+    y = A4[1] - 80
     y = page.text("Kerja keras, tetap terlindungi.", y, 34, bold=True)
     y = page.text(
         "Daftar BPJS Ketenagakerjaan untuk pekerja mandiri: ojek, pedagang, petani, nelayan, buruh harian "
         "dan lainnya. Tanya iuran, manfaat, dan cara daftar lewat chat.",
-        y - 10,
-        16,
+        y - 8,
+        15,
     )
-    page.rule(y - 4)
-    count = len(links)
-    size = 220 if count > 1 else 300
+    if event:
+        page.rule(y + 4)
+        if event.title:
+            y = page.text(event.title, y - 18, 24, bold=True)
+        if event.when:
+            y = page.text(f"Kapan: {event.when}", y - 2, 18)
+        if event.where:
+            y = page.text(f"Di mana: {event.where}", y - 2, 18)
+    page.rule(y + 4)
+    count = max(len(links), 1)
+    bottom = 190  # the instruction, the code and the call centre below the codes
+    size = min((A4[0] - 2 * MARGIN - (count - 1) * 40) / count, y - 40 - bottom, 330)
     gap = (A4[0] - count * size) / (count + 1)
-    top = y - 30
+    top = y - 24
     for i, (caption, url) in enumerate(links):
         x = gap + i * (size + gap)
         page.qr(url, x, top, size)
         page.ops.append(
-            f"BT 0 g /F1 16 Tf {x + (size - _width(caption, 16, True)) / 2:.2f} {top - size - 24:.2f} Td "
+            f"BT 0 g /F1 16 Tf {x + (size - _width(caption, 16, True)) / 2:.2f} {top - size - 22:.2f} Td "
             f"({_pdf_text(caption)}) Tj ET"
         )
-    y = top - size - 80
+    y = top - size - 70
     y = page.text("Pindai kode QR dengan kamera HP, lalu kirim pesannya.", y, 18, bold=True)
     y = page.text(f"Kode kampanye: {code}", y - 6, 14, grey=True)
-    page.text(f"Butuh bantuan? Call centre BPJS Ketenagakerjaan {call_centre}", 70, 14, grey=True)
+    page.text(f"Butuh bantuan? Call centre BPJS Ketenagakerjaan {call_centre}", 56, 14, grey=True)
     return _document("\n".join(page.ops).encode("latin-1"))
 
 

@@ -118,7 +118,10 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         code = (ctx.request.query_params.get("code") or "").strip()
         if not links.valid_code(code) or not _links(code):
             return ctx.error(404, "not_found")
-        body = poster.poster_pdf(code, _links(code), str(load_facts()["call_centre"]))
+        params = ctx.request.query_params
+        event = poster.Event(*(" ".join((params.get(k) or "").split())[: poster.EVENT_FIELD_MAX]
+                               for k in ("event", "when", "where")))  # fmt: skip
+        body = poster.poster_pdf(code, _links(code), str(load_facts()["call_centre"]), event)
         return Response(
             body,
             media_type="application/pdf",

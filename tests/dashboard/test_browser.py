@@ -66,11 +66,15 @@ def test_an_admin_changes_status_and_reassigns_and_csrf_is_checked(server: str, 
     # The poster downloads.
     page.goto(f"{server}/campaign-links?code=PASAR-1")
     expect(page.locator("#telegram-link")).to_have_text("https://t.me/bpu_serang_bot?start=PASAR-1")
+    page.fill("#poster-form input[name=event]", "Sosialisasi di Pasar Rau")
+    page.fill("#poster-form input[name=when]", "Sabtu, 12 Desember 2026, 09.00 WIB")
     with page.expect_download() as info:
         page.click("#poster")
     path = tmp_path / "poster.pdf"
     info.value.save_as(path)
-    assert path.read_bytes().startswith(b"%PDF") and info.value.suggested_filename == "poster-PASAR-1.pdf"
+    pdf = path.read_bytes()
+    assert pdf.startswith(b"%PDF") and info.value.suggested_filename == "poster-PASAR-1.pdf"
+    assert b"(Sosialisasi di Pasar Rau)" in pdf and b"Kapan: Sabtu, 12 Desember 2026" in pdf
     page.goto(f"{server}/lang?to=en&next=/leads")
     expect(page.locator("h1")).to_have_text("Leads")
     page.goto(f"{server}/sim")

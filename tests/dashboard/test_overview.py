@@ -72,6 +72,12 @@ async def test_links_page_and_poster(client: httpx.AsyncClient, db) -> None:  # 
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-1.4") and pdf.content.rstrip().endswith(b"%%EOF")
     assert b"/MediaBox [0 0 595.28 841.89]" in pdf.content and b"Kode kampanye: PASAR-1" in pdf.content
+    assert b"Kapan:" not in pdf.content  # no event: no event block
+    params = {"code": "PASAR-1", "event": "Sosialisasi BPJS TK", "when": "Sabtu 12 Des, 09.00 WIB",
+              "where": "Balai  Desa\nKasemen " + "x" * 300}  # fmt: skip
+    event = await client.get("/campaign-links/poster.pdf", params=params)
+    assert b"(Sosialisasi BPJS TK)" in event.content and b"(Kapan: Sabtu 12 Des, 09.00 WIB)" in event.content
+    assert b"Di mana: Balai Desa Kasemen" in event.content and b"x" * 130 not in event.content  # tidied, capped
     png = await client.get("/campaign-links/qr.png?code=PASAR-1&for=Telegram")
     assert png.content.startswith(b"\x89PNG")
     assert (await client.get("/campaign-links/poster.pdf?code=<x>")).status_code == 404
