@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -101,3 +102,19 @@ async def stop(proc: subprocess.Popen[str]) -> str:
 def signed(body: bytes) -> dict[str, str]:
     digest = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
     return {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
+
+
+def both_channels_env(
+    telegram: Any, graph_url: str, database_url: str, webhook_secret: str, **extra: str
+) -> dict[str, str]:
+    """Telegram (webhook mode, against a FakeTelegram) and WhatsApp (against a fake Graph at
+    `graph_url`) on, on one database: what several processes behind a proxy share."""
+    return {
+        **whatsapp_env(graph_url),
+        "BPU_DATABASE_URL": database_url,
+        "BPU_SECRET_KEY": "several-processes-secret",
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_BASE_URL": telegram.root,
+        "TELEGRAM_WEBHOOK_SECRET": webhook_secret,
+        **extra,
+    }

@@ -21,7 +21,7 @@ import pytest
 from storage.db import is_sqlite
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.processes import BIN, free_port, signed, start, stop, wait_healthy, whatsapp_env
+from tests.processes import BIN, both_channels_env, free_port, signed, start, stop, wait_healthy
 from tests.waiting import eventually
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -122,15 +122,8 @@ async def test_nginx_proxies_both_webhooks_over_tls_to_two_processes(tmp_path: P
     fake = await FakeTelegram().start()
     graph = FakeGraph()
     graph_url = await graph.serve()
-    env = {
-        **whatsapp_env(graph_url),
-        "BPU_DATABASE_URL": db_url,
-        "BPU_SECRET_KEY": "deploy-test-secret",
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE_URL": fake.root,
-        "TELEGRAM_WEBHOOK_URL": f"{base}/webhook/telegram",
-        "TELEGRAM_WEBHOOK_SECRET": "deploy-webhook-secret",
-    }
+    env = both_channels_env(fake, graph_url, db_url, "deploy-webhook-secret",
+                            TELEGRAM_WEBHOOK_URL=f"{base}/webhook/telegram")  # fmt: skip
     bots = []
     nginx = None
     try:

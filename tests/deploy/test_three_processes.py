@@ -22,7 +22,7 @@ import pytest
 from storage.db import is_sqlite
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.processes import signed, start, stop, wait_healthy, whatsapp_env
+from tests.processes import both_channels_env, signed, start, stop, wait_healthy
 from tests.waiting import eventually
 
 SLOW = os.environ.get("BPU_TEST_SLOW") == "1"
@@ -49,14 +49,7 @@ async def test_three_processes_answer_every_worker_in_order(tmp_path: Path, db_u
     fake = await FakeTelegram().start()
     graph = FakeGraph()
     graph_url = await graph.serve()
-    env = {
-        **whatsapp_env(graph_url),
-        "BPU_DATABASE_URL": db_url,
-        "BPU_SECRET_KEY": "three-process-secret",
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE_URL": fake.root,
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-    }
+    env = both_channels_env(fake, graph_url, db_url, SECRET)
     procs: list[tuple[Any, str]] = []
     try:
         for n in range(3):
