@@ -6,11 +6,12 @@ user. The adapters run the whole engine (intent classifier, database, message lo
 bots only answer with the text they got. Target: each adapter reaches at least half of its
 library's echo bot.
 
-The bot answers most messages in 2-4 bubbles (one idea per bubble), an echo bot in one, and
-every bubble is a sendMessage call through the library. So each library's echo bot runs twice:
-once as the target defines it (one message per update), and once as "echo, same", answering
-each update with as many messages as the adapter sent to that user: the library's own cost
-for the same replies, which isolates what our engine and adapter add.
+The bot answers each message in one message now (the text and its buttons together), an echo
+bot in one; every message is a sendMessage call through the library. Each library's echo bot runs
+twice: as the target defines it (one message per update), and as "echo, same", answering each
+update with as many messages as the adapter sent to that user: the library's own cost for the same
+replies, which isolates what our engine and adapter add (the database turn, the inbox, the
+classifier, the log).
 
     .venv/bin/python -m bench.telegram [--updates 300] [--rounds 3]
         [--text halo | --mix ../shared/nlu/dev.csv] [--postgres postgresql://user@host/db] [--same-process]
