@@ -21,7 +21,7 @@ run: $(STAMP)
 
 # The guard rails first (seconds), then the suite: a red lint fails before ten minutes of tests.
 test: lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=15 $(PYTEST_ARGS)  # the slowest tests, to keep the suite under 10 minutes
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
