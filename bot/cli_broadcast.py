@@ -65,14 +65,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _env():  # type: ignore[no-untyped-def]
-    from bot.delivery.settings import DeliverySettings
     from bot.settings import Settings
     from storage.db import Database
     from storage.migrate import upgrade
 
     settings = Settings()
     upgrade(settings.database_url)
-    return settings, DeliverySettings(), Database(settings.database_url)
+    return settings, settings, Database(settings.database_url)  # one settings object for the command
 
 
 def _vars(items: list[str]) -> dict[str, str]:

@@ -263,7 +263,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
     templates = [name for name in renderer.template_names("id") if name.startswith(PREFIX)]
 
     def delivery_settings() -> DeliverySettings:
-        return DeliverySettings()
+        return dash.runtime.settings  # one settings object, read once when the bot started
 
     def form(ctx: Ctx, draft: Draft, *, errors: list[str] | None = None, preview: Any = None,
              views: Any = None, status_code: int = 200, checked: Checked | None = None,
