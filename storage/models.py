@@ -229,13 +229,34 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(20))  # admin, staff, coordinator
-    telegram_id: Mapped[str | None] = mapped_column(String(40), unique=True)
-    whatsapp_phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     areas: Mapped[list[StaffArea]] = relationship(cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+    identities: Mapped[list[StaffIdentity]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin", order_by="StaffIdentity.id"
+    )
+
+    def identity(self, channel: str) -> str | None:
+        """Who this staff member is on `channel`, as stored (None: not on it)."""
+        return next((i.external_id for i in self.identities if i.channel == channel), None)
+
+
+class StaffIdentity(Base):
+    """A staff member on one chat channel. The stored form is the channel's (bot/channels/<name>/
+    SPEC.staff_identity): a Telegram user id ("123456789"), a WhatsApp number ("+6281...")."""
+
+    __tablename__ = "staff_identities"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_staff_identities_channel_external"),  # one person per chat
+        UniqueConstraint("staff_id", "channel", name="uq_staff_identities_staff_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
 
 
 class StaffArea(Base):

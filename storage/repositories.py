@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from storage.models import (
     MessageLog,
     Staff,
     StaffArea,
+    StaffIdentity,
     UnansweredMessage,
 )
 
@@ -127,16 +128,48 @@ async def log_unanswered(
     )
 
 
-async def staff_for(session: AsyncSession, channel: str, external_id: str) -> Staff | None:
-    """The active staff member behind a chat user, checked on every staff command."""
-    if channel == "telegram":
-        cond = Staff.telegram_id == external_id
-    elif channel == "whatsapp":
-        cond = Staff.whatsapp_phone == ("+" + external_id.lstrip("+"))
-    else:
+async def staff_for(session: AsyncSession, channel: str, external_id: str | None) -> Staff | None:
+    """The active staff member behind a chat user, checked on every staff command. `external_id`
+    is already in the stored form of `channel` (its SPEC.staff_identity turns a user id into it)."""
+    if not external_id:
         return None
-    staff: Staff | None = await session.scalar(select(Staff).where(cond, Staff.active.is_(True)))
+    staff: Staff | None = await session.scalar(
+        select(Staff)
+        .join(StaffIdentity, StaffIdentity.staff_id == Staff.id)
+        .where(StaffIdentity.channel == channel, StaffIdentity.external_id == external_id, Staff.active.is_(True))
+    )
     return staff
+
+
+async def identity_owner(session: AsyncSession, channel: str, external_id: str) -> int | None:
+    """The id of the staff member (active or not) who is `external_id` on `channel`."""
+    owner: int | None = await session.scalar(
+        select(StaffIdentity.staff_id).where(StaffIdentity.channel == channel, StaffIdentity.external_id == external_id)
+    )
+    return owner
+
+
+def set_identities(staff: Staff, identities: Mapping[str, str | None]) -> bool:
+    """Make the staff member's identities on these channels the given ones (None or "": none on
+    it); channels not named keep theirs. Whether anything changed. Values are in stored form."""
+    changed = False
+    kept = []
+    for identity in staff.identities:
+        wanted = identities.get(identity.channel, identity.external_id) or None
+        if wanted is None:
+            changed = True
+            continue  # deleted as an orphan
+        if wanted != identity.external_id:
+            identity.external_id, changed = wanted, True
+        kept.append(identity)
+    have = {i.channel for i in kept}
+    for channel, external_id in identities.items():
+        if external_id and channel not in have:
+            kept.append(StaffIdentity(channel=channel, external_id=external_id))
+            changed = True
+    if changed:
+        staff.identities = kept
+    return changed
 
 
 def staff_name_key(name: str) -> str:
@@ -160,18 +193,18 @@ async def add_staff(
     *,
     name: str,
     role: str,
-    telegram_id: str | None = None,
-    whatsapp_phone: str | None = None,
+    identities: Mapping[str, str | None] | None = None,
     areas: Sequence[str] = (),
     password_hash: str | None = None,
 ) -> Staff:
+    """A new staff member; `identities`: channel -> their id on it, in stored form
+    ({"telegram": "123456789", "whatsapp": "+6281..."})."""
     staff = Staff(
         name=name,
         role=role,
-        telegram_id=telegram_id,
-        whatsapp_phone=whatsapp_phone,
         password_hash=password_hash,
         areas=[StaffArea(area_code=code) for code in dict.fromkeys(areas)],
+        identities=[StaffIdentity(channel=c, external_id=i) for c, i in (identities or {}).items() if i],
     )
     session.add(staff)
     await session.flush()
