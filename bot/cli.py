@@ -156,8 +156,8 @@ def cmd_leads_export(args: argparse.Namespace) -> int:
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
+    from bot.channels import registry
     from content import regions
-    from handlers.validators import Invalid, parse_phone
     from storage import assignment
     from storage import repositories as repo
     from storage.db import Database
@@ -167,12 +167,13 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
         if regions.get(code) is None:
             print(f"error: unknown area code {code!r} (Banten kabupaten/kota: 4 digits, kecamatan: 6)", file=sys.stderr)
             return 2
-    phone = None
-    if args.whatsapp:
+    identities: dict[str, str | None] = {}
+    for channel, kind in registry.staff_identities().items():
+        typed = getattr(args, f"identity_{channel}", None)
         try:
-            phone = parse_phone(args.whatsapp)
-        except Invalid:
-            print(f"error: {args.whatsapp!r} is not a valid phone number", file=sys.stderr)
+            identities[channel] = kind.parse(typed) if typed else None
+        except ValueError:
+            print(f"error: {typed!r} {kind.option_invalid}", file=sys.stderr)
             return 2
     password_hash = None
     if args.password:
@@ -203,8 +204,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
                     session,
                     name=name,
                     role=args.role,
-                    telegram_id=args.telegram_id,
-                    whatsapp_phone=phone,
+                    identities=identities,
                     areas=args.area or [],
                     password_hash=password_hash,
                 )
@@ -284,8 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     add = staff_sub.add_parser("add", help="add a staff member")
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--telegram-id")
-    add.add_argument("--whatsapp", help="phone number, e.g. 0812...")
+    from bot.channels import registry
+
+    for channel, kind in registry.staff_identities().items():  # --telegram-id, --whatsapp
+        add.add_argument(kind.option, dest=f"identity_{channel}", help=kind.option_help)
     add.add_argument("--area", nargs="*", help="area codes the coordinator works")
     add.add_argument("--password", action="store_true", help="set a dashboard password (asked, or read from stdin)")
     add.set_defaults(func=cmd_staff_add)

@@ -63,6 +63,7 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
         reminder_hour=settings.reminder_hour,
         whatsapp_daily_limit=settings.whatsapp_daily_limit,
         broadcast_channels=registry.bulk_names(),
+        staff_identities=registry.staff_identities(),
         observe=metrics.observe,
     )
     metrics.clock = engine.clock

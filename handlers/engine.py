@@ -30,6 +30,7 @@ from handlers.messages import NUMBERED_MENU, IncomingMessage, Kind, Reply, merge
 from handlers.nlu import IntentMatcher
 from handlers.nlu.language import follow as follow_language
 from handlers.redact import redact
+from handlers.staff_identity import IdentityRules
 from handlers.text import clean
 from handlers.turn import Services, Turn
 from storage import repositories as repo
@@ -89,6 +90,7 @@ class Engine:
         reminder_hour: int = 9,
         whatsapp_daily_limit: int = 250,
         broadcast_channels: Sequence[str] = (),
+        staff_identities: IdentityRules | None = None,
         clock: Callable[[], datetime] = utcnow,
         observe: Callable[[Handled], None] | None = None,
     ) -> None:
@@ -105,6 +107,7 @@ class Engine:
             reminder_hour=reminder_hour,
             whatsapp_daily_limit=whatsapp_daily_limit,
             broadcast_channels=tuple(broadcast_channels),
+            staff_identities=dict(staff_identities or {}),
         )
         if office_hours:
             self.services.office_hours = office_hours

@@ -138,7 +138,8 @@ async def request_callback(turn: Turn, buttons: Sequence[Button] = ()) -> None:
     else:
         request.kecamatan_code = request.kecamatan_code or await _area(turn)
         if typed and request.alerted_at is not None:  # told already: the new words follow the alert
-            await desk.worker_said(turn.session, request, typed[:MAX_QUESTION], turn.now)
+            await desk.worker_said(turn.session, request, typed[:MAX_QUESTION], turn.now,
+                                   turn.services.staff_identities)  # fmt: skip
     _add(request, typed)
     if not turn.msg.payload and not turn.contact.phone_e164:
         turn.contact.phone_e164 = _phone_in(turn.text)  # "telepon saya di 0812..." gives it already
@@ -163,7 +164,7 @@ async def _next(turn: Turn, request: CallbackRequest, *, repeated: bool, first: 
     turn.drop_data("handover_buttons", "handover_area_said", "handover_no_phone")
     phone = turn.contact.phone_e164
     request.phone_e164 = request.phone_e164 or await _callback_phone(turn)
-    await desk.alert(turn.session, request, turn.now)
+    await desk.alert(turn.session, request, turn.now, turn.services.staff_identities)
     turn.say("handover_recorded", office_hours=turn.services.office_hours, repeated=repeated,
              phone=mask_phone(phone) if phone else None, buttons=buttons)  # fmt: skip
 
@@ -180,7 +181,8 @@ async def relay(turn: Turn) -> bool:
         turn.drop_data(desk.WITH_PERSON)
         return False
     turn.intent = "handover:answer"
-    await desk.worker_said(turn.session, request, redact(turn.text)[:MAX_QUESTION], turn.now)
+    await desk.worker_said(turn.session, request, redact(turn.text)[:MAX_QUESTION], turn.now,
+                           turn.services.staff_identities)  # fmt: skip
     turn.say("handover_forwarded", request_id=request.id)
     return True
 

@@ -9,7 +9,9 @@ who deletes their data leaves nothing readable in the outbox (bot/delivery/hando
 
 - `handover_alert` rows go to staff: the request itself (payload `message_id` None), or a
   worker's later words (`message_id` of their entry). To the coordinators of the request's
-  area who have a chat; with none (or no area known), to the office staff (staff, admin).
+  area who have a chat; with none (or no area known), to the office staff (staff, admin). Staff
+  are reached on the first channel they have an identity on, in the registry's order
+  (handlers/staff_identity.py: Telegram, no 24-hour window, before WhatsApp).
   A worker's answer goes to the person who replied last, if they still may act on it.
 - `handover_reply` rows go to the worker: a person's reply (`message_id` of the entry), or,
   when a request a person answered is closed, a word that the chat is the bot's again (no
@@ -22,14 +24,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.staff_identity import IdentityRules, staff_chat
 from storage import repositories as repo
 from storage import scope
 from storage.campaign_models import QUEUED, OutboxRow
 from storage.dashboard_models import CallbackRequest, HandoverMessage
-from storage.models import Contact, ConversationState, Role, Staff
+from storage.models import Contact, ConversationState, Role, Staff, StaffIdentity
 
 KIND_ALERT = "handover_alert"
 KIND_REPLY = "handover_reply"
@@ -42,17 +45,6 @@ OFFICE_ROLES = (Role.STAFF, Role.ADMIN)
 # Channels the delivery worker has a lane for; a worker in the web simulator or the terminal chat
 # has no chat to reach later, so a reply to them is kept in the history only.
 REACHABLE_CHANNELS = ("telegram", "whatsapp")
-
-
-def staff_chat(staff: Staff) -> tuple[str, str] | None:
-    """(channel, external id) a staff member is reached on: Telegram first (no 24-hour window;
-    a Telegram user id is also the private chat's id), else WhatsApp (the number's digits)."""
-    if staff.telegram_id and staff.telegram_id.strip().lstrip("-").isdigit():
-        return "telegram", staff.telegram_id.strip()
-    digits = "".join(ch for ch in staff.whatsapp_phone or "" if ch.isdigit())
-    if digits:
-        return "whatsapp", digits
-    return None
 
 
 def may_act(staff: Staff | None, request: CallbackRequest) -> bool:
@@ -75,29 +67,31 @@ async def visible(session: AsyncSession, staff: Staff | None, request_id: int | 
     return request
 
 
-async def recipients(session: AsyncSession, request: CallbackRequest) -> list[Staff]:
+async def recipients(session: AsyncSession, request: CallbackRequest, rules: IdentityRules) -> list[Staff]:
     """Who hears of the request: its area's coordinators with a chat, else the office staff with one."""
-    reachable = (Staff.active.is_(True), or_(Staff.telegram_id.is_not(None), Staff.whatsapp_phone.is_not(None)))
+    reachable = (Staff.active.is_(True), Staff.identities.any(StaffIdentity.channel.in_(list(rules))))
     found = [
         s
         for s in (await session.scalars(select(Staff).where(Staff.role == "coordinator", *reachable))).all()
-        if request.kecamatan_code and scope.covers(scope.of(s), request.kecamatan_code) and staff_chat(s)
+        if request.kecamatan_code and scope.covers(scope.of(s), request.kecamatan_code) and staff_chat(s, rules)
     ]
     if not found:
         office = await session.scalars(select(Staff).where(Staff.role.in_(OFFICE_ROLES), *reachable))
-        found = [s for s in office.all() if staff_chat(s)]
+        found = [s for s in office.all() if staff_chat(s, rules)]
     return sorted(found, key=lambda s: s.id)
 
 
-async def alert(session: AsyncSession, request: CallbackRequest, now: datetime) -> int:
+async def alert(session: AsyncSession, request: CallbackRequest, now: datetime, rules: IdentityRules) -> int:
     """Tell the request's coordinators (else the office) at once, once per request; how many."""
     if request.alerted_at is not None:
         return 0
     request.alerted_at = now
-    return await _to_staff(session, request, await recipients(session, request), None, now)
+    return await _to_staff(session, request, await recipients(session, request, rules), None, now, rules)
 
 
-async def worker_said(session: AsyncSession, request: CallbackRequest, text: str, now: datetime) -> HandoverMessage:
+async def worker_said(
+    session: AsyncSession, request: CallbackRequest, text: str, now: datetime, rules: IdentityRules
+) -> HandoverMessage:
     """The worker's words (masked) join the history and go to the person who replied last (still
     entitled), else to everyone the request was alerted to."""
     entry = await _entry(session, request, WORKER, text, None, now)
@@ -110,8 +104,8 @@ async def worker_said(session: AsyncSession, request: CallbackRequest, text: str
         .order_by(HandoverMessage.id.desc())
         .limit(1)
     )
-    to = [last] if last is not None and may_act(last, request) and staff_chat(last) else []
-    await _to_staff(session, request, to or await recipients(session, request), entry.id, now)
+    to = [last] if last is not None and may_act(last, request) and staff_chat(last, rules) else []
+    await _to_staff(session, request, to or await recipients(session, request, rules), entry.id, now, rules)
     return entry
 
 
@@ -193,11 +187,16 @@ async def _entry(
 
 
 async def _to_staff(
-    session: AsyncSession, request: CallbackRequest, staff: Sequence[Staff], message_id: int | None, now: datetime
+    session: AsyncSession,
+    request: CallbackRequest,
+    staff: Sequence[Staff],
+    message_id: int | None,
+    now: datetime,
+    rules: IdentityRules,
 ) -> int:
     queued = 0
     for member in staff:
-        chat = staff_chat(member)
+        chat = staff_chat(member, rules)
         if chat is None:
             continue
         contact, _ = await repo.get_or_create_contact(session, *chat)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content.render import Renderer
 from handlers.messages import Button, IncomingMessage, Reply
 from handlers.nlu import IntentMatcher
+from handlers.staff_identity import IdentityRules
 from storage.crypto import FieldCipher
 from storage.models import Contact, ConversationState
 from storage.turns import TurnStore
@@ -31,6 +32,7 @@ class Services:
     reminder_hour: int = 9  # BPU_REMINDER_HOUR, local time
     whatsapp_daily_limit: int = 250  # WHATSAPP_DAILY_LIMIT, for a staff broadcast's estimate
     broadcast_channels: tuple[str, ...] = ()  # where a staff broadcast goes (bot/channels/registry.py)
+    staff_identities: IdentityRules = field(default_factory=dict)  # how staff are named per channel (registry)
 
 
 @dataclass(slots=True)

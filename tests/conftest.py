@@ -178,4 +178,11 @@ def engine(db, cipher, matcher, clock):  # type: ignore[no-untyped-def]
     from bot.channels import registry
     from handlers.engine import Engine
 
-    return Engine(db, cipher, matcher, broadcast_channels=registry.bulk_names(), clock=clock)
+    return Engine(
+        db,
+        cipher,
+        matcher,
+        broadcast_channels=registry.bulk_names(),
+        staff_identities=registry.staff_identities(),
+        clock=clock,
+    )

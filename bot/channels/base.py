@@ -11,7 +11,7 @@ and what it can show. bot/channels/registry.py lists the specs; nothing else nam
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,6 +98,24 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class StaffIdentity:
+    """How a channel names a staff member: its stored form (storage.models.StaffIdentity), what
+    staff type for it in the dashboard's staff form and `bpu-bot staff add`, and how the
+    conversation finds them (it reads `stored` and `chat`: handlers.staff_identity.IdentityRule)."""
+
+    parse: Callable[[str], str]  # what staff typed -> the stored form; ValueError when it is not one
+    stored: Callable[[str], str | None]  # a user id on the channel -> the stored form (None: cannot be)
+    chat: Callable[[str], str | None]  # the stored form -> the chat that reaches them (None: none)
+    form_field: str  # the staff form's field
+    label: str  # its label: a key of the dashboard's locales
+    invalid: str  # the form's message when `parse` refuses: a key of the dashboard's locales
+    option: str  # `bpu-bot staff add`'s option
+    option_help: str | None = None
+    option_invalid: str = "is not valid"  # the CLI's message when `parse` refuses: "'x' <this>"
+    attrs: dict[str, str] = field(default_factory=dict)  # the form input's HTML attributes
+
+
+@dataclass(frozen=True)
 class ChannelSpec:
     """One channel, as the registry lists it."""
 
@@ -110,7 +128,7 @@ class ChannelSpec:
     off_hint: str = ""  # the banner's line when `bpu-bot run` does not serve it
     banner: str = ""  # its name in the start-up banner, when not its `name`
     always_on: bool = False  # part of the HTTP server itself: served even by an app built for a test
-    staff_identity: str | None = None  # the staff model's column that names a staff member on it
+    staff_identity: StaffIdentity | None = None  # how staff are named on it (None: staff are never on it)
 
     @property
     def banner_name(self) -> str:

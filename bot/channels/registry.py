@@ -4,7 +4,7 @@ read it; adding a channel is one package under bot/channels/ and one line here."
 from __future__ import annotations
 
 from bot.channels import console, telegram, web, whatsapp
-from bot.channels.base import BulkSender, Channel, ChannelDeps, ChannelSpec
+from bot.channels.base import BulkSender, Channel, ChannelDeps, ChannelSpec, StaffIdentity
 
 SPECS: tuple[ChannelSpec, ...] = (
     telegram.SPEC,
@@ -41,6 +41,7 @@ def senders(deps: ChannelDeps) -> dict[str, BulkSender]:
     return {s.name: s.make_sender(deps) for s in SPECS if s.make_sender is not None and s.enabled(deps.settings)}
 
 
-def staff_identities() -> dict[str, str]:
-    """Channel name -> the staff column that names a staff member on it (telegram -> telegram_id)."""
-    return {s.name: s.staff_identity for s in SPECS if s.staff_identity}
+def staff_identities() -> dict[str, StaffIdentity]:
+    """Channel name -> how a staff member is named on it, in the registry's order: the one a
+    staff member is reached on first (Telegram, then WhatsApp), the staff form's fields."""
+    return {s.name: s.staff_identity for s in SPECS if s.staff_identity is not None}

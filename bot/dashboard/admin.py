@@ -1,5 +1,8 @@
 """Admin pages: staff accounts (role, areas, chat contacts, password, active, target) and the audit log.
 
+A staff member's chat contacts are one field per channel that names staff (the registry's
+SPEC.staff_identity: its field, label and check), kept in storage.models.StaffIdentity.
+
 A form with a mistake comes back with what was typed and the mistake named. Areas are picked by
 name from a searchable list (kabupaten/kota, then its kecamatan) whose values keep the codes.
 When a coordinator's areas or standing change, the leads are assigned again (storage/assignment.py)
@@ -15,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from bot.channels import registry
 from bot.dashboard import auth
 from bot.dashboard.web import ALL_ROLES, Ctx, Dashboard
 from content import regions
-from handlers.validators import Invalid, parse_phone
 from storage import assignment
 from storage import repositories as repo
 from storage.dashboard_models import CoordinatorTarget
@@ -78,8 +81,7 @@ class StaffForm:
     name: str = ""
     role: str = "coordinator"
     areas: list[str] = field(default_factory=list)  # as typed or picked
-    telegram_id: str = ""
-    whatsapp: str = ""
+    contacts: dict[str, str] = field(default_factory=dict)  # channel -> as typed (or as stored)
     target: str = ""
     active: bool = True
     contacts_sent: bool = False  # the form had the contact fields (scripts may leave them out)
@@ -89,38 +91,35 @@ class StaffForm:
         assert ctx.form is not None
         typed = [v.strip() for v in ctx.form.getlist("area") if isinstance(v, str) and v.strip()]
         typed += ctx.field("areas").replace(",", " ").split()  # codes typed in one field, as before
+        kinds = registry.staff_identities()
         return cls(
             name=" ".join(ctx.field("name").split())[:120], role=ctx.field("role"), areas=typed,
-            telegram_id=ctx.field("telegram_id"), whatsapp=ctx.field("whatsapp"), target=ctx.field("target"),
+            contacts={c: ctx.field(kind.form_field) for c, kind in kinds.items()}, target=ctx.field("target"),
             active=ctx.field("active") == "yes",
-            contacts_sent="telegram_id" in ctx.form or "whatsapp" in ctx.form,
+            contacts_sent=any(kind.form_field in ctx.form for kind in kinds.values()),
         )  # fmt: skip
 
     @classmethod
     def of(cls, staff: Staff, target: int | None) -> StaffForm:
         return cls(
             name=staff.name, role=staff.role, areas=[area_label(a.area_code) for a in staff.areas],
-            telegram_id=staff.telegram_id or "", whatsapp=staff.whatsapp_phone or "",
+            contacts={c: staff.identity(c) or "" for c in registry.staff_identities()},
             target=str(target) if target is not None else "", active=staff.active, contacts_sent=True,
         )  # fmt: skip
 
     def area_codes(self, ctx: Ctx) -> list[str]:
         return list(dict.fromkeys(_area_code(ctx, text) for text in self.areas))
 
-    def telegram(self, ctx: Ctx) -> str | None:
-        if not self.telegram_id:
-            return None
-        if not self.telegram_id.isdigit() or len(self.telegram_id) > 20:
-            raise _Bad(ctx.t("bad_telegram_id"))
-        return self.telegram_id
-
-    def phone(self, ctx: Ctx) -> str | None:
-        if not self.whatsapp:
-            return None
-        try:
-            return parse_phone(self.whatsapp)
-        except Invalid:
-            raise _Bad(ctx.t("bad_whatsapp")) from None
+    def identities(self, ctx: Ctx) -> dict[str, str | None]:
+        """Channel -> the identity typed for it, in stored form (None: none)."""
+        found: dict[str, str | None] = {}
+        for channel, kind in registry.staff_identities().items():
+            typed = self.contacts.get(channel, "")
+            try:
+                found[channel] = kind.parse(typed) if typed else None
+            except ValueError:
+                raise _Bad(ctx.t(kind.invalid)) from None
+        return found
 
     def target_value(self, ctx: Ctx) -> int | None:
         cleaned = self.target.replace(".", "").replace(" ", "")
@@ -131,13 +130,11 @@ class StaffForm:
         return int(cleaned)
 
 
-async def _contact_taken(session: AsyncSession, staff_id: int | None, telegram: str | None, phone: str | None) -> bool:
-    """Whether another staff member has this Telegram id or WhatsApp number (one person per chat)."""
-    for column, value in ((Staff.telegram_id, telegram), (Staff.whatsapp_phone, phone)):
-        if value is not None:
-            other = await session.scalar(select(Staff.id).where(column == value, Staff.id != (staff_id or 0)))
-            if other is not None:
-                return True
+async def _contact_taken(session: AsyncSession, staff_id: int | None, identities: dict[str, str | None]) -> bool:
+    """Whether another staff member has one of these identities (one person per chat)."""
+    for channel, value in identities.items():
+        if value is not None and (await repo.identity_owner(session, channel, value)) not in (None, staff_id):
+            return True
     return False
 
 
@@ -159,6 +156,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         return ctx.render(
             "staff.html", status_code=status_code, members=staff, forms=forms, add_form=add_form, error=error,
             error_for=typed_for if typed is not None else None, roles=ALL_ROLES, area_options=area_options(),
+            identity_kinds=registry.staff_identities(),
             locked={m.id for m in staff if auth.name_key(m.name) in locked}, notice=_notice(ctx),
         )  # fmt: skip
 
@@ -189,7 +187,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             if len(password) < auth.MIN_PASSWORD:
                 raise _Bad(ctx.t("password_short"))
             areas = typed.area_codes(ctx)
-            telegram, phone = typed.telegram(ctx), typed.phone(ctx)
+            identities = typed.identities(ctx)
             target = typed.target_value(ctx)
         except _Bad as exc:
             return await _render_list(ctx, 400, str(exc), typed)
@@ -197,11 +195,11 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         async with dash.runtime.db.session() as session:
             if await auth.name_taken(session, typed.name):
                 return await _render_list(ctx, 409, ctx.t("name_taken"), typed)
-            if await _contact_taken(session, None, telegram, phone):
+            if await _contact_taken(session, None, identities):
                 return await _render_list(ctx, 409, ctx.t("contact_taken"), typed)
             staff = await repo.add_staff(
                 session, name=typed.name, role=typed.role, areas=areas, password_hash=password_hash,
-                telegram_id=telegram, whatsapp_phone=phone,
+                identities=identities,
             )  # fmt: skip
             if target is not None:
                 session.add(CoordinatorTarget(staff_id=staff.id, target=target))
@@ -212,7 +210,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             )
             moved = {"leads": moves.as_dict()} if moves else {}
             await repo.audit(session, ctx.actor, "staff_added", staff_id=staff.id, role=typed.role, areas=areas,
-                             telegram=bool(telegram), whatsapp=bool(phone), **moved)  # fmt: skip
+                             **{c: bool(v) for c, v in identities.items()}, **moved)  # fmt: skip
         return ctx.redirect(_after_save(moves))
 
     async def staff_edit(ctx: Ctx) -> Response:
@@ -225,7 +223,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             if password and len(password) < auth.MIN_PASSWORD:
                 raise _Bad(ctx.t("password_short"))
             areas = typed.area_codes(ctx)
-            telegram, phone = typed.telegram(ctx), typed.phone(ctx)
+            identities = typed.identities(ctx)
             target = typed.target_value(ctx)
         except _Bad as exc:
             return await _render_list(ctx, 400, str(exc), typed, staff_id)
@@ -234,7 +232,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             staff = await session.get(Staff, staff_id)
             if staff is None:
                 return ctx.error(404, "not_found")
-            if typed.contacts_sent and await _contact_taken(session, staff.id, telegram, phone):
+            if typed.contacts_sent and await _contact_taken(session, staff.id, identities):
                 return await _render_list(ctx, 409, ctx.t("contact_taken"), typed, staff_id)
             changes: dict[str, object] = {}
             before = (staff.active, staff.role, {a.area_code for a in staff.areas})
@@ -250,9 +248,8 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 changes["areas"] = areas
                 kept = [a for a in staff.areas if a.area_code in areas]  # the others are deleted (orphans)
                 staff.areas = kept + [StaffArea(area_code=code) for code in areas if code not in before[2]]
-            if typed.contacts_sent and (staff.telegram_id, staff.whatsapp_phone) != (telegram, phone):
-                changes["contacts"] = {"telegram": bool(telegram), "whatsapp": bool(phone)}
-                staff.telegram_id, staff.whatsapp_phone = telegram, phone
+            if typed.contacts_sent and repo.set_identities(staff, identities):
+                changes["contacts"] = {c: bool(v) for c, v in identities.items()}
             if password_hash:
                 changes["password"] = "changed"
                 staff.password_hash = password_hash

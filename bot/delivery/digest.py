@@ -1,8 +1,9 @@
 """The coordinators' daily digest: how many leads wait for them and how many asked for a call.
 
 Once a day (a scheduler job), each active coordinator who has areas and a chat identity
-(Staff.telegram_id: a Telegram user id is also the private chat's id; else Staff.whatsapp_phone,
-whose WhatsApp user id is the number's digits) gets ONE message when something waits in their
+(storage.models.StaffIdentity, reached on the first channel in the registry's order: Telegram,
+whose user id is also the private chat's id, else WhatsApp, whose user id is the number's
+digits; handlers/staff_identity.py) gets ONE message when something waits in their
 areas: leads still `new` after BPU_FOLLOWUP_HOURS, and open callback requests. It is queued in
 the outbox like a reminder (kind `digest`, priority 0), so pacing, quiet hours, opt-out and
 at-most-once apply; the source key `d<staff id>:<local date>` makes a second run the same local
@@ -17,21 +18,22 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels import registry
 from content import regions
 from content.render import Renderer
-from handlers.handover_desk import staff_chat
 from handlers.messages import Button
+from handlers.staff_identity import staff_chat
 from storage import repositories as repo
 from storage.assignment import overdue
 from storage.campaign_models import QUEUED, OutboxRow
 from storage.dashboard_models import CallbackRequest
 from storage.db import Database
-from storage.models import Lead, Staff
+from storage.models import Lead, Staff, StaffIdentity
 from storage.scope import kecamatan_in, leads_in
 
 KIND_DIGEST = "digest"
@@ -44,7 +46,7 @@ def source_key(staff_id: int, day: date) -> str:
 
 def identity(staff: Staff) -> tuple[str, str] | None:
     """(channel, external id) the digest goes to: Telegram first (no 24-hour window), else WhatsApp."""
-    return staff_chat(staff)
+    return staff_chat(staff, registry.staff_identities())
 
 
 async def send_digests(
@@ -68,7 +70,7 @@ async def send_digests(
                 .where(
                     Staff.role == "coordinator",
                     Staff.active.is_(True),
-                    or_(Staff.telegram_id.is_not(None), Staff.whatsapp_phone.is_not(None)),
+                    Staff.identities.any(StaffIdentity.channel.in_(list(registry.staff_identities()))),
                 )
                 .order_by(Staff.id)
             )

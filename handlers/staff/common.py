@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from content import regions
 from handlers import menu
+from handlers.staff_identity import stored
 from handlers.turn import Turn
 from storage import repositories as repo
 from storage import scope
@@ -21,7 +22,8 @@ HANDOVER_ROLES = (Role.COORDINATOR, Role.STAFF, Role.ADMIN)
 
 async def staff_of(turn: Turn) -> Staff | None:
     """The active staff member behind this chat, checked on every call."""
-    return await repo.staff_for(turn.session, turn.msg.channel, turn.msg.user_id)
+    rules = turn.services.staff_identities
+    return await repo.staff_for(turn.session, turn.msg.channel, stored(rules, turn.msg.channel, turn.msg.user_id))
 
 
 async def find_lead(turn: Turn, staff: Staff | None, lead_id: int | None) -> Lead | None:

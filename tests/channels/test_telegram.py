@@ -198,11 +198,11 @@ async def test_an_answer_is_one_message_with_its_keyboard(tg: TelegramDriver) ->
 async def test_staff_commands(tg: TelegramDriver) -> None:
     await contract.scenario_lead_form(tg, user="worker")  # a lead in Kota Serang (3673)
     async with tg.runtime.db.session() as session:
-        await repo.add_staff(session, name="Koor Kota", role="coordinator", telegram_id=str(tg.uid("koor")),
+        await repo.add_staff(session, name="Koor Kota", role="coordinator", identities={"telegram": str(tg.uid("koor"))},
                              areas=["3673"])  # fmt: skip
-        await repo.add_staff(session, name="Koor Kab", role="coordinator", telegram_id=str(tg.uid("kab")),
+        await repo.add_staff(session, name="Koor Kab", role="coordinator", identities={"telegram": str(tg.uid("kab"))},
                              areas=["3604"])  # fmt: skip
-        await repo.add_staff(session, name="Petugas", role="staff", telegram_id=str(tg.uid("petugas")))
+        await repo.add_staff(session, name="Petugas", role="staff", identities={"telegram": str(tg.uid("petugas"))})
         other = _lead_in("3604", "360401", tg.runtime.cipher)
         session.add(other)
         await session.flush()

@@ -117,9 +117,9 @@ async def test_reply_from_the_dashboard_reaches_the_worker_and_the_answer_comes_
     koor = await add_staff(db, "Koor Kota", "coordinator", ("3673",))
     await add_staff(db, "Koor Lebak", "coordinator", ("3602",))
     async with db.session() as session:
-        from storage.models import Staff
+        from storage.models import StaffIdentity
 
-        (await session.get(Staff, koor)).telegram_id = "700100"  # type: ignore[union-attr]
+        session.add(StaffIdentity(staff_id=koor, channel="telegram", external_id="700100"))
     worker = Chat(engine, user="555001", channel="telegram")
     await worker.say("halo")
     await worker.say("kartu peserta ayah saya hilang waktu banjir")

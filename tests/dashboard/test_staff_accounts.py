@@ -11,6 +11,7 @@ from html import unescape
 import httpx
 from sqlalchemy import select
 
+from bot.channels import registry
 from bot.dashboard import admin, auth
 from content import regions
 from storage import repositories as repo
@@ -45,11 +46,12 @@ async def test_a_coordinator_made_in_the_dashboard_reaches_the_chat(client: http
                     area=["Kota Serang › Kasemen (367302)", "lebak", ""])  # fmt: skip
     assert r.status_code == 303, r.text
     dewi = await _staff(db, "Dewi Koordinator")
-    assert (dewi.telegram_id, dewi.whatsapp_phone) == ("424242", "+6281234567890")
+    assert (dewi.identity("telegram"), dewi.identity("whatsapp")) == ("424242", "+6281234567890")
     assert sorted(a.area_code for a in dewi.areas) == ["3602", KASEMEN]
     async with db.session() as session:  # the digest and the chat commands find her by these
-        assert (await repo.staff_for(session, "telegram", "424242")).id == dewi.id  # type: ignore[union-attr]
-        assert (await repo.staff_for(session, "whatsapp", "6281234567890")).id == dewi.id  # type: ignore[union-attr]
+        for channel, user_id in (("telegram", "424242"), ("whatsapp", "6281234567890")):  # a wa_id: the digits
+            stored = registry.staff_identities()[channel].stored(user_id)
+            assert (await repo.staff_for(session, channel, stored)).id == dewi.id  # type: ignore[union-attr]
     row = _row((await client.get("/staff")).text, dewi.id)
     assert 'value="Kota Serang › Kasemen (367302)"' in row and 'value="Kab. Lebak (3602)"' in row
     assert 'value="424242"' in row and 'value="+6281234567890"' in row
@@ -59,13 +61,13 @@ async def test_a_coordinator_made_in_the_dashboard_reaches_the_chat(client: http
                     whatsapp="+62 812-3456-7891", active="yes")  # fmt: skip
     assert r.status_code == 303
     dewi = await _staff(db, "Dewi Koordinator")
-    assert (dewi.telegram_id, dewi.whatsapp_phone) == (None, "+6281234567891")
+    assert (dewi.identity("telegram"), dewi.identity("whatsapp")) == (None, "+6281234567891")
     assert [a.area_code for a in dewi.areas] == [KASEMEN]
     # A form without the contact fields (an older script) leaves them as they are.
     assert (
         await _post(client, f"/staff/{dewi.id}", role="coordinator", areas=KASEMEN, active="yes")
     ).status_code == 303
-    assert (await _staff(db, "Dewi Koordinator")).whatsapp_phone == "+6281234567891"
+    assert (await _staff(db, "Dewi Koordinator")).identity("whatsapp") == "+6281234567891"
 
 
 async def test_a_form_with_a_mistake_keeps_what_was_typed(client: httpx.AsyncClient, db) -> None:  # type: ignore[no-untyped-def]

@@ -20,9 +20,10 @@ NOW = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # 07:30 WIB
 OLD = NOW - timedelta(days=3)
 
 
-async def _staff(db, name: str, areas: tuple[str, ...], **kw: object) -> int:  # type: ignore[no-untyped-def]
+async def _staff(db, name: str, areas: tuple[str, ...], role: str = "coordinator", **chat: str) -> int:  # type: ignore[no-untyped-def]
+    """A staff member; `chat`: channel -> their identity on it (telegram="700100")."""
     async with db.session() as session:
-        return (await repo.add_staff(session, name=name, role=kw.pop("role", "coordinator"), areas=areas, **kw)).id  # type: ignore[arg-type]
+        return (await repo.add_staff(session, name=name, role=role, areas=areas, identities=chat)).id
 
 
 async def _callback(db, kecamatan: str, status: str = "open") -> None:  # type: ignore[no-untyped-def]
@@ -41,12 +42,12 @@ async def _rows(db) -> list[tuple[OutboxRow, Contact]]:  # type: ignore[no-untyp
 
 
 async def test_one_digest_per_coordinator_per_local_day(db, cipher) -> None:  # type: ignore[no-untyped-def]
-    kota = await _staff(db, "Koor Kota", ("3673",), telegram_id="700100")
-    lebak = await _staff(db, "Koor Lebak", (MUNCANG,), whatsapp_phone="+6281299990000")
-    await _staff(db, "Koor Pandeglang", ("3601",), telegram_id="700200")  # nothing waiting there
+    kota = await _staff(db, "Koor Kota", ("3673",), telegram="700100")
+    lebak = await _staff(db, "Koor Lebak", (MUNCANG,), whatsapp="+6281299990000")
+    await _staff(db, "Koor Pandeglang", ("3601",), telegram="700200")  # nothing waiting there
     await _staff(db, "Koor Tanpa Chat", ("3673",))  # no chat identity: nowhere to send
-    gone = await _staff(db, "Koor Lama", ("3673",), telegram_id="700300")
-    await _staff(db, "Staf Kantor", (), role="staff", telegram_id="700400")
+    gone = await _staff(db, "Koor Lama", ("3673",), telegram="700300")
+    await _staff(db, "Staf Kantor", (), role="staff", telegram="700400")
     async with db.session() as session:
         (await session.get(Staff, gone)).active = False  # type: ignore[union-attr]  # left the branch
     for name in ("Ani Lestari", "Budi Santoso"):
@@ -78,7 +79,7 @@ async def test_one_digest_per_coordinator_per_local_day(db, cipher) -> None:  # 
 
 
 async def test_the_digest_says_counts_and_never_a_workers_data(db, cipher) -> None:  # type: ignore[no-untyped-def]
-    await _staff(db, "Koor Kota", ("3673",), telegram_id="700100")
+    await _staff(db, "Koor Kota", ("3673",), telegram="700100")
     await add_lead(db, cipher, name="Ani Lestari", kecamatan=KASEMEN, created_at=OLD, phone="+6281311112222")
     await _callback(db, KASEMEN)
     assert await digest.send_digests(db, None, NOW) == 1
@@ -95,7 +96,7 @@ async def test_the_digest_says_counts_and_never_a_workers_data(db, cipher) -> No
 
 
 async def test_nothing_waiting_means_no_digest(db, cipher) -> None:  # type: ignore[no-untyped-def]
-    await _staff(db, "Koor Kota", ("3673",), telegram_id="700100")
+    await _staff(db, "Koor Kota", ("3673",), telegram="700100")
     await add_lead(db, cipher, kecamatan=KASEMEN, created_at=NOW - timedelta(hours=47))  # not yet overdue
     await add_lead(db, cipher, kecamatan=MUNCANG, created_at=OLD)  # another coordinator's area
     await _callback(db, KASEMEN, status="done")
@@ -115,7 +116,7 @@ def _worker_sends_digests() -> bool:
 async def test_the_worker_delivers_the_digest_to_the_coordinators_chat(db, cipher, fake_tg) -> None:  # type: ignore[no-untyped-def]
     from tests.delivery.conftest import make_worker
 
-    await _staff(db, "Koor Kota", ("3673",), telegram_id="700100")
+    await _staff(db, "Koor Kota", ("3673",), telegram="700100")
     await add_lead(db, cipher, kecamatan=KASEMEN, created_at=OLD)
     assert await digest.send_digests(db, None, NOW) == 1
     worker = make_worker(db, fake_tg, rate=None, clock=lambda: NOW + timedelta(minutes=1))

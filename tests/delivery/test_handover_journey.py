@@ -17,7 +17,7 @@ from tests.delivery.test_reminder_journey import Journey, running
 from tests.waiting import eventually
 
 QUESTION = "kartu peserta ayah saya hilang waktu banjir"
-COORDINATOR = {"telegram": {"telegram_id": "700100"}, "whatsapp": {"whatsapp_phone": "+6281299990000"}}
+COORDINATOR = {"telegram": {"telegram": "700100"}, "whatsapp": {"whatsapp": "+6281299990000"}}
 
 
 def _person(j: Journey, chat: int, wa_id: str) -> Journey:
@@ -40,7 +40,8 @@ async def test_handover_round_trip_through_the_running_bot(channel: str, db_url:
                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     async with running(channel, db_url, matcher, monkeypatch) as worker:
         async with worker.runtime.db.session() as session:
-            await repo.add_staff(session, name="Koor Kota", role="coordinator", areas=["3673"], **COORDINATOR[channel])  # type: ignore[arg-type]
+            await repo.add_staff(session, name="Koor Kota", role="coordinator", areas=["3673"],
+                                 identities=COORDINATOR[channel])  # fmt: skip
         coordinator = _person(worker, 700100, "6281299990000")
         assert "Tidak ada permintaan terbuka" in await coordinator.say("/balas")  # the morning's look
 

@@ -28,8 +28,8 @@ QUESTION = "kartu peserta ayah saya hilang waktu banjir"
 PHONE_ID = "109876543210"
 # The worker and the coordinator, per channel: (worker's user id, coordinator's user id, staff fields).
 PEOPLE = {
-    "telegram": ("555001", "700100", {"telegram_id": "700100"}),
-    "whatsapp": ("6281311112222", "6281299990000", {"whatsapp_phone": "+6281299990000"}),
+    "telegram": ("555001", "700100", {"telegram": "700100"}),
+    "whatsapp": ("6281311112222", "6281299990000", {"whatsapp": "+6281299990000"}),
 }
 
 
@@ -66,7 +66,7 @@ def _lane(channel: str, request: Any, db: Any, engine: Any, cipher: Any, clock: 
     from bot.channels.whatsapp.bulk import WhatsAppSender
     from bot.channels.whatsapp.channel import WhatsAppChannel
     from bot.channels.whatsapp.graph import GraphClient
-    from bot.channels.whatsapp.window import TemplateConfig
+    from bot.settings import TemplateConfig
 
     graph = request.getfixturevalue("graph")
 
@@ -108,7 +108,7 @@ def _received(channel: str, fake: Any, user: str) -> list[tuple[str, list[str]]]
 
 async def _staff(db: Any, name: str, role: str, areas: tuple[str, ...] = (), **chat: str) -> int:
     async with db.session() as session:
-        return (await repo.add_staff(session, name=name, role=role, areas=list(areas), **chat)).id  # type: ignore[arg-type]
+        return (await repo.add_staff(session, name=name, role=role, areas=list(areas), identities=chat)).id
 
 
 async def _request(db: Any) -> CallbackRequest:
@@ -138,8 +138,8 @@ async def _ask_for_a_person(chat: Chat, channel: str, *, area: str = "Cipocok Ja
 async def test_round_trip(channel: str, request: Any, db: Any, engine: Any, cipher: Any, clock: Any) -> None:
     worker_id, coordinator_id, chat_fields = PEOPLE[channel]
     await _staff(db, "Koor Kota", "coordinator", ("3673",), **chat_fields)
-    await _staff(db, "Koor Lebak", "coordinator", ("3602",), telegram_id="700200")  # another area
-    await _staff(db, "Staf Kantor", "staff", telegram_id="700300")  # the area has its coordinator
+    await _staff(db, "Koor Lebak", "coordinator", ("3602",), telegram="700200")  # another area
+    await _staff(db, "Staf Kantor", "staff", telegram="700300")  # the area has its coordinator
     fake, drain = _lane(channel, request, db, engine, cipher, clock)
     worker = Chat(engine, user=worker_id, channel=channel)
     coordinator = Chat(engine, user=coordinator_id, channel=channel)
@@ -190,7 +190,7 @@ async def test_round_trip(channel: str, request: Any, db: Any, engine: Any, ciph
 
 async def test_the_alert_buttons_ask_for_the_reply_and_the_note(request: Any, db: Any, engine: Any, cipher: Any,
                                                                 clock: Any) -> None:  # fmt: skip
-    await _staff(db, "Koor Kota", "coordinator", ("3673",), telegram_id="700100")
+    await _staff(db, "Koor Kota", "coordinator", ("3673",), telegram="700100")
     fake, drain = _lane("telegram", request, db, engine, cipher, clock)
     worker = Chat(engine, user="555001", channel="telegram")
     coordinator = Chat(engine, user="700100", channel="telegram")
@@ -218,8 +218,8 @@ async def test_the_alert_buttons_ask_for_the_reply_and_the_note(request: Any, db
 
 async def test_no_area_goes_to_the_office_and_other_areas_cannot_answer(request: Any, db: Any, engine: Any,
                                                                        cipher: Any, clock: Any) -> None:  # fmt: skip
-    await _staff(db, "Koor Kota", "coordinator", ("3673",), telegram_id="700100")
-    await _staff(db, "Staf Kantor", "staff", telegram_id="700300")
+    await _staff(db, "Koor Kota", "coordinator", ("3673",), telegram="700100")
+    await _staff(db, "Staf Kantor", "staff", telegram="700300")
     await _staff(db, "Tanpa Chat", "admin")  # no chat: cannot be alerted
     fake, drain = _lane("telegram", request, db, engine, cipher, clock)
     worker = Chat(engine, user="555001", channel="telegram")
@@ -249,7 +249,7 @@ async def test_no_area_goes_to_the_office_and_other_areas_cannot_answer(request:
 
 async def test_whatsapp_outside_the_window_uses_the_template(request: Any, db: Any, engine: Any, cipher: Any,
                                                              clock: Any) -> None:  # fmt: skip
-    await _staff(db, "Koor Kota", "coordinator", ("3673",), whatsapp_phone="+6281299990000")
+    await _staff(db, "Koor Kota", "coordinator", ("3673",), whatsapp="+6281299990000")
     templates = {"handover_reply": "balasan_petugas_v1:id", "handover_alert": "permintaan_petugas_v1:id"}
     graph, drain = _lane("whatsapp", request, db, engine, cipher, clock, templates=templates)
     worker = Chat(engine, user="6281311112222", channel="whatsapp")
@@ -292,7 +292,7 @@ async def test_a_worker_who_deletes_their_data_leaves_nothing_to_send(request: A
     """The outbox row holds ids only: with the worker's data gone, the alert is skipped, not sent."""
     from storage.models import Contact
 
-    await _staff(db, "Koor Kota", "coordinator", ("3673",), telegram_id="700100")
+    await _staff(db, "Koor Kota", "coordinator", ("3673",), telegram="700100")
     fake, drain = _lane("telegram", request, db, engine, cipher, clock)
     await _ask_for_a_person(Chat(engine, user="555001", channel="telegram"), "telegram")
     async with db.session() as session:
@@ -309,7 +309,7 @@ async def test_a_worker_who_deletes_their_data_leaves_nothing_to_send(request: A
 
 async def test_a_reply_to_the_web_simulator_stays_in_the_history(db: Any, engine: Any) -> None:
     """No chat to reach later: the reply is kept, nothing is queued, and the bot keeps answering."""
-    await _staff(db, "Staf Kantor", "staff", telegram_id="700300")
+    await _staff(db, "Staf Kantor", "staff", telegram="700300")
     worker = Chat(engine, user="web-1", channel="web")
     await worker.say("halo")
     await worker.say(QUESTION)

@@ -25,6 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.channels import registry
 from bot.delivery.service import Campaigns
 from bot.http import create_app
 from bot.runtime import Runtime, build_channels
@@ -140,7 +141,8 @@ async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.M
     settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]
     db = Database(db_url)
     cipher = FieldCipher(TEST_SECRET)
-    runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
+    engine = Engine(db, cipher, matcher, staff_identities=registry.staff_identities(), clock=clock)
+    runtime = Runtime(settings, db, cipher, engine)
     runtime.channels = build_channels(runtime)
     runtime.campaigns = Campaigns.from_deps(runtime.deps, settings=settings)
     try:

@@ -45,7 +45,11 @@ async def fill(chat: Chat) -> None:
 async def test_coordinator_adds_a_worker_met_in_person(engine, channel: str, user: str, words: str) -> None:
     async with engine.db.session() as s:
         koor = await repo.add_staff(
-            s, name="Rina", role="coordinator", telegram_id="500", whatsapp_phone="+6281299998888", areas=["3604"]
+            s,
+            name="Rina",
+            role="coordinator",
+            identities={"telegram": "500", "whatsapp": "+6281299998888"},
+            areas=["3604"],
         )
     chat = Chat(engine, user=user, channel=channel, phone_hint="+6281299998888" if channel == "whatsapp" else None)
     await chat.say(words)
@@ -74,7 +78,7 @@ async def test_a_kecamatan_outside_the_coordinators_areas_is_refused_in_chat(eng
     """Kota Serang's coordinator meets a worker from Ciruas (Kab. Serang): chat refuses it as the
     dashboard does, so no lead is saved to a coordinator who could then not open it."""
     async with engine.db.session() as s:
-        await repo.add_staff(s, name="Budi", role="coordinator", telegram_id="501", areas=["3673"])
+        await repo.add_staff(s, name="Budi", role="coordinator", identities={"telegram": "501"}, areas=["3673"])
     chat = Chat(engine, user="501", channel="telegram")
     await chat.say("/tambah")
     await chat.press("Setuju")

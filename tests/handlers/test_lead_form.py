@@ -211,9 +211,11 @@ async def test_new_lead_goes_to_the_coordinator_of_its_kecamatan(engine) -> None
     from storage import repositories as repo
 
     async with engine.db.session() as s:
-        kota = await repo.add_staff(s, name="Kota", role="coordinator", telegram_id="1", areas=["3673"])
-        kec = await repo.add_staff(s, name="Taktakan", role="coordinator", telegram_id="2", areas=["367306"])
-        await repo.add_staff(s, name="Other", role="coordinator", telegram_id="3", areas=["3604"])
+        kota = await repo.add_staff(s, name="Kota", role="coordinator", identities={"telegram": "1"}, areas=["3673"])
+        kec = await repo.add_staff(
+            s, name="Taktakan", role="coordinator", identities={"telegram": "2"}, areas=["367306"]
+        )
+        await repo.add_staff(s, name="Other", role="coordinator", identities={"telegram": "3"}, areas=["3604"])
     chat = Chat(engine, user="assign")
     await fill_to_summary(chat)
     await chat.press("Kirim")

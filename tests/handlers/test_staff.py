@@ -33,11 +33,15 @@ async def seeded(engine: Any, cipher: Any) -> dict[str, int]:
             _lead("Dedi Lama", "367306", cipher, "3673064107850004", status="registered"),
         ]
         session.add_all(leads)
-        await repo.add_staff(session, name="Koor Taktakan", role="coordinator", telegram_id="100", areas=["367306"])
-        await repo.add_staff(session, name="Koor Kota", role="coordinator", telegram_id="101", areas=["3673"])
-        await repo.add_staff(session, name="Admin", role="admin", telegram_id="102")
-        await repo.add_staff(session, name="Petugas", role="staff", telegram_id="103")
-        await repo.add_staff(session, name="Tanpa Wilayah", role="coordinator", telegram_id="104")
+        await repo.add_staff(
+            session, name="Koor Taktakan", role="coordinator", identities={"telegram": "100"}, areas=["367306"]
+        )
+        await repo.add_staff(
+            session, name="Koor Kota", role="coordinator", identities={"telegram": "101"}, areas=["3673"]
+        )
+        await repo.add_staff(session, name="Admin", role="admin", identities={"telegram": "102"})
+        await repo.add_staff(session, name="Petugas", role="staff", identities={"telegram": "103"})
+        await repo.add_staff(session, name="Tanpa Wilayah", role="coordinator", identities={"telegram": "104"})
         await session.flush()
         return {lead.full_name.split()[0].lower(): lead.id for lead in leads}
 

@@ -12,7 +12,7 @@ bulk.py         broadcasts and reminders: the lean Bot API client and the sender
 
 from __future__ import annotations
 
-from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec
+from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec, StaffIdentity
 from bot.channels.telegram.format import MAX_TEXT
 from bot.settings import Settings
 
@@ -38,6 +38,32 @@ def make_sender(deps: ChannelDeps) -> BulkSender:
     return TelegramSender(None, api=BotApi(s.telegram_api_base_url, s.telegram_bot_token or ""))
 
 
+def parse_staff_id(text: str) -> str:
+    """A staff member's Telegram user id as typed: digits only."""
+    text = text.strip()
+    if not text.isdigit() or len(text) > 20:
+        raise ValueError(text)
+    return text
+
+
+def staff_chat(stored: str) -> str | None:
+    """A Telegram user id is also the id of the private chat with them."""
+    stored = stored.strip()
+    return stored if stored.lstrip("-").isdigit() else None
+
+
+STAFF_IDENTITY = StaffIdentity(
+    parse=parse_staff_id,
+    stored=lambda user_id: user_id,
+    chat=staff_chat,
+    form_field="telegram_id",
+    label="telegram_id",
+    invalid="bad_telegram_id",
+    option="--telegram-id",
+    option_invalid="is not a Telegram user id (digits)",
+    attrs={"inputmode": "numeric", "pattern": "[0-9]*", "maxlength": "20"},
+)
+
 SPEC = ChannelSpec(
     name=NAME,
     label="Telegram",
@@ -46,5 +72,5 @@ SPEC = ChannelSpec(
     make_sender=make_sender,
     capabilities=Capabilities(text_limit=MAX_TEXT, has_templates=False),
     off_hint="off (set TELEGRAM_BOT_TOKEN to turn it on)",
-    staff_identity="telegram_id",
+    staff_identity=STAFF_IDENTITY,
 )

@@ -11,9 +11,10 @@ bulk.py       broadcasts and reminders: free-form in the window, a template outs
 
 from __future__ import annotations
 
-from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec
+from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec, StaffIdentity
 from bot.channels.whatsapp.format import MAX_BUTTONS, TEXT_LIMIT
 from bot.settings import Settings
+from handlers.validators import parse_phone
 
 NAME = "whatsapp"
 
@@ -37,6 +38,24 @@ def make_sender(deps: ChannelDeps) -> BulkSender:
     return WhatsAppSender(make_whatsapp_channel(deps, retry_delays=()))
 
 
+def staff_chat(stored: str) -> str | None:
+    """A staff member's number ("+6281...") as the WhatsApp user id that reaches them (its digits)."""
+    return "".join(ch for ch in stored if ch.isdigit()) or None
+
+
+STAFF_IDENTITY = StaffIdentity(
+    parse=parse_phone,  # "0812 3456 7890" -> "+6281234567890" (its Invalid is a ValueError)
+    stored=lambda user_id: "+" + user_id.lstrip("+"),  # a wa_id is the number's digits
+    chat=staff_chat,
+    form_field="whatsapp",
+    label="whatsapp_number",
+    invalid="bad_whatsapp",
+    option="--whatsapp",
+    option_help="phone number, e.g. 0812...",
+    option_invalid="is not a valid phone number",
+    attrs={"type": "tel", "placeholder": "0812..."},
+)
+
 SPEC = ChannelSpec(
     name=NAME,
     label="WhatsApp",
@@ -48,5 +67,5 @@ SPEC = ChannelSpec(
         "off (set WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID,"
         " WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN to turn it on)"
     ),
-    staff_identity="whatsapp_phone",
+    staff_identity=STAFF_IDENTITY,
 )

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from bot.channels import registry
 from bot.channels.telegram.channel import TelegramChannel, make_telegram_channel
 from bot.http import create_app
 from bot.runtime import Runtime
@@ -180,7 +181,8 @@ async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any
     )
     db = Database(db_url)
     cipher = FieldCipher(TEST_SECRET)
-    runtime = Runtime(settings, db, cipher, Engine(db, cipher, matcher, clock=clock))
+    engine = Engine(db, cipher, matcher, staff_identities=registry.staff_identities(), clock=clock)
+    runtime = Runtime(settings, db, cipher, engine)
     channel = make_telegram_channel(runtime.deps, poll_timeout=1.0)
     runtime.channels = [channel]
     try:
