@@ -1,15 +1,88 @@
-"""Configuration from the environment (or a .env file), as DESIGN.md's table says."""
+"""Configuration from the environment (or a .env file), as DESIGN.md's table says.
+
+Read once at start (`Settings()`) and handed down: the runtime, the channels (ChannelDeps), the
+delivery worker and the dashboard read this one object, never the environment again. A bad value
+stops the start with pydantic's message, which names the variable.
+
+WhatsApp's approved templates are a family of variables, one per purpose
+(`WHATSAPP_TEMPLATE_REMINDER=iuran_reminder_v1:id`): `_TemplateSource` collects them from the
+environment and the .env file (the environment wins, variable by variable) into
+`whatsapp_templates`, {"reminder": TemplateConfig(...)}.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import make_url
+
+TEMPLATE_PREFIX = "WHATSAPP_TEMPLATE_"
+
+
+class TemplateConfig(BaseModel):
+    """An approved WhatsApp template: `name:language`; its body variables {{1}}, {{2}}... in order."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    language: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+    @classmethod
+    def parse(cls, value: str) -> TemplateConfig:
+        name, sep, language = value.strip().partition(":")
+        if not sep:
+            raise ValueError(f"expected name:language (e.g. iuran_reminder_v1:id), got {value!r}")
+        return cls(name=name.strip(), language=language.strip())
+
+    def message(self, variables: Sequence[str] = ()) -> dict[str, Any]:
+        """The Graph API message that sends this template with `variables` in its body."""
+        template: dict[str, Any] = {"name": self.name, "language": {"code": self.language}}
+        if variables:
+            template["components"] = [
+                {"type": "body", "parameters": [{"type": "text", "text": str(v)} for v in variables]}
+            ]
+        return {"type": "template", "template": template}
+
+
+class _TemplateSource(PydanticBaseSettingsSource):
+    """`WHATSAPP_TEMPLATE_<PURPOSE>` from .env, then the environment over it -> {"purpose": "name:lang"}.
+
+    It reads what the two standard sources already loaded, so `_env_file` (or None) applies here too.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], env: EnvSettingsSource, dotenv: DotEnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.sources = (dotenv, env)  # the later wins
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__: one field from many variables
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, str] = {}
+        for source in self.sources:
+            found.update(_prefixed(source.env_vars))
+        return {"whatsapp_templates": found} if found else {}
+
+
+def _prefixed(env_vars: Mapping[str, str | None]) -> dict[str, str]:
+    """The non-empty WHATSAPP_TEMPLATE_* values by purpose, lower case (pydantic-settings lowers the names)."""
+    prefix = TEMPLATE_PREFIX.lower()
+    return {
+        key.lower()[len(prefix) :]: value
+        for key, value in env_vars.items()
+        if key.lower().startswith(prefix) and len(key) > len(prefix) and value
+    }
 
 
 class Settings(BaseSettings):
@@ -46,6 +119,8 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str | None = Field(None, alias="WHATSAPP_APP_SECRET")
     whatsapp_verify_token: str | None = Field(None, alias="WHATSAPP_VERIFY_TOKEN")
     whatsapp_api_base_url: str = Field("https://graph.facebook.com/v23.0", alias="WHATSAPP_API_BASE_URL")
+    # WHATSAPP_TEMPLATE_<PURPOSE>=name:lang, one variable per purpose (see the module docstring).
+    whatsapp_templates: dict[str, TemplateConfig] = Field(default_factory=dict)
 
     # The staff dashboard.
     target: int | None = Field(None, alias="BPU_TARGET")
@@ -72,6 +147,34 @@ class Settings(BaseSettings):
     delivery_send_timeout: float = Field(60.0, alias="BPU_DELIVERY_SEND_TIMEOUT", gt=0)
     reminder_tick_seconds: float = Field(60.0, alias="BPU_REMINDER_TICK_SECONDS")
     broadcast_tick_seconds: float = Field(5.0, alias="BPU_BROADCAST_TICK_SECONDS")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource) and isinstance(dotenv_settings, DotEnvSettingsSource)
+        templates = _TemplateSource(settings_cls, env_settings, dotenv_settings)
+        return init_settings, templates, env_settings, dotenv_settings, file_secret_settings
+
+    @field_validator("whatsapp_templates", mode="before")
+    @classmethod
+    def _templates(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        templates: dict[str, Any] = {}
+        for purpose, spec in value.items():
+            if isinstance(spec, str):
+                try:
+                    spec = TemplateConfig.parse(spec)
+                except (ValueError, ValidationError) as exc:
+                    raise ValueError(f"{TEMPLATE_PREFIX}{purpose.upper()}: {exc}") from None
+            templates[purpose.lower()] = spec
+        return templates
 
     @field_validator("telegram_backend")
     @classmethod

@@ -243,15 +243,6 @@ def channel_views(text: str, buttons: tuple[Button, ...]) -> dict[str, list[dict
     return {"telegram": telegram, "whatsapp": whatsapp}
 
 
-def _whatsapp_template_configured() -> bool:
-    from bot.channels.whatsapp.window import load_templates
-
-    try:
-        return "broadcast" in load_templates()
-    except ValueError:
-        return False
-
-
 def reason_label(ctx: Ctx, reason: str) -> str:
     key = f"reason_{reason}"
     text = ctx.t(key)
@@ -281,7 +272,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             channels=registry.bulk_names(),
             channel_names=registry.labels(),
             languages=("id", "en"),
-            wa_template=_whatsapp_template_configured() if preview is not None else False,
+            wa_template=preview is not None and "broadcast" in delivery_settings().whatsapp_templates,
             area_options=area_options(),
             # a code (back from the confirmation page) is shown by its name, as the list offers it
             area_fields=[

@@ -9,6 +9,7 @@ loopback received. The full contract runs on SQLite; a subset also runs on Postg
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,9 +21,10 @@ from sqlalchemy import func, select
 
 from bot.channels.whatsapp import format as whatsapp_format
 from bot.channels.whatsapp.channel import WhatsAppChannel, make_whatsapp_channel
-from bot.channels.whatsapp.window import TemplateConfig, can_send_free_form, load_templates
+from bot.channels.whatsapp.window import can_send_free_form
 from bot.http import create_app
 from bot.runtime import Runtime, build_channels
+from bot.settings import Settings, TemplateConfig
 from storage import outbound
 from storage.models import Contact, InboundUpdate
 from storage.outbound import OutboundMessage, WebhookInbox
@@ -301,9 +303,18 @@ def test_window_is_24_hours_from_the_last_inbound(clock: Any) -> None:
     assert can_send_free_form(Contact(last_inbound_at=(now - timedelta(hours=1)).replace(tzinfo=None)), now)
 
 
-def test_templates_are_configured_per_purpose() -> None:
+def _templates(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], env_file: Path | None = None) -> Settings:
+    """Settings as `bpu-bot run` reads them, with only these WHATSAPP_TEMPLATE_* in the environment."""
+    for key in [k for k in os.environ if k.upper().startswith("WHATSAPP_TEMPLATE_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Settings(_env_file=env_file)  # type: ignore[call-arg]
+
+
+def test_templates_are_configured_per_purpose(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"WHATSAPP_TEMPLATE_REMINDER": "iuran_reminder_v1:id", "WHATSAPP_TEMPLATE_BROADCAST": "kabar_bpu:en_US"}
-    templates = load_templates(env, env_file=None)
+    templates = _templates(monkeypatch, env).whatsapp_templates
     assert templates["reminder"] == TemplateConfig(name="iuran_reminder_v1", language="id")
     assert templates["broadcast"].message(["Siti"]) == {
         "type": "template",
@@ -313,8 +324,38 @@ def test_templates_are_configured_per_purpose() -> None:
             "components": [{"type": "body", "parameters": [{"type": "text", "text": "Siti"}]}],
         },
     }
-    with pytest.raises(ValueError, match="WHATSAPP_TEMPLATE_REMINDER"):
-        load_templates({"WHATSAPP_TEMPLATE_REMINDER": "no language"}, env_file=None)
+    assert _templates(monkeypatch, {}).whatsapp_templates == {}
+    # A bad value stops the start, and the message names the variable.
+    with pytest.raises(ValueError, match="WHATSAPP_TEMPLATE_REMINDER: expected name:language"):
+        _templates(monkeypatch, {"WHATSAPP_TEMPLATE_REMINDER": "no language"})
+    with pytest.raises(ValueError, match="WHATSAPP_TEMPLATE_BROADCAST"):
+        _templates(monkeypatch, {"WHATSAPP_TEMPLATE_BROADCAST": "Kabar BPU:id"})
+
+
+def test_templates_come_from_env_file_and_the_environment_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("WHATSAPP_TEMPLATE_REMINDER=dari_berkas:id\nWHATSAPP_TEMPLATE_BROADCAST=kabar_bpu:id\n")
+    settings = _templates(monkeypatch, {"WHATSAPP_TEMPLATE_REMINDER": "dari_lingkungan:id"}, env_file)
+    assert settings.whatsapp_templates == {
+        "reminder": TemplateConfig(name="dari_lingkungan", language="id"),  # the environment, variable by variable
+        "broadcast": TemplateConfig(name="kabar_bpu", language="id"),  # .env alone
+    }
+    env_file.write_text("WHATSAPP_TEMPLATE_HANDOVER_REPLY=no language\n")
+    with pytest.raises(ValueError, match="WHATSAPP_TEMPLATE_HANDOVER_REPLY"):
+        _templates(monkeypatch, {}, env_file)
+
+
+async def test_the_channel_takes_its_templates_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, db: Any, cipher: Any, engine: Any, graph: FakeGraph
+) -> None:
+    monkeypatch.setenv("WHATSAPP_TEMPLATE_HANDOVER_REPLY", "balasan_petugas:id")
+    runtime = Runtime(_settings(db_url, graph), db, cipher, engine)  # read once, as at start
+    monkeypatch.delenv("WHATSAPP_TEMPLATE_HANDOVER_REPLY")  # the channel does not read the environment again
+    channel = make_whatsapp_channel(runtime.deps)
+    try:
+        assert channel.templates == {"handover_reply": TemplateConfig(name="balasan_petugas", language="id")}
+    finally:
+        await channel.stop()
 
 
 @SQLITE_ONLY

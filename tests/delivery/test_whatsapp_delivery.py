@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.channels.whatsapp.window import TemplateConfig
 from bot.delivery.ratelimit import ARRIVAL_MARGIN
+from bot.settings import TemplateConfig
 from storage.campaign_models import NO_TEMPLATE, SENT, SKIPPED, UNREACHABLE
 from storage.models import Contact
 from tests.channels.fake_graph import FakeGraph

@@ -37,8 +37,9 @@ from bot.channels.order import chat_key
 from bot.channels.whatsapp.format import render
 from bot.channels.whatsapp.graph import GraphClient, SendResult, status_for_error
 from bot.channels.whatsapp.payloads import Inbound, Notification, Status, parse_notification
-from bot.channels.whatsapp.window import TemplateConfig, can_send_free_form, load_templates
+from bot.channels.whatsapp.window import can_send_free_form
 from bot.safe_json import BadJSON, read_object
+from bot.settings import TemplateConfig
 from handlers.engine import DatabaseUnavailable
 from handlers.messages import NUMBERED_MENU, Button, IncomingMessage, Kind, Reply
 from storage import outbound
@@ -412,5 +413,5 @@ def make_whatsapp_channel(deps: ChannelDeps, **graph_options: Any) -> WhatsAppCh
         graph=graph,
         app_secret=s.whatsapp_app_secret,
         verify_token=s.whatsapp_verify_token,
-        templates=load_templates(),
+        templates=s.whatsapp_templates,
     )
