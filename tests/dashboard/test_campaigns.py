@@ -16,7 +16,7 @@ from handlers import broadcasts
 from storage import outbound
 from storage.campaign_models import Broadcast, OutboxRow, RsvpAnswer
 from storage.models import Contact
-from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead, add_staff, csrf_of, login
+from tests.dashboard.conftest import KASEMEN, MUNCANG, add_lead, add_staff, csrf_of, login, settings_for
 
 WIB = ZoneInfo("Asia/Jakarta")
 SOSIALISASI = {
@@ -105,6 +105,21 @@ async def test_staff_previews_as_each_channel_shows_it(client: httpx.AsyncClient
     assert 'value="Kel. Cipare"' in html and 'value="SOS-DES"' in html
     # Nothing was stored by a preview.
     assert "Belum ada kampanye." in (await client.get("/campaigns")).text
+
+
+@pytest.mark.parametrize("configured", [False, True])
+async def test_preview_says_whether_the_broadcast_template_is_configured(  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, runtime, world, monkeypatch: pytest.MonkeyPatch, configured: bool
+) -> None:
+    # The page reads the one settings object read at start, never the environment of the moment.
+    monkeypatch.setenv("WHATSAPP_TEMPLATE_BROADCAST", "kabar_bpu_v2:id")
+    if configured:
+        runtime.settings = settings_for(runtime.db.url, whatsapp_templates={"broadcast": "kabar_bpu_v2:id"})
+    await login(client, "Staf Kantor")
+    token = await csrf_of(client, "/campaigns/new")
+    r = await client.post("/campaigns/new", data=_form(token, "preview"))
+    assert r.status_code == 200 and "WhatsApp mengirim template yang disetujui" in r.text, r.text
+    assert ("Template itu belum diatur" in r.text) is not configured
 
 
 async def test_free_text_is_escaped_and_mistakes_are_explained(client: httpx.AsyncClient, db, world) -> None:  # type: ignore[no-untyped-def]
