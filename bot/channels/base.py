@@ -5,7 +5,8 @@ list -> platform calls out. No business rule lives in a channel.
 
 Each channel is one package, bot/channels/<name>/, whose `__init__.py` holds its `SPEC`: its
 name, whether the settings turn it on, how to build it and its bulk sender from `ChannelDeps`,
-and what it can show. bot/channels/registry.py lists the specs; nothing else names a channel.
+what it can show, and how a staff member is named on it (`StaffIdentity`).
+bot/channels/registry.py lists the specs; nothing else names a channel.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class StaffIdentity:
     option_help: str | None = None
     option_invalid: str = "is not valid"  # the CLI's message when `parse` refuses: "'x' <this>"
     attrs: dict[str, str] = field(default_factory=dict)  # the form input's HTML attributes
+    example: str = ""  # what staff would type, for tests/channels/test_registry.py
 
 
 @dataclass(frozen=True)

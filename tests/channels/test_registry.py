@@ -1,5 +1,5 @@
 """The registry is the one list of channels: every package under bot/channels/ is in it once, and
-what reads it (banner, /healthz, broadcasts, the dashboard) names no channel of its own."""
+what reads it (banner, /healthz, broadcasts, the dashboard, staff identities) names no channel of its own."""
 
 from __future__ import annotations
 
@@ -57,6 +57,34 @@ def test_no_channel_name_is_written_outside_its_package() -> None:
     """The modules that list channels read the registry instead (a channel's own rules, such as
     WhatsApp's 24-hour window in the worker, are not lists of channels)."""
     root = Path(bot.channels.__file__).resolve().parents[1]
-    for path in ("runtime.py", "http.py", "delivery/service.py", "delivery/health.py", "delivery/worker.py"):
+    for path in ("runtime.py", "http.py", "delivery/service.py", "delivery/health.py", "delivery/worker.py",
+                 "delivery/digest.py", "dashboard/admin.py", "cli.py"):  # fmt: skip
         source = (root / path).read_text(encoding="utf-8")
         assert '"telegram"' not in source and '"whatsapp"' not in source, path
+
+
+def test_a_staff_identity_reads_back_the_way_it_is_stored() -> None:
+    """What staff type becomes the stored form; the chat it reaches is a user id on the channel,
+    and that user id, coming back in, finds the same stored form (the staff commands' lookup)."""
+    import yaml
+
+    kinds = registry.staff_identities()
+    assert list(kinds)[:2] == ["telegram", "whatsapp"]  # reached on Telegram first: no 24-hour window
+    assert len({k.form_field for k in kinds.values()}) == len({k.option for k in kinds.values()}) == len(kinds)
+    locales = Path(bot.channels.__file__).resolve().parents[1] / "dashboard" / "locales"
+    for lang in ("id", "en"):
+        words = yaml.safe_load((locales / f"{lang}.yaml").read_text(encoding="utf-8"))
+        assert all(k.label in words and k.invalid in words for k in kinds.values()), lang
+    for channel, kind in kinds.items():
+        stored = kind.parse(kind.example)
+        chat = kind.chat(stored)
+        assert chat, channel
+        assert kind.stored(chat) == stored, channel
+        try:
+            kind.parse("not an id")
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"{channel} took 'not an id'")
+    assert kinds["whatsapp"].parse("0812 3456 7890") == "+6281234567890"  # stored as before: E.164
+    assert kinds["whatsapp"].chat("+6281234567890") == "6281234567890"  # a wa_id

@@ -62,6 +62,7 @@ STAFF_IDENTITY = StaffIdentity(
     option="--telegram-id",
     option_invalid="is not a Telegram user id (digits)",
     attrs={"inputmode": "numeric", "pattern": "[0-9]*", "maxlength": "20"},
+    example="123456789",
 )
 
 SPEC = ChannelSpec(

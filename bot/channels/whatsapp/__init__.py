@@ -54,6 +54,7 @@ STAFF_IDENTITY = StaffIdentity(
     option_help="phone number, e.g. 0812...",
     option_invalid="is not a valid phone number",
     attrs={"type": "tel", "placeholder": "0812..."},
+    example="0812 3456 7890",
 )
 
 SPEC = ChannelSpec(
