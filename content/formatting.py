@@ -26,6 +26,7 @@ def number(value: int | float, lang: str = "id") -> str:
     return format_decimal(value, locale=_LOCALES.get(lang, "id_ID"))
 
 
+@lru_cache(maxsize=512)  # a few dates (today, due days, relief ends) in most answers; Babel is slow
 def long_date(day: date, lang: str = "id") -> str:
     return format_date(day, format="d MMMM y", locale=_LOCALES.get(lang, "id_ID"))
 
@@ -37,6 +38,7 @@ def juta(amount: int, lang: str = "id") -> str:
     return f"Rp{shown} {'juta' if lang == 'id' else 'million'}"
 
 
+@lru_cache(maxsize=256)
 def month_year(day: date, lang: str = "id") -> str:
     """The contribution month as workers say it: 'Januari 2027' ('January 2027')."""
     return format_date(day, format="LLLL y", locale=_LOCALES.get(lang, "id_ID"))

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from content.facts import load_facts, relief_window
@@ -75,6 +76,11 @@ def greet(turn: Turn, *, first_time: bool) -> None:
 def _cheapest(today: date) -> dict[str, object]:
     """This month's smallest contribution for each sector: the greeting and the overview say
     "from RpX" and must say the price a worker would pay now (one price when both pay the same)."""
+    return dict(_cheapest_on(today))  # a copy: the template's context is the caller's
+
+
+@lru_cache(maxsize=8)  # one day's answer for every greeting of that day (the facts are read once)
+def _cheapest_on(today: date) -> dict[str, object]:
     minimum = calculator.minimum_income()
     transport, others = (calculator.quote(minimum, 2, today, sector) for sector in (True, False))
     return {"transport": transport, "others": others, "same": transport.total == others.total}

@@ -333,3 +333,25 @@ async def test_kept_update_answered_on_start_and_webhook_set_when_ready(
         # alone: noted in the closing note of the stop that left this), so only once-each is held.
         assert sorted(answers(bot, "k")) == sorted([QUESTIONS[1][0], QUESTIONS[2][0]])
         await eventually(lambda: _empty(bot), seconds=10.0)
+
+
+async def test_polled_update_waits_for_its_chats_update_kept_by_another_process(
+    db_url: str, matcher: Any, clock: Any
+) -> None:
+    """Polling asks once per batch whether another process holds an earlier update of a chat:
+    that chat's new update waits for it; the other chats of the batch do not."""
+    if make_url(db_url).get_backend_name() == "sqlite":
+        pytest.skip("SQLite is served by one process: no update is ever kept by another")
+    async with running("ptb", "polling", db_url, matcher, clock) as bot:
+        held = bot.uid("held")
+        async with bot.db.session() as session:  # kept by another process, still being handled there
+            other = WebhookInbox(channel="telegram", body=b"elsewhere", chat=str(held))
+            session.add(other)
+        await bot.fake.inject(bot.update("held", QUESTIONS[1][0]))
+        await bot.fake.inject(bot.update("free", QUESTIONS[2][0]))
+        await eventually(lambda: answers(bot, "free") == [QUESTIONS[2][0]])
+        await asyncio.sleep(0.5)
+        assert answers(bot, "held") == [], "answered before the earlier update kept elsewhere"
+        async with bot.db.session() as session:  # the other process is done with it
+            await session.delete(await session.get(WebhookInbox, other.id))
+        await eventually(lambda: answers(bot, "held") == [QUESTIONS[1][0]])

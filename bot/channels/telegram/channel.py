@@ -228,20 +228,20 @@ class TelegramChannel:
             failures = 0
             if not updates:
                 continue
-            ids = await self._keep(updates)
-            if ids is None:
+            kept = await self._keep(updates)
+            if kept is None:
                 return  # stopping before the batch was kept: Telegram sends it again
             self._offset = max(int(u["update_id"]) for u in updates) + 1
-            for inbox_id, raw in zip(ids, updates, strict=True):
-                self._spawn(self._handle(inbox_id, raw))
+            for (inbox_id, kept_elsewhere), raw in zip(kept, updates, strict=True):
+                self._spawn(self._handle(inbox_id, raw, kept_elsewhere=kept_elsewhere))
 
-    async def _keep(self, updates: Sequence[dict[str, Any]]) -> list[int] | None:
+    async def _keep(self, updates: Sequence[dict[str, Any]]) -> list[tuple[int, bool]] | None:
         """The batch's inbox ids, trying again while the database cannot take it (the offset
         stays, so nothing is confirmed); None when the channel stops first."""
         attempt = 0
         while not self._stopping.is_set():
             try:
-                return await self.inbox.keep(updates)
+                return await self.inbox.keep_batch(updates)
             except Exception as exc:
                 attempt += 1
                 log.warning("telegram: %d updates not kept (database: %s); polling paused",
@@ -283,15 +283,21 @@ class TelegramChannel:
         finally:
             self._resumed.set()
 
-    async def _handle(self, inbox_id: int, raw: dict[str, Any], *, resumed: bool = False) -> None:
+    async def _handle(
+        self, inbox_id: int, raw: dict[str, Any], *, resumed: bool = False, kept_elsewhere: bool = True
+    ) -> None:
         """Handle a kept update until it is done, then let its inbox row go. While the database is
-        out of reach it is tried again, later and later; the chat's next updates wait behind it."""
+        out of reach it is tried again, later and later; the chat's next updates wait behind it.
+        `kept_elsewhere`: another process may hold an earlier update of this chat (a polled batch
+        knows it was not so when it was kept)."""
         if not resumed:
             await self._resumed.wait()
         chat = tg.chat_of(raw)
         async with self._chat_lock(chat):
-            # Another process may hold this chat's earlier update: it goes first.
-            await order.wait_turn(self.db, tg.CHANNEL, chat_key(chat), inbox_id, handled_here=self.inbox.about_to_go)
+            if kept_elsewhere:  # that earlier update goes first
+                await order.wait_turn(
+                    self.db, tg.CHANNEL, chat_key(chat), inbox_id, handled_here=self.inbox.about_to_go
+                )
             attempt = 0
             while True:
                 async with self._slots:
