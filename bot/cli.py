@@ -287,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.channels import registry
 
     for channel, kind in registry.staff_identities().items():  # --telegram-id, --whatsapp
-        add.add_argument(kind.option, dest=f"identity_{channel}", help=kind.option_help)
+        metavar = kind.option.lstrip("-").replace("-", "_").upper()  # as argparse names it: TELEGRAM_ID
+        add.add_argument(kind.option, dest=f"identity_{channel}", metavar=metavar, help=kind.option_help)
     add.add_argument("--area", nargs="*", help="area codes the coordinator works")
     add.add_argument("--password", action="store_true", help="set a dashboard password (asked, or read from stdin)")
     add.set_defaults(func=cmd_staff_add)
