@@ -5,7 +5,7 @@ channel.py    the live channel: verification handshake, signed notifications in,
 payloads.py   the webhook's and the Graph API's JSON, parsed into typed values
 graph.py      the Graph API client: sends, retries, what "may have arrived" means
 format.py     the engine's replies as WhatsApp messages (buttons, lists, the 1,024-character body)
-window.py     the 24-hour window and the approved templates (WHATSAPP_TEMPLATE_*)
+window.py     the 24-hour window (the approved templates, WHATSAPP_TEMPLATE_*, are in bot/settings.py)
 bulk.py       broadcasts and reminders: free-form in the window, a template outside it
 """
 
