@@ -64,6 +64,7 @@ def build(settings: Settings, *, matcher: IntentMatcher | None = None, migrate: 
         whatsapp_daily_limit=settings.whatsapp_daily_limit,
         broadcast_channels=registry.bulk_names(),
         staff_identities=registry.staff_identities(),
+        user_phones=registry.user_phones(),
         observe=metrics.observe,
     )
     metrics.clock = engine.clock

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,6 +91,7 @@ class Engine:
         whatsapp_daily_limit: int = 250,
         broadcast_channels: Sequence[str] = (),
         staff_identities: IdentityRules | None = None,
+        user_phones: Mapping[str, Callable[[str], str | None]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         observe: Callable[[Handled], None] | None = None,
     ) -> None:
@@ -108,6 +109,7 @@ class Engine:
             whatsapp_daily_limit=whatsapp_daily_limit,
             broadcast_channels=tuple(broadcast_channels),
             staff_identities=dict(staff_identities or {}),
+            user_phones=dict(user_phones or {}),
         )
         if office_hours:
             self.services.office_hours = office_hours

@@ -76,7 +76,7 @@ async def _area(turn: Turn) -> str | None:
 
 
 async def _phone_known(turn: Turn) -> bool:
-    if turn.contact.phone_e164 or turn.contact.channel == "whatsapp":
+    if turn.contact.phone_e164 or turn.services.phone_of(turn.contact):
         return True
     lead_phone = await turn.session.scalar(
         select(Lead.phone_e164).where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None)).limit(1)
@@ -188,11 +188,11 @@ async def relay(turn: Turn) -> bool:
 
 
 async def _callback_phone(turn: Turn) -> str | None:
-    """The phone to call the worker on: the one they gave, their WhatsApp number, their lead's."""
+    """The phone to call the worker on: the one they gave, their chat's (WhatsApp), their lead's."""
     if turn.contact.phone_e164:
         return turn.contact.phone_e164
-    if turn.contact.channel == "whatsapp" and turn.contact.external_id.isdigit():
-        return "+" + turn.contact.external_id
+    if from_chat := turn.services.phone_of(turn.contact):
+        return from_chat
     phone: str | None = await turn.session.scalar(
         select(Lead.phone_e164)
         .where(Lead.contact_id == turn.contact.id, Lead.phone_e164.is_not(None))

@@ -20,7 +20,7 @@ who deletes their data leaves nothing readable in the outbox (bot/delivery/hando
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,9 +42,6 @@ KINDS = (KIND_ALERT, KIND_REPLY)
 WORKER, STAFF, NOTE = "worker", "staff", "note"  # HandoverMessage.author
 TEXT_MAX = 3500  # one Telegram message with room for the frame around it
 OFFICE_ROLES = (Role.STAFF, Role.ADMIN)
-# Channels the delivery worker has a lane for; a worker in the web simulator or the terminal chat
-# has no chat to reach later, so a reply to them is kept in the history only.
-REACHABLE_CHANNELS = ("telegram", "whatsapp")
 
 
 def may_act(staff: Staff | None, request: CallbackRequest) -> bool:
@@ -110,12 +107,19 @@ async def worker_said(
 
 
 async def reply(
-    session: AsyncSession, request: CallbackRequest, staff: Staff, text: str, now: datetime
+    session: AsyncSession,
+    request: CallbackRequest,
+    staff: Staff,
+    text: str,
+    now: datetime,
+    reachable: Collection[str],
 ) -> HandoverMessage:
-    """A person's reply: kept in the history and queued to the worker on their channel."""
+    """A person's reply: kept in the history and queued to the worker on their channel.
+    `reachable`: the channels the delivery worker sends on (the registry's bulk channels); a worker
+    in the web simulator or the terminal chat has no chat to reach later: history only."""
     entry = await _entry(session, request, STAFF, text[:TEXT_MAX], staff.id, now)
     worker = await session.get(Contact, request.contact_id)
-    if worker is not None and worker.channel in REACHABLE_CHANNELS:
+    if worker is not None and worker.channel in reachable:
         request.replied_at = now  # from now on the worker's words go to a person (handlers.handover.relay)
         await _mark_worker(session, request.contact_id, request.id)
         session.add(_row(f"h{request.id}:{entry.id}", KIND_REPLY, worker, {"request_id": request.id,
@@ -124,7 +128,9 @@ async def reply(
     return entry
 
 
-async def close(session: AsyncSession, request: CallbackRequest, staff: Staff, note: str, now: datetime) -> bool:
+async def close(
+    session: AsyncSession, request: CallbackRequest, staff: Staff, note: str, now: datetime, reachable: Collection[str]
+) -> bool:
     """Close the request with a note (kept as the last entry of its history); False when it was closed."""
     if request.status != "open":
         return False
@@ -135,7 +141,7 @@ async def close(session: AsyncSession, request: CallbackRequest, staff: Staff, n
         await _mark_worker(session, request.contact_id, None)
     await _entry(session, request, NOTE, note.strip()[:TEXT_MAX], staff.id, now)
     worker = await session.get(Contact, request.contact_id) if request.replied_at is not None else None
-    if worker is not None and worker.channel in REACHABLE_CHANNELS:  # their words are the bot's again
+    if worker is not None and worker.channel in reachable:  # their words are the bot's again
         session.add(_row(f"h{request.id}:closed", KIND_REPLY, worker, {"request_id": request.id,
                                                                        "message_id": None}, now))  # fmt: skip
     await repo.audit(session, f"staff:{staff.id}", "callback_done", callback_id=request.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -33,6 +34,13 @@ class Services:
     whatsapp_daily_limit: int = 250  # WHATSAPP_DAILY_LIMIT, for a staff broadcast's estimate
     broadcast_channels: tuple[str, ...] = ()  # where a staff broadcast goes (bot/channels/registry.py)
     staff_identities: IdentityRules = field(default_factory=dict)  # how staff are named per channel (registry)
+    # channel -> a worker's phone from their user id, where user ids are numbers (registry: WhatsApp)
+    user_phones: Mapping[str, Callable[[str], str | None]] = field(default_factory=dict)
+
+    def phone_of(self, contact: Contact) -> str | None:
+        """The worker's number as their chat gives it (None on a channel whose ids are not numbers)."""
+        read = self.user_phones.get(contact.channel)
+        return read(contact.external_id) if read is not None else None
 
 
 @dataclass(slots=True)

@@ -184,5 +184,6 @@ def engine(db, cipher, matcher, clock):  # type: ignore[no-untyped-def]
         matcher,
         broadcast_channels=registry.bulk_names(),
         staff_identities=registry.staff_identities(),
+        user_phones=registry.user_phones(),
         clock=clock,
     )

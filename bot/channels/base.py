@@ -131,6 +131,9 @@ class ChannelSpec:
     banner: str = ""  # its name in the start-up banner, when not its `name`
     always_on: bool = False  # part of the HTTP server itself: served even by an app built for a test
     staff_identity: StaffIdentity | None = None  # how staff are named on it (None: staff are never on it)
+    # A worker's phone number from their user id, on a channel whose user ids are numbers
+    # (WhatsApp's wa_id): the handover and the attendee list have a number without asking.
+    phone_of_user: Callable[[str], str | None] | None = None
 
     @property
     def banner_name(self) -> str:

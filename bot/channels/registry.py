@@ -3,6 +3,8 @@ read it; adding a channel is one package under bot/channels/ and one line here."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.channels import console, telegram, web, whatsapp
 from bot.channels.base import BulkSender, Channel, ChannelDeps, ChannelSpec, StaffIdentity
 
@@ -39,6 +41,11 @@ def enabled(deps: ChannelDeps) -> list[Channel]:
 def senders(deps: ChannelDeps) -> dict[str, BulkSender]:
     """A bulk sender for every channel the settings turn on that has one (connections of its own)."""
     return {s.name: s.make_sender(deps) for s in SPECS if s.make_sender is not None and s.enabled(deps.settings)}
+
+
+def user_phones() -> dict[str, Callable[[str], str | None]]:
+    """Channel name -> how a worker's phone number is read from their user id there (WhatsApp)."""
+    return {s.name: s.phone_of_user for s in SPECS if s.phone_of_user is not None}
 
 
 def staff_identities() -> dict[str, StaffIdentity]:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from bot.channels import registry
 from bot.dashboard.i18n import translate
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
 from bot.exports import national_phone
@@ -68,8 +69,8 @@ async def attendees(session: AsyncSession, broadcast_id: int) -> list[Attendee]:
     for answered_at, contact in rows:
         lead = leads.get(contact.id)
         phone = (lead.phone_e164 if lead else None) or contact.phone_e164
-        if not phone and contact.channel == "whatsapp" and contact.external_id.isdigit():
-            phone = f"+{contact.external_id}"
+        if not phone and (read := registry.user_phones().get(contact.channel)) is not None:
+            phone = read(contact.external_id)
         out.append(
             Attendee(
                 name=(lead.full_name if lead else None) or contact.display_name or "",

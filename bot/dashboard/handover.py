@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from bot.channels import registry
 from bot.dashboard import queries
 from bot.dashboard.web import Ctx, Dashboard
 from handlers import handover_desk as desk
@@ -44,7 +45,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
                 return ctx.error(404, "not_found")
             if callback.status != "open":
                 return ctx.error(400, "callback_closed")
-            await desk.reply(session, callback, ctx.me, text, dash.runtime.engine.clock())
+            await desk.reply(session, callback, ctx.me, text, dash.runtime.engine.clock(), registry.bulk_names())
         return ctx.redirect(f"/callbacks/{callback.id}")
 
     async def done(ctx: Ctx) -> Response:
@@ -55,7 +56,7 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             callback = await queries.visible_callback(session, _callback_id(ctx) or 0, ctx.areas)
             if callback is None:
                 return ctx.error(404, "not_found")
-            await desk.close(session, callback, ctx.me, note, dash.runtime.engine.clock())
+            await desk.close(session, callback, ctx.me, note, dash.runtime.engine.clock(), registry.bulk_names())
         return ctx.redirect("/leads")
 
     return [

@@ -87,10 +87,11 @@ async def _act(turn: Turn, staff: Staff, action: str, request_id: int, text: str
         return
     turn.intent = f"staff_handover:{action}"
     if action == "reply":
-        await desk.reply(turn.session, request, staff, text, turn.now)
+        # the channels with a delivery lane (the registry's bulk channels) reach the worker later
+        await desk.reply(turn.session, request, staff, text, turn.now, turn.services.broadcast_channels)
         turn.say("staff_handover_sent", request_id=request.id)
     else:
-        await desk.close(turn.session, request, staff, text, turn.now)
+        await desk.close(turn.session, request, staff, text, turn.now, turn.services.broadcast_channels)
         turn.say("staff_handover_done", request_id=request.id)
 
 

@@ -141,7 +141,15 @@ async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.M
     settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]
     db = Database(db_url)
     cipher = FieldCipher(TEST_SECRET)
-    engine = Engine(db, cipher, matcher, staff_identities=registry.staff_identities(), clock=clock)
+    engine = Engine(
+        db,
+        cipher,
+        matcher,
+        broadcast_channels=registry.bulk_names(),
+        staff_identities=registry.staff_identities(),
+        user_phones=registry.user_phones(),
+        clock=clock,
+    )
     runtime = Runtime(settings, db, cipher, engine)
     runtime.channels = build_channels(runtime)
     runtime.campaigns = Campaigns.from_deps(runtime.deps, settings=settings)

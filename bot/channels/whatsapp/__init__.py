@@ -43,6 +43,11 @@ def staff_chat(stored: str) -> str | None:
     return "".join(ch for ch in stored if ch.isdigit()) or None
 
 
+def phone_of_user(user_id: str) -> str | None:
+    """A wa_id is the worker's number in digits: "6281234567890" -> "+6281234567890"."""
+    return f"+{user_id}" if user_id.isdigit() else None
+
+
 STAFF_IDENTITY = StaffIdentity(
     parse=parse_phone,  # "0812 3456 7890" -> "+6281234567890" (its Invalid is a ValueError)
     stored=lambda user_id: "+" + user_id.lstrip("+"),  # a wa_id is the number's digits
@@ -69,4 +74,5 @@ SPEC = ChannelSpec(
         " WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN to turn it on)"
     ),
     staff_identity=STAFF_IDENTITY,
+    phone_of_user=phone_of_user,
 )
