@@ -91,7 +91,8 @@ class ChannelDeps:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a channel can show; the dashboard's previews and the broadcast form read them."""
+    """What a channel can show, declared beside its formatter. Nothing outside the channel reads
+    them yet: the campaign page's previews are still written for Telegram and WhatsApp by name."""
 
     text_limit: int | None = None  # characters in one message (None: no limit)
     max_buttons: int | None = None  # buttons one message can carry (None: no limit)
