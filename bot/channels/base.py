@@ -90,9 +90,20 @@ class ChannelDeps:
 
 
 @dataclass(frozen=True)
+class PreviewMessage:
+    """One message a worker would get, as the campaign page shows it before a broadcast."""
+
+    text: str
+    html: str | None = None  # the text as the channel's own safe HTML, when it is written in HTML
+    rows: tuple[tuple[str, ...], ...] = ()  # button labels, row by row
+    list_button: str | None = None  # a menu that opens a list (WhatsApp), and its rows
+    list_rows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Capabilities:
-    """What a channel can show, declared beside its formatter. Nothing outside the channel reads
-    them yet: the campaign page's previews are still written for Telegram and WhatsApp by name."""
+    """What a channel can show, declared beside its formatter; the campaign page reads
+    `has_templates` (a note on the template sent outside a messaging window)."""
 
     text_limit: int | None = None  # characters in one message (None: no limit)
     max_buttons: int | None = None  # buttons one message can carry (None: no limit)
@@ -135,6 +146,8 @@ class ChannelSpec:
     # A worker's phone number from their user id, on a channel whose user ids are numbers
     # (WhatsApp's wa_id): the handover and the attendee list have a number without asking.
     phone_of_user: Callable[[str], str | None] | None = None
+    # A broadcast's reply as the worker gets it here: the campaign page's preview, channel by channel.
+    preview: Callable[[Reply], list[PreviewMessage]] | None = None
 
     @property
     def banner_name(self) -> str:

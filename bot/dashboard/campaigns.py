@@ -1,10 +1,10 @@
 """Campaigns: compose a broadcast with a preview as each channel shows it, schedule, follow, cancel.
 
-Everything a broadcast is goes through bot/delivery/broadcasts.py, as the CLI does: the segment
+Everything a broadcast is goes through handlers/broadcasts.py, as the CLI does: the segment
 is checked by `parse_segment`, the count and the WhatsApp daily-limit share come from `preview`,
 `create` stores it (the scheduler of `bpu-bot run` fans it out at its time) and `cancel` stops
-it. The preview is rendered on the server (action=preview): the Telegram HTML the adapter sends
-(telegram/common.py: plan) and the WhatsApp messages whatsapp_format builds, buttons included.
+it. The preview is rendered on the server (action=preview): each channel of the registry with a
+bulk sender shows the messages its own formatter builds (its SPEC.preview), buttons included.
 
 Nothing is sent without a second look (issue 16, item 7): "Jadwalkan" (action=create) shows a
 confirmation page with the preview, the recipient count and, when the time falls in the quiet
@@ -23,8 +23,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from bot.channels import registry
-from bot.channels.telegram import common as telegram_common
-from bot.channels.whatsapp import format as whatsapp_format
+from bot.channels.base import ChannelSpec
 from bot.dashboard import queries
 from bot.dashboard.admin import _area_code, _Bad, area_label, area_options
 from bot.dashboard.web import OFFICE, Ctx, Dashboard
@@ -218,29 +217,30 @@ def quiet_warning(ctx: Ctx, at: datetime | None, now: datetime, quiet_policy: st
     return ctx.t(key, time=local.strftime("%H.%M"), start=f"{quiet[0]:02d}.00", end=f"{quiet[1]:02d}.00")
 
 
-def channel_views(text: str, buttons: tuple[Button, ...]) -> dict[str, list[dict[str, Any]]]:
-    """The messages a recipient gets on each channel: Telegram's HTML and WhatsApp's messages."""
-    telegram = []
-    for out in telegram_common.plan([Reply(text, buttons)], share_label="", reply_keyboard_open=False):
-        rows = out.markup.rows if isinstance(out.markup, telegram_common.InlineKeyboard) else ()
-        # to_html escaped everything before adding <b>/<i>: the HTML is safe to show as such.
-        labels = [[label for label, _ in row] for row in rows]
-        telegram.append({"html": Markup(out.text), "source": out.text, "rows": labels})
-    whatsapp = []
-    for message in whatsapp_format.render(Reply(text, buttons)).messages:
-        if message["type"] == "text":
-            whatsapp.append({"text": message["text"]["body"], "buttons": [], "list": None})
-            continue
-        interactive = message["interactive"]
-        action = interactive["action"]
-        view: dict[str, Any] = {"text": interactive["body"]["text"], "buttons": [], "list": None}
-        if interactive["type"] == "button":
-            view["buttons"] = [b["reply"]["title"] for b in action["buttons"]]
-        else:
-            titles = [r["title"] for s in action["sections"] for r in s["rows"]]
-            view["list"] = {"button": action["button"], "rows": titles}
-        whatsapp.append(view)
-    return {"telegram": telegram, "whatsapp": whatsapp}
+@dataclass(frozen=True)
+class ChannelView:
+    """One channel's part of a broadcast's preview (the registry's channels with a preview)."""
+
+    name: str
+    label: str
+    messages: list[dict[str, Any]]
+    has_templates: bool
+
+
+def channel_view(spec: ChannelSpec, text: str, buttons: tuple[Button, ...]) -> ChannelView:
+    assert spec.preview is not None
+    messages = [
+        {
+            # A channel's HTML escaped everything before adding its own tags: safe to show as such.
+            "html": Markup(m.html) if m.html is not None else None,
+            "source": m.html,  # the same HTML shown as text
+            "text": m.text,
+            "rows": m.rows,
+            "list": {"button": m.list_button, "rows": m.list_rows} if m.list_button else None,
+        }
+        for m in spec.preview(Reply(text, buttons))
+    ]
+    return ChannelView(spec.name, spec.label, messages, spec.capabilities.has_templates)
 
 
 def reason_label(ctx: Ctx, reason: str) -> str:
@@ -359,12 +359,15 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
             return form(ctx, draft, errors=[ctx.t("cannot_render", error=str(exc)[:200])], status_code=400)
         draft_b = _draft_broadcast(checked, rsvp=draft.rsvp)
         draft_b.links = _links(ctx, draft.campaign_code)
-        views = {}
+        views: dict[str, dict[str, Any]] = {}
         for lang in ("id", "en"):
-            text, buttons, variables = broadcasts.render_broadcast(renderer, draft_b, lang, channel="telegram")
-            tg = channel_views(text, buttons)
-            text, buttons, variables = broadcasts.render_broadcast(renderer, draft_b, lang, channel="whatsapp")
-            views[lang] = {"telegram": tg["telegram"], **_whatsapp_only(text, buttons), "variables": variables}
+            shown: list[ChannelView] = []
+            variables: tuple[str, ...] = ()
+            for spec in registry.SPECS:
+                if spec.bulk and spec.preview is not None:  # each channel's own rendering of it
+                    text, buttons, variables = broadcasts.render_broadcast(renderer, draft_b, lang, channel=spec.name)
+                    shown.append(channel_view(spec, text, buttons))
+            views[lang] = {"channels": shown, "variables": variables}
         page = "campaigns_confirm.html" if action == "create" else "campaigns_new.html"
         return form(ctx, draft, preview=p, views=views, checked=checked, page=page)
 
@@ -433,10 +436,6 @@ def routes(dash: Dashboard) -> list:  # type: ignore[type-arg]
         dash.route("/campaigns/{broadcast_id:int}", detail, roles=OFFICE),
         dash.route("/campaigns/{broadcast_id:int}/cancel", cancel, roles=OFFICE, methods=("POST",)),
     ]
-
-
-def _whatsapp_only(text: str, buttons: tuple[Button, ...]) -> dict[str, Any]:
-    return {"whatsapp": channel_views(text, buttons)["whatsapp"]}
 
 
 def _draft_broadcast(checked: Checked, *, rsvp: bool = False) -> Broadcast:

@@ -88,3 +88,21 @@ def test_a_staff_identity_reads_back_the_way_it_is_stored() -> None:
             raise AssertionError(f"{channel} took 'not an id'")
     assert kinds["whatsapp"].parse("0812 3456 7890") == "+6281234567890"  # stored as before: E.164
     assert kinds["whatsapp"].chat("+6281234567890") == "6281234567890"  # a wa_id
+
+
+def test_every_bulk_channel_previews_a_broadcast_with_its_text_and_buttons() -> None:
+    """The campaign page shows each bulk channel's own rendering: a channel that can broadcast
+    must say how its messages look, or staff would send what they never saw."""
+    from handlers.messages import Button, Reply
+
+    reply = Reply("*Sosialisasi* di Kel. Cipare", (Button("Hadir", "rsvp:yes"), Button("Tidak bisa", "rsvp:no")))
+    for spec in registry.SPECS:
+        if not spec.bulk:
+            continue
+        assert spec.preview is not None, f"{spec.name} broadcasts but has no preview"
+        messages = spec.preview(reply)
+        assert messages and "Sosialisasi" in messages[0].text, spec.name
+        labels = [label for m in messages for row in m.rows for label in row] + [
+            r for m in messages for r in m.list_rows
+        ]
+        assert labels == ["Hadir", "Tidak bisa"], (spec.name, labels)

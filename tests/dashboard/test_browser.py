@@ -103,9 +103,13 @@ def test_staff_composes_previews_and_schedules_a_campaign_on_a_phone(server: str
     page.click("#preview-button")
     expect(page.locator("#recipient-count")).to_have_text("2")
     expect(page.locator("#wa-share")).to_contain_text("batas harian")
-    expect(page.locator(".tg-bubble b").first).to_have_text("Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri")
-    expect(page.locator(".wa-bubble").first).to_contain_text("*Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri*")
-    expect(page.locator(".wa-key").first).to_have_text("Hadir")
+    expect(page.locator(".telegram-bubble b").first).to_have_text(
+        "Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri"
+    )
+    expect(page.locator(".whatsapp-bubble").first).to_contain_text(
+        "*Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri*"
+    )
+    expect(page.locator(".whatsapp-key").first).to_have_text("Hadir")
     page.screenshot(path=str(ARTIFACTS / "dashboard-campaign-preview-360.png"), full_page=True)
     expect(page.locator("#campaign-links")).to_contain_text("https://t.me/bpu_serang_bot?start=SOS-CIPARE")
     page.check("input[name=when][value=at]")
@@ -116,7 +120,7 @@ def test_staff_composes_previews_and_schedules_a_campaign_on_a_phone(server: str
     expect(page.locator("#recipient-count")).to_have_text("2")
     expect(page.locator("#confirm-areas")).to_have_text("Kota Serang (3673)")
     expect(page.locator("#quiet-warning")).to_contain_text("jam tenang")
-    expect(page.locator(".tg-bubble").first).to_contain_text("https://t.me/bpu_serang_bot?start=SOS-CIPARE")
+    expect(page.locator(".telegram-bubble").first).to_contain_text("https://t.me/bpu_serang_bot?start=SOS-CIPARE")
     wide = page.evaluate(
         "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 361)"
         ".map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 8)"

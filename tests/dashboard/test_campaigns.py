@@ -94,12 +94,20 @@ async def test_staff_previews_as_each_channel_shows_it(client: httpx.AsyncClient
     # WhatsApp: one of the two is outside the 24-hour window, against a daily limit of 250.
     assert re.search(r'id="wa-share">\s*WhatsApp: 1 penerima di luar jendela 24 jam.*250 penerima unik', html, re.S)
     # Telegram gets HTML (bold as <b>), WhatsApp keeps its *bold*; both show the RSVP buttons.
-    assert '<div class="bubble tg-bubble">📢 <b>Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri</b>' in html
+    assert (
+        '<div class="bubble telegram-bubble">📢 <b>Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri</b>' in html
+    )
     assert "&lt;b&gt;Sosialisasi" in html  # the HTML source, shown as text
-    assert '<div class="bubble wa-bubble">📢 *Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri*' in html
+    assert '<div class="bubble whatsapp-bubble">📢 *Sosialisasi BPJS Ketenagakerjaan untuk pekerja mandiri*' in html
     assert "Kel. Cipare, 10 Desember 2026." in html
-    assert '<span class="tg-key">Hadir</span><span class="tg-key">Tidak bisa</span>' in html
-    assert '<span class="wa-key">Hadir</span><span class="wa-key">Tidak bisa</span>' in html
+    assert (
+        '<span class="preview-key telegram-key">Hadir</span><span class="preview-key telegram-key">Tidak bisa</span>'
+        in html
+    )
+    assert (
+        '<span class="preview-key whatsapp-key">Hadir</span><span class="preview-key whatsapp-key">Tidak bisa</span>'
+        in html
+    )
     assert "I will come" in html  # the English rendering too
     # The form keeps what was typed.
     assert 'value="Kel. Cipare"' in html and 'value="SOS-DES"' in html

@@ -12,9 +12,19 @@ bulk.py         broadcasts and reminders: the lean Bot API client and the sender
 
 from __future__ import annotations
 
-from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec, StaffIdentity
+from bot.channels.base import (
+    BulkSender,
+    Capabilities,
+    Channel,
+    ChannelDeps,
+    ChannelSpec,
+    PreviewMessage,
+    StaffIdentity,
+)
+from bot.channels.telegram import common
 from bot.channels.telegram.format import MAX_TEXT
 from bot.settings import Settings
+from handlers.messages import Reply
 
 NAME = "telegram"
 
@@ -27,6 +37,16 @@ def make(deps: ChannelDeps) -> Channel:
     from bot.channels.telegram.channel import make_telegram_channel
 
     return make_telegram_channel(deps)
+
+
+def preview(reply: Reply) -> list[PreviewMessage]:
+    """The messages of a reply as sent: HTML (escaped before <b>/<i> were added) and inline keys."""
+    out = []
+    for message in common.plan([reply], share_label="", reply_keyboard_open=False):
+        rows = message.markup.rows if isinstance(message.markup, common.InlineKeyboard) else ()
+        labels = tuple(tuple(label for label, _ in row) for row in rows)
+        out.append(PreviewMessage(text=message.text, html=message.text, rows=labels))
+    return out
 
 
 def make_sender(deps: ChannelDeps) -> BulkSender:
@@ -74,4 +94,5 @@ SPEC = ChannelSpec(
     capabilities=Capabilities(text_limit=MAX_TEXT, has_templates=False),
     off_hint="off (set TELEGRAM_BOT_TOKEN to turn it on)",
     staff_identity=STAFF_IDENTITY,
+    preview=preview,
 )

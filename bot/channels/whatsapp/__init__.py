@@ -11,9 +11,19 @@ bulk.py       broadcasts and reminders: free-form in the window, a template outs
 
 from __future__ import annotations
 
-from bot.channels.base import BulkSender, Capabilities, Channel, ChannelDeps, ChannelSpec, StaffIdentity
+from bot.channels.base import (
+    BulkSender,
+    Capabilities,
+    Channel,
+    ChannelDeps,
+    ChannelSpec,
+    PreviewMessage,
+    StaffIdentity,
+)
+from bot.channels.whatsapp import format as whatsapp_format
 from bot.channels.whatsapp.format import MAX_BUTTONS, TEXT_LIMIT
 from bot.settings import Settings
+from handlers.messages import Reply
 from handlers.validators import parse_phone
 
 NAME = "whatsapp"
@@ -41,6 +51,24 @@ def make_sender(deps: ChannelDeps) -> BulkSender:
 def staff_chat(stored: str) -> str | None:
     """A staff member's number ("+6281...") as the WhatsApp user id that reaches them (its digits)."""
     return "".join(ch for ch in stored if ch.isdigit()) or None
+
+
+def preview(reply: Reply) -> list[PreviewMessage]:
+    """The messages of a reply as sent: text, reply buttons, or a list behind its menu button."""
+    out = []
+    for message in whatsapp_format.render(reply).messages:
+        if message["type"] == "text":
+            out.append(PreviewMessage(text=message["text"]["body"]))
+            continue
+        interactive = message["interactive"]
+        action = interactive["action"]
+        text = interactive["body"]["text"]
+        if interactive["type"] == "button":
+            out.append(PreviewMessage(text=text, rows=(tuple(b["reply"]["title"] for b in action["buttons"]),)))
+        else:
+            rows = tuple(r["title"] for s in action["sections"] for r in s["rows"])
+            out.append(PreviewMessage(text=text, list_button=action["button"], list_rows=rows))
+    return out
 
 
 def phone_of_user(user_id: str) -> str | None:
@@ -75,4 +103,5 @@ SPEC = ChannelSpec(
     ),
     staff_identity=STAFF_IDENTITY,
     phone_of_user=phone_of_user,
+    preview=preview,
 )
