@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     telegram_rate_per_second: float = Field(30.0, alias="TELEGRAM_RATE_PER_SECOND")
     telegram_rate_per_chat: float = Field(1.0, alias="TELEGRAM_RATE_PER_CHAT")
     whatsapp_rate_per_second: float = Field(80.0, alias="WHATSAPP_RATE_PER_SECOND")
+    # Meta's pair rate limit (error 131056): about one message per 6 s to one user.
+    whatsapp_seconds_per_chat: float = Field(6.0, alias="WHATSAPP_SECONDS_PER_CHAT", ge=0)
     # Meta's unique business-initiated recipients per rolling 24 h (250, 2000, 10000, 100000); 0 = unlimited.
     whatsapp_daily_limit: int = Field(250, alias="WHATSAPP_DAILY_LIMIT")
     reminder_days_before: int = Field(3, alias="BPU_REMINDER_DAYS_BEFORE")
@@ -217,21 +219,11 @@ class Settings(BaseSettings):
             raise ValueError("BPU_REMINDER_DAYS_BEFORE must be 0..20")
         return value
 
-    def rate(self, channel: str) -> float | None:
-        """Messages per second for bulk sends on `channel`, the headroom taken off (None: no limit)."""
-        rates = {"telegram": self.telegram_rate_per_second, "whatsapp": self.whatsapp_rate_per_second}
-        base = rates.get(channel)
-        if not base or base <= 0:
+    def bulk_rate(self, per_second: float | None) -> float | None:
+        """A channel's bulk rate with the headroom for live replies taken off (None: no limit)."""
+        if not per_second or per_second <= 0:
             return None
-        return base * (1.0 - self.broadcast_headroom)
-
-    def per_chat_interval(self, channel: str) -> float:
-        """Seconds between two bulk messages to one chat."""
-        if channel == "telegram" and self.telegram_rate_per_chat > 0:
-            return 1.0 / self.telegram_rate_per_chat
-        if channel == "whatsapp":
-            return 6.0  # the pair rate limit (131056): about one message per 6 s to one user
-        return 0.0
+        return per_second * (1.0 - self.broadcast_headroom)
 
     @property
     def telegram_enabled(self) -> bool:

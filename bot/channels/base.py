@@ -101,6 +101,14 @@ class PreviewMessage:
 
 
 @dataclass(frozen=True)
+class Pacing:
+    """How fast bulk sends may go on a channel (its platform's limits, read from the settings)."""
+
+    per_second: float | None  # messages per second before the headroom (None or 0: no limit)
+    per_chat_seconds: float = 0.0  # between two messages to one chat
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What a channel can show, declared beside its formatter; the campaign page reads
     `has_templates` (a note on the template sent outside a messaging window)."""
@@ -146,6 +154,7 @@ class ChannelSpec:
     # A worker's phone number from their user id, on a channel whose user ids are numbers
     # (WhatsApp's wa_id): the handover and the attendee list have a number without asking.
     phone_of_user: Callable[[str], str | None] | None = None
+    pacing: Callable[[Settings], Pacing] | None = None  # bulk sends' pace (None: unpaced)
     # A broadcast's reply as the worker gets it here: the campaign page's preview, channel by channel.
     preview: Callable[[Reply], list[PreviewMessage]] | None = None
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.channels import console, telegram, web, whatsapp
-from bot.channels.base import BulkSender, Channel, ChannelDeps, ChannelSpec, StaffIdentity
+from bot.channels.base import BulkSender, Channel, ChannelDeps, ChannelSpec, Pacing, StaffIdentity
+from bot.settings import Settings
 
 SPECS: tuple[ChannelSpec, ...] = (
     telegram.SPEC,
@@ -41,6 +42,16 @@ def enabled(deps: ChannelDeps) -> list[Channel]:
 def senders(deps: ChannelDeps) -> dict[str, BulkSender]:
     """A bulk sender for every channel the settings turn on that has one (connections of its own)."""
     return {s.name: s.make_sender(deps) for s in SPECS if s.make_sender is not None and s.enabled(deps.settings)}
+
+
+def pacing(settings: Settings, channel: str) -> Pacing:
+    """A channel's bulk pace: its rate with the headroom for live replies taken off (None: no
+    limit) and the seconds between two messages to one chat. A channel not listed is unpaced."""
+    found = next((s for s in SPECS if s.name == channel), None)
+    if found is None or found.pacing is None:
+        return Pacing(None, 0.0)
+    own = found.pacing(settings)
+    return Pacing(settings.bulk_rate(own.per_second), own.per_chat_seconds)
 
 
 def user_phones() -> dict[str, Callable[[str], str | None]]:

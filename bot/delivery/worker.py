@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.channels import registry
 from bot.channels.base import BulkSender
 from bot.channels.outcomes import FAILED as S_FAILED
 from bot.channels.outcomes import OK, RETRY, Job, Result
@@ -122,9 +123,10 @@ class DeliveryWorker:
         self.poll = poll
         self.rand = rand
         given = rates or {}  # per channel, overriding the settings (None: unlimited)
-        self._rates = {ch: given[ch] if ch in given else self.settings.rate(ch) for ch in senders}
+        paces = {ch: registry.pacing(self.settings, ch) for ch in senders}  # each channel's own limits
+        self._rates = {ch: given[ch] if ch in given else paces[ch].per_second for ch in senders}
         self.pacers = {ch: Pacer(self._rates[ch]) for ch in senders}
-        self.spacings = {ch: ChatSpacing(self.settings.per_chat_interval(ch)) for ch in senders}
+        self.spacings = {ch: ChatSpacing(paces[ch].per_chat_seconds) for ch in senders}
         self.stats = {ch: LaneStats() for ch in senders}
         self.lane_health = {ch: LaneHealth() for ch in senders}  # for /healthz (health.py)
         self._wake = asyncio.Event()

@@ -126,7 +126,8 @@ async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.M
     clock = RunningClock(ASKED)
     fake_tg = graph = None
     env: dict[str, Any] = {"BPU_DATABASE_URL": db_url, "BPU_REMINDER_TICK_SECONDS": 0.2,
-                           "BPU_BROADCAST_TICK_SECONDS": 0.2, "BROADCAST_HEADROOM": 0.0}  # fmt: skip
+                           "BPU_BROADCAST_TICK_SECONDS": 0.2, "BROADCAST_HEADROOM": 0.0,
+                           "WHATSAPP_SECONDS_PER_CHAT": 0.5}  # the reminder and the broadcast, one user  # fmt: skip
     if channel == "telegram":
         fake_tg = await FakeTelegram().start()
         env.update(TELEGRAM_BOT_TOKEN=fake_tg.token, TELEGRAM_API_BASE_URL=fake_tg.root)

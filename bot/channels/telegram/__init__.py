@@ -18,6 +18,7 @@ from bot.channels.base import (
     Channel,
     ChannelDeps,
     ChannelSpec,
+    Pacing,
     PreviewMessage,
     StaffIdentity,
 )
@@ -47,6 +48,11 @@ def preview(reply: Reply) -> list[PreviewMessage]:
         labels = tuple(tuple(label for label, _ in row) for row in rows)
         out.append(PreviewMessage(text=message.text, html=message.text, rows=labels))
     return out
+
+
+def pacing(settings: Settings) -> Pacing:
+    per_chat = settings.telegram_rate_per_chat
+    return Pacing(settings.telegram_rate_per_second, 1.0 / per_chat if per_chat > 0 else 0.0)
 
 
 def make_sender(deps: ChannelDeps) -> BulkSender:
@@ -95,4 +101,5 @@ SPEC = ChannelSpec(
     off_hint="off (set TELEGRAM_BOT_TOKEN to turn it on)",
     staff_identity=STAFF_IDENTITY,
     preview=preview,
+    pacing=pacing,
 )

@@ -17,6 +17,7 @@ from bot.channels.base import (
     Channel,
     ChannelDeps,
     ChannelSpec,
+    Pacing,
     PreviewMessage,
     StaffIdentity,
 )
@@ -71,6 +72,10 @@ def preview(reply: Reply) -> list[PreviewMessage]:
     return out
 
 
+def pacing(settings: Settings) -> Pacing:
+    return Pacing(settings.whatsapp_rate_per_second, settings.whatsapp_seconds_per_chat)
+
+
 def phone_of_user(user_id: str) -> str | None:
     """A wa_id is the worker's number in digits: "6281234567890" -> "+6281234567890"."""
     return f"+{user_id}" if user_id.isdigit() else None
@@ -104,4 +109,5 @@ SPEC = ChannelSpec(
     staff_identity=STAFF_IDENTITY,
     phone_of_user=phone_of_user,
     preview=preview,
+    pacing=pacing,
 )
