@@ -1,7 +1,9 @@
 """The dashboard's words, Indonesian first; English for staff who switch.
 
 The words live in bot/dashboard/locales/<lang>.yaml, one flat mapping of key to text per
-language, read once when this module is imported, strictly: a duplicate key, a value that is
+language, and a channel's own words (its name, what staff type to be reached on it) beside it in
+bot/channels/<name>/locales/<lang>.yaml, so that adding a channel touches no shared file. They
+are read once when this module is imported, strictly: a key defined twice, a duplicate key, a value that is
 not text or a language without the Indonesian file's keys stops the import with the file and
 the key named, rather than showing staff a key or a half-translated page.
 
@@ -29,6 +31,7 @@ from babel import Locale
 
 LANGUAGES = ("id", "en")
 LOCALES = Path(__file__).parent / "locales"
+CHANNELS = Path(__file__).parent.parent / "channels"  # bot/channels/<name>/locales/<lang>.yaml
 PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 
 Entry = str | dict[str, str]
@@ -74,8 +77,21 @@ def load(path: Path) -> dict[str, Entry]:
     return data
 
 
+def channel_locale_files() -> list[Path]:
+    """Every channel's locale files, each language of each channel that has a locales folder."""
+    folders = sorted(p / "locales" for p in CHANNELS.iterdir() if (p / "locales").is_dir())
+    return [folder / f"{lang}.yaml" for folder in folders for lang in LANGUAGES]
+
+
 def _load_all() -> dict[str, dict[str, Entry]]:
     tables = {lang: load(LOCALES / f"{lang}.yaml") for lang in LANGUAGES}
+    for path in channel_locale_files():
+        if not path.exists():
+            raise LocaleError(f"{path}: missing: a channel's words come in every language")
+        words, table = load(path), tables[path.stem]
+        if twice := sorted(set(words) & set(table)):
+            raise LocaleError(f"{path}: {twice} already defined")
+        table.update(words)
     for lang in LANGUAGES[1:]:
         missing = set(tables["id"]) - set(tables[lang])
         extra = set(tables[lang]) - set(tables["id"])

@@ -12,6 +12,7 @@ import pytest
 from babel import Locale
 
 from bot import exports
+from bot.channels import registry
 from bot.dashboard import i18n
 from bot.dashboard.campaigns import REASONS, VARIABLES
 from bot.dashboard.i18n import LANGUAGES, STRINGS, LocaleError, translate
@@ -49,7 +50,7 @@ EXPORTED = {
     "status_": STATUSES,
     "via_": ("visit", "call", "self"),
     "programmes_": ("2", "3"),
-    "channel_": ("telegram", "whatsapp", "web", "console", "field"),
+    "channel_": (*(spec.name for spec in registry.SPECS), "field"),  # field: typed in by a coordinator
 }
 
 
@@ -125,6 +126,24 @@ def test_the_locale_files_ship_with_the_package() -> None:
     bot_data = re.search(r"^bot = \[(.*)\]$", pyproject, re.M)
     assert bot_data is not None and '"dashboard/locales/*.yaml"' in bot_data.group(1)
     assert {p.name for p in (DASHBOARD / "locales").glob("*.yaml")} == {f"{lang}.yaml" for lang in LANGUAGES}
+    assert '"channels/*/locales/*.yaml"' in bot_data.group(1)
+    assert i18n.channel_locale_files(), "no channel brings its own words"
+    assert all(path.exists() for path in i18n.channel_locale_files())
+
+
+def test_a_channels_words_cannot_shadow_the_dashboards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A channel's locale file adds keys; one the dashboard (or another channel) has stops the load."""
+    channel = tmp_path / "channels" / "sms" / "locales"
+    channel.mkdir(parents=True)
+    for lang in LANGUAGES:
+        (channel / f"{lang}.yaml").write_text("channel_sms: SMS\nleads: Prospek\n", encoding="utf-8")
+    monkeypatch.setattr(i18n, "CHANNELS", tmp_path / "channels")
+    with pytest.raises(i18n.LocaleError, match=r"\['leads'\] already defined"):
+        i18n._load_all()
+    (channel / "id.yaml").write_text("channel_sms: SMS\n", encoding="utf-8")
+    (channel / "en.yaml").unlink()
+    with pytest.raises(i18n.LocaleError, match="missing: a channel's words come in every language"):
+        i18n._load_all()
 
 
 @pytest.mark.parametrize(
