@@ -8,11 +8,13 @@ and several test runs on one PostgreSQL server never collide.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,6 +81,41 @@ def pg_template() -> Iterator[str]:
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class PgCopies:
+    """Copies of the template database, made and dropped on a thread of their own: the next
+    test's copy is made while this one runs, and a used copy is dropped behind it (about 70 ms
+    each, times the thousand tests that run on PostgreSQL, off the suite's path)."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="pg-copies")
+        self._next = self._thread.submit(self._copy)
+
+    def _copy(self) -> str:
+        name = f"bpu_t_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def take(self) -> str:
+        name, self._next = self._next.result(), self._thread.submit(self._copy)
+        return name
+
+    def drop(self, name: str) -> None:
+        self._thread.submit(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # the spare copy, if it was made
+            self.drop(self._next.result())
+        self._thread.shutdown(wait=True)
+
+
+@pytest.fixture(scope="session")
+def pg_copies(pg_template: str) -> Iterator[PgCopies]:
+    copies = PgCopies(pg_template)
+    yield copies
+    copies.close()  # before the template is dropped: no copy is being made from it
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of each backend."""
@@ -87,11 +124,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"bpu_t_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    copies: PgCopies = request.getfixturevalue("pg_copies")
+    name = copies.take()
     yield _pg_url(name)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    copies.drop(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -271,13 +271,12 @@ async def test_webhook_secret_checked(sqlite_url: str, matcher: Any, clock: Any)
 
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> Any:
-    from tests.conftest import _pg_admin, _pg_url
+    from tests.conftest import _pg_url
 
-    template = request.getfixturevalue("pg_template")
-    name = f"bpu_tg_{time.monotonic_ns() % 10**12}"
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    copies = request.getfixturevalue("pg_copies")
+    name = copies.take()
     yield _pg_url(name)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    copies.drop(name)
 
 
 @pytest.mark.postgres

@@ -42,7 +42,7 @@ SLOW = 1.0
 def settings(**extra: Any) -> DeliverySettings:
     return DeliverySettings(  # type: ignore[call-arg]
         BROADCAST_HEADROOM=0.0, BPU_DELIVERY_RETRY_BASE=0.05, BPU_DELIVERY_RETRY_MAX=0.3,
-        BPU_DELIVERY_SEND_TIMEOUT=SEND_TIMEOUT, WHATSAPP_RATE_PER_SECOND=0, **extra,
+        BPU_DELIVERY_SEND_TIMEOUT=SEND_TIMEOUT, WHATSAPP_RATE_PER_SECOND=0, WHATSAPP_SECONDS_PER_CHAT=0.2, **extra,
     )  # fmt: skip
 
 
