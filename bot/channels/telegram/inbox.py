@@ -119,11 +119,18 @@ class TelegramInbox:
 
     async def _remove_soon(self) -> None:
         # Until they are gone: a failed delete (a connection the outage left broken) is tried
-        # again by itself, not only when the next update happens to be handled.
+        # again by itself, not only when the next update happens to be handled; and rows handled
+        # while a delete was on its way (this task still running, so `handled` started none) go
+        # with the next batch rather than wait for the next update.
         delay = REMOVE_EVERY
         await asyncio.sleep(delay)
-        while not await self.remove_handled() and not self._closing:
-            delay = min(delay * 2, 5.0)
+        while not self._closing:
+            if await self.remove_handled():
+                if not self._handled:
+                    return
+                delay = REMOVE_EVERY
+            else:
+                delay = min(delay * 2, 5.0)
             await asyncio.sleep(delay)
 
     async def remove_handled(self) -> bool:
