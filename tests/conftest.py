@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -209,8 +210,9 @@ def cipher():  # type: ignore[no-untyped-def]
     return FieldCipher(TEST_SECRET)
 
 
-@pytest.fixture
-def engine(db, cipher, matcher, clock):  # type: ignore[no-untyped-def]
+def registry_engine(db: Any, cipher: Any, matcher: Any, clock: Any) -> Any:
+    """An Engine told what `bpu-bot run` tells it from the channel registry (bulk channels, staff
+    identities, chat phones): without them staff are not recognised and no chat gives a phone."""
     from bot.channels import registry
     from handlers.engine import Engine
 
@@ -223,3 +225,8 @@ def engine(db, cipher, matcher, clock):  # type: ignore[no-untyped-def]
         user_phones=registry.user_phones(),
         clock=clock,
     )
+
+
+@pytest.fixture
+def engine(db, cipher, matcher, clock):  # type: ignore[no-untyped-def]
+    return registry_engine(db, cipher, matcher, clock)

@@ -25,19 +25,17 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.channels import registry
 from bot.delivery.service import Campaigns
 from bot.http import create_app
 from bot.runtime import Runtime, build_channels
 from bot.settings import Settings
 from handlers import broadcasts
-from handlers.engine import Engine
 from storage.campaign_models import OutboxRow, Reminder
 from storage.crypto import FieldCipher
 from storage.db import Database
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.fake_telegram import FakeTelegram
-from tests.conftest import TEST_SECRET, RunningClock
+from tests.conftest import TEST_SECRET, RunningClock, registry_engine
 from tests.net import serving
 from tests.waiting import eventually
 
@@ -142,15 +140,7 @@ async def running(channel: str, db_url: str, matcher: Any, monkeypatch: pytest.M
     settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]
     db = Database(db_url)
     cipher = FieldCipher(TEST_SECRET)
-    engine = Engine(
-        db,
-        cipher,
-        matcher,
-        broadcast_channels=registry.bulk_names(),
-        staff_identities=registry.staff_identities(),
-        user_phones=registry.user_phones(),
-        clock=clock,
-    )
+    engine = registry_engine(db, cipher, matcher, clock)
     runtime = Runtime(settings, db, cipher, engine)
     runtime.channels = build_channels(runtime)
     runtime.campaigns = Campaigns.from_deps(runtime.deps, settings=settings)

@@ -10,17 +10,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bot.channels import registry
 from bot.channels.telegram.channel import TelegramChannel, make_telegram_channel
 from bot.http import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
-from handlers.engine import Engine
 from storage.crypto import FieldCipher
 from storage.db import Database
 from tests.channels.contract import Bubble, Env
 from tests.channels.fake_telegram import FakeTelegram, Sent
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, registry_engine
 from tests.net import free_socket, serving
 from tests.waiting import eventually
 
@@ -181,7 +179,7 @@ async def running(backend: str, mode: str, db_url: str, matcher: Any, clock: Any
     )
     db = Database(db_url)
     cipher = FieldCipher(TEST_SECRET)
-    engine = Engine(db, cipher, matcher, staff_identities=registry.staff_identities(), clock=clock)
+    engine = registry_engine(db, cipher, matcher, clock)
     runtime = Runtime(settings, db, cipher, engine)
     channel = make_telegram_channel(runtime.deps, poll_timeout=1.0)
     runtime.channels = [channel]
