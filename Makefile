@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tests run in this many processes (pytest-xdist); `make test TEST_WORKERS=0` runs them in this one.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint install bench clean
 
@@ -21,7 +23,7 @@ run: $(STAMP)
 
 # The guard rails first (seconds), then the suite: a red lint fails before ten minutes of tests.
 test: lint
-	$(BIN)/python -m pytest -q --durations=15 $(PYTEST_ARGS)  # the slowest tests, to keep the suite under 10 minutes
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)  # the slowest tests, to keep the suite under 10 minutes
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
