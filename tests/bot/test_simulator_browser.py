@@ -105,8 +105,9 @@ def test_greeted_on_open_history_kept_on_reload_newest_buttons_seen(server: Serv
     _in_view(page, ".buttons button")
     page.screenshot(path=str(ARTIFACTS / "simulator-360-reloaded.png"))
 
+    label = newest.first.inner_text()  # read before the click: the answer brings newer buttons
     newest.first.click()  # still pressable after the reload, and the server goes on with it
-    expect(page.locator(".bubble.me").last).to_have_text(newest.first.inner_text())
+    expect(page.locator(".bubble.me").last).to_have_text(label)
     expect(page.locator(".bubble").nth(len(said) + 1)).to_be_visible()  # its answer (all at once)
     _in_view(page, "#log > :last-child")
 
