@@ -8,7 +8,8 @@ from stdin, one reply line on stdout:
 
     {"cmd": "round", "first_user": 100000, "texts": ["halo", ...]}   (user first_user + i sends texts[i])
       -> {"rate": updates/s, "latencies": [s, ...], "cpu": CPU seconds of this process in the round,
-          "messages": [sendMessage calls each user got, ...]}
+          "messages": [sendMessage calls each user got, ...],
+          "replies": [[{"text", "parse_mode", "markup"} of each message user i got, as sent], ...]}
          or {"error": "..."}
     {"cmd": "steady", "first_user": 200000, "texts": [...], "rate": 50}
       (user first_user + i sends texts[i] at i / rate seconds: a steady load, not a burst)
@@ -31,7 +32,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any, TextIO
 
 from tests.channels.fake_telegram import FakeTelegram, Sent
@@ -54,21 +55,28 @@ def update(fake: FakeTelegram, user: int, text: str) -> dict[str, Any]:
 SETTLE = 0.5  # seconds without a sendMessage that end a round's trailing bubbles
 
 
-async def run_round(fake: FakeTelegram, first_user: int, texts: Sequence[str]) -> tuple[float, list[float], list[int]]:
+Reply = dict[str, Any]  # one sendMessage as the bot sent it: text, parse_mode, markup
+
+
+async def run_round(
+    fake: FakeTelegram, first_user: int, texts: Sequence[str]
+) -> tuple[float, list[float], list[list[Reply]]]:
     """Inject one update per text at once (user first_user + i sends texts[i]); wait until each
     user has a first reply. Returns updates/s, the latencies (injection -> first reply) in s,
-    and how many messages each user got once the bot fell quiet (its bubbles per update)."""
+    and the messages each user got once the bot fell quiet (its bubbles per update, as sent:
+    what an echo bot sends to do the same library work)."""
     n = len(texts)
     sent_at: dict[int, float] = {}
     replied: dict[int, float] = {}
-    messages: dict[int, int] = {}
+    messages: dict[int, list[Reply]] = {}
     last_send = [time.perf_counter()]
     done = asyncio.Event()
 
     def on_send(message: Sent) -> None:
         last_send[0] = time.perf_counter()
         if message.chat_id in sent_at:
-            messages[message.chat_id] = messages.get(message.chat_id, 0) + 1
+            sent = {"text": message.text, "parse_mode": message.parse_mode, "markup": message.markup}
+            messages.setdefault(message.chat_id, []).append(sent)
         if message.chat_id in sent_at and message.chat_id not in replied:
             replied[message.chat_id] = time.perf_counter()
             if len(replied) == n:
@@ -148,6 +156,7 @@ async def _serve(out: TextIO) -> None:
                 reply({"error": f"unknown command {command['cmd']!r}"})
                 continue
             cpu = time.process_time()
+            job: Coroutine[Any, Any, Any]
             if command["cmd"] == "steady":
                 job = run_steady(fake, command["first_user"], command["texts"], float(command["rate"]))
             else:
@@ -171,8 +180,9 @@ async def _serve(out: TextIO) -> None:
                     latencies, counts, offered = result
                     reply({"latencies": latencies, "cpu": cpu, "messages": counts, "offered": offered})
                 else:
-                    rate, latencies, counts = result
-                    reply({"rate": rate, "latencies": latencies, "cpu": cpu, "messages": counts})
+                    rate, latencies, replies = result
+                    counts = [len(sent) for sent in replies]
+                    reply({"rate": rate, "latencies": latencies, "cpu": cpu, "messages": counts, "replies": replies})
             if interrupt.done():  # EOF or a stop came in with the round's end
                 if interrupt.result():
                     reply({"stopped": True})
