@@ -40,6 +40,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # The templates ship with the code and change only with a release (a restart): no
+            # stat of the file before every answer.
+            auto_reload=False,
         )
         env.filters["rp"] = lambda v: formatting.rupiah(v, lang)
         env.filters["juta"] = lambda v: formatting.juta(v, lang)
