@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache, wraps
 from typing import TypeVar
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from handlers.nlu.normalize import MAX_CHARS, default_normalizer
 from handlers.nlu.resources import CONTENT_DIR, LEXICON_DIR, load_numbers, read_yaml
@@ -270,30 +270,40 @@ def _occupation_phrases() -> tuple[tuple[tuple[str, ...], str], ...]:
     return tuple(sorted(((p, k) for p, k in phrases.items() if p), key=lambda pk: -len(pk[0])))
 
 
+@lru_cache(maxsize=1)
+def _occupation_index() -> tuple[dict[tuple[str, ...], str], tuple[int, ...], tuple[str, ...], tuple[str, ...]]:
+    """The phrases by their words, their lengths (longest first), and the single long words a typo
+    may be forgiven in with their keys, in the phrases' order."""
+    phrases = _occupation_phrases()
+    lengths = tuple(sorted({len(phrase) for phrase, _ in phrases}, reverse=True))
+    fuzzy = [(p[0], key) for p, key in phrases if len(p) == 1 and len(p[0]) >= _FUZZY_MIN_LENGTH]
+    return dict(phrases), lengths, tuple(w for w, _ in fuzzy), tuple(k for _, k in fuzzy)
+
+
 @_remember_short
 def parse_occupation(text: str) -> str | None:
     """The occupation category key (content/occupations.yaml) a message names: "sy ojol" -> "transport"."""
     if not isinstance(text, str):
         return None
     tokens = default_normalizer().tokens(text)
-    # Ranked by: longest phrase, then specific before generic, then earliest.
-    best: tuple[int, bool, int, str] | None = None
-    for phrase, key in _occupation_phrases():
-        n = len(phrase)
+    by_words, lengths, words, keys = _occupation_index()
+    # Ranked by: longest phrase, then specific before generic, then earliest. Each stretch of the
+    # message is looked up, not each phrase searched for: a message has far fewer stretches.
+    for n in lengths:  # longest first: a match of this length beats any shorter one
+        best: tuple[bool, int, str] | None = None
         for i in range(len(tokens) - n + 1):
-            if tuple(tokens[i : i + n]) == phrase:
-                rank = (-n, n == 1 and phrase[0] in _GENERIC, i, key)
+            key = by_words.get(tuple(tokens[i : i + n]))
+            if key is not None:
+                rank = (n == 1 and tokens[i] in _GENERIC, i, key)
                 if best is None or rank < best:
                     best = rank
-                break
-    if best is not None:
-        return best[3]
+        if best is not None:
+            return best[2]
     # Typos only for single long words: "nelayaan", "pedagag", "petanni"
     for token in tokens:
         if len(token) < _FUZZY_MIN_LENGTH:
             continue
-        for phrase, key in _occupation_phrases():
-            one_long_word = len(phrase) == 1 and len(phrase[0]) >= _FUZZY_MIN_LENGTH
-            if one_long_word and fuzz.ratio(token, phrase[0]) >= _FUZZY_CUTOFF:
-                return key
+        close = process.extract(token, words, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, limit=None)
+        if close:
+            return keys[min(index for _, _, index in close)]  # the first such word, in the phrases' order
     return None

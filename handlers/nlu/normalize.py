@@ -62,12 +62,19 @@ class Normalizer:
         for word in self._choices:
             self._skeletons.setdefault(_skeleton(word), word)
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
+        # One message is read by several parsers in its turn (control words, the classifier, money,
+        # occupation...), each asking for its words: worked out once. The last few messages only,
+        # so no worker's words stay in memory for long.
+        self._recent = lru_cache(maxsize=64)(self._tokens)
 
     def __call__(self, text: str) -> str:
-        return " ".join(self.tokens(text))
+        return " ".join(self._recent(text[:MAX_CHARS]))
 
     def tokens(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
+        return list(self._recent(text[:MAX_CHARS]))
+
+    def _tokens(self, text: str) -> tuple[str, ...]:
+        text = unicodedata.normalize("NFKC", text).casefold()
         for emoji, word in self._emoji.items():
             if emoji in text:
                 text = text.replace(emoji, f" {word} ")
@@ -95,7 +102,7 @@ class Normalizer:
             else:
                 out.extend(self._correct(raw[i]).split())
                 i += 1
-        return out
+        return tuple(out)
 
     def _stays_english(self, word: str) -> bool:
         """In an English message an English word is neither typo-corrected nor read as a regional
