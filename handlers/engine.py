@@ -18,7 +18,6 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -227,7 +226,7 @@ class Engine:
                         "intent": turn.intent,
                     }
                 ]
-                rows += [{"contact_id": contact.id, "direction": "out", "text": _redacted_reply(r.text), "intent": None}
+                rows += [{"contact_id": contact.id, "direction": "out", "text": redact(r.text), "intent": None}
                          for r in turn.replies]  # fmt: skip
             await store.finish(rows)
         if turn.deleted:
@@ -246,11 +245,6 @@ class Engine:
 class _Seen:
     outcome: str = "answered"
     intent: str | None = None
-
-
-# The bot's own answers repeat (a greeting, a menu, the same prices for everyone): each is masked
-# once, not every time it is logged. Bounded, and holds only what the bot wrote.
-_redacted_reply = lru_cache(maxsize=512)(redact)
 
 
 def _loggable(msg: IncomingMessage, text: str) -> str:

@@ -63,8 +63,8 @@ class Normalizer:
             self._skeletons.setdefault(_skeleton(word), word)
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
         # One message is read by several parsers in its turn (control words, the classifier, money,
-        # occupation...), each asking for its words: worked out once. The last few messages only,
-        # so no worker's words stay in memory for long.
+        # occupation...), each asking for its words: worked out once. At most the last 64 messages
+        # are held, in memory only (entities.py keeps more, but only short ones).
         self._recent = lru_cache(maxsize=64)(self._tokens)
 
     def __call__(self, text: str) -> str:
